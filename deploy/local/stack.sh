@@ -1,0 +1,663 @@
+#!/usr/bin/env bash
+# Labelstream local infrastructure stack, without Docker.
+#
+#   stack.sh up                 start Kafka (KRaft), Apicurio schema registry, Redis
+#   stack.sh down [--purge]     stop what `up` started (--purge: also delete data)
+#   stack.sh status             state, pid, port and health of each component
+#   stack.sh logs [kafka|registry|redis] [-f] [-n N]
+#   stack.sh env                `export` lines for eval "$(stack.sh env)"
+#
+# See deploy/local/README.md for versions, ports, env vars and troubleshooting.
+# shellcheck disable=SC2016 # the bash -c '...' snippets expand their own "$@"
+set -euo pipefail
+
+SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO_ROOT=$(cd "$SCRIPT_DIR/../.." && pwd)
+
+# ---------------------------------------------------------------- settings --
+# Kafka stays on 3.9.x: kafkajs 2.2.4 needs protocol versions Kafka 4 removed.
+KAFKA_VERSION=${LABELSTREAM_KAFKA_VERSION:-3.9.2}
+# Apicurio 3.0.x is the newest line that runs on Java 17 (3.3.x needs Java 21).
+APICURIO_VERSION=${LABELSTREAM_APICURIO_VERSION:-3.0.9}
+
+CACHE_DIR=${LABELSTREAM_CACHE:-${HOME:-/tmp}/.cache/labelstream}
+STACK_DIR=${LABELSTREAM_STACK_DIR:-$REPO_ROOT/.stack}
+HOST=127.0.0.1
+KAFKA_PORT=${KAFKA_PORT:-9092}
+KAFKA_CONTROLLER_PORT=${KAFKA_CONTROLLER_PORT:-9093}
+REGISTRY_PORT=${REGISTRY_PORT:-8081}
+REDIS_PORT=${REDIS_PORT:-6380}
+EXTERNAL_REDIS_URL=${LABELSTREAM_REDIS_URL:-}
+HEALTH_TIMEOUT=${LABELSTREAM_HEALTH_TIMEOUT:-60}
+STOP_TIMEOUT=${LABELSTREAM_STOP_TIMEOUT:-30}
+KAFKA_HEAP_OPTS=${KAFKA_HEAP_OPTS:--Xms256m -Xmx1g}
+REGISTRY_HEAP_OPTS=${REGISTRY_HEAP_OPTS:--Xms128m -Xmx512m}
+# Optional registry-wide default compatibility (e.g. BACKWARD, as Confluent's
+# default). Empty = Apicurio's default: no global rule, i.e. NONE unless a
+# subject sets its own level. Caveat: with a global level set, a subject's
+# PUT /config/<subject> {"compatibility":"NONE"} does NOT relax it (Apicurio
+# treats NONE as "no subject rule" and falls back to the global one).
+REGISTRY_COMPATIBILITY=${REGISTRY_COMPATIBILITY:-}
+# Kafka topics in which the registry keeps its state (Apicurio "kafkasql").
+REGISTRY_TOPIC_PREFIX=${REGISTRY_TOPIC_PREFIX:-_registry}
+
+KAFKA_HOME="$CACHE_DIR/kafka-$KAFKA_VERSION"
+REGISTRY_HOME="$CACHE_DIR/apicurio-registry-$APICURIO_VERSION"
+REGISTRY_JAR="$REGISTRY_HOME/apicurio-registry-app-$APICURIO_VERSION-runner.jar"
+
+DATA_DIR="$STACK_DIR/data"
+LOG_DIR="$STACK_DIR/logs"
+PID_DIR="$STACK_DIR/pids"
+CONF_DIR="$STACK_DIR/conf"
+KAFKA_DATA="$DATA_DIR/kafka"
+REGISTRY_DATA="$DATA_DIR/registry"
+REDIS_DATA="$DATA_DIR/redis"
+KAFKA_CONF="$CONF_DIR/kafka-server.properties"
+
+COMPONENTS=(kafka registry redis)
+
+# ----------------------------------------------------------------- helpers --
+log() { printf '[stack] %s\n' "$*"; }
+warn() { printf '[stack] WARNING: %s\n' "$*" >&2; }
+die() {
+  printf '[stack] ERROR: %s\n' "$*" >&2
+  exit 1
+}
+
+now() { date +%s; }
+
+# Last lines of a component's log, for failure reports.
+show_log_tail() {
+  local name=$1 file="$LOG_DIR/$1.log"
+  if [[ -s $file ]]; then
+    printf '[stack] ---- last 30 lines of %s ----\n' "$file" >&2
+    tail -n 30 "$file" >&2 || true
+    printf '[stack] ---- end of %s log ----\n' "$name" >&2
+  else
+    printf '[stack] (no log output in %s)\n' "$file" >&2
+  fi
+}
+
+fail_component() {
+  local name=$1
+  shift
+  printf '[stack] ERROR: %s: %s\n' "$name" "$*" >&2
+  show_log_tail "$name"
+  printf '[stack] hint: `stack.sh status`, `stack.sh logs %s`, `stack.sh down`\n' "$name" >&2
+  exit 1
+}
+
+have() { command -v "$1" >/dev/null 2>&1; }
+
+# TCP connect test (no curl/nc needed).
+port_open() {
+  timeout 2 bash -c 'exec 3<>"/dev/tcp/$0/$1"' "$1" "$2" >/dev/null 2>&1
+}
+
+# Process start time (clock ticks since boot) from /proc/PID/stat, so a pid
+# file is never mistaken for an unrelated process that reused the pid.
+proc_start() {
+  local stat
+  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  stat=${stat##*) }
+  # shellcheck disable=SC2086
+  set -- $stat
+  printf '%s\n' "${20}"
+}
+
+pid_file() { printf '%s/%s.pid\n' "$PID_DIR" "$1"; }
+
+# Prints the pid of a component that `up` started and that is still alive.
+running_pid() {
+  local file pid start cur
+  file=$(pid_file "$1")
+  [[ -f $file ]] || return 1
+  read -r pid start <"$file" || true
+  [[ ${pid:-} =~ ^[0-9]+$ ]] || return 1
+  kill -0 "$pid" 2>/dev/null || return 1
+  if [[ -n ${start:-} && -r /proc/$pid/stat ]]; then
+    cur=$(proc_start "$pid") || return 1
+    [[ $cur == "$start" ]] || return 1
+  fi
+  printf '%s\n' "$pid"
+}
+
+# Start a command detached (own session, immune to SIGHUP), output appended to
+# the component log; writes "PID STARTTIME" to the pid file.
+launch() {
+  local name=$1
+  shift
+  local logf="$LOG_DIR/$name.log" pidf tmp pid start i
+  pidf=$(pid_file "$name")
+  tmp="$pidf.launch"
+  rm -f "$tmp"
+  # keep logs from growing without bound across many restarts
+  if [[ -f $logf ]] && (($(stat -c %s "$logf" 2>/dev/null || echo 0) > 50 * 1024 * 1024)); then
+    mv -f "$logf" "$logf.1"
+  fi
+  printf '\n===== %s: stack.sh starting %s =====\n' "$(date '+%Y-%m-%d %H:%M:%S')" "$name" >>"$logf"
+  local detach=()
+  have setsid && detach=(setsid)
+  "${detach[@]}" nohup bash -c 'echo "$$" >"$0"; exec "$@"' "$tmp" "$@" >>"$logf" 2>&1 </dev/null 9>&- &
+  for ((i = 0; i < 100; i++)); do
+    [[ -s $tmp ]] && break
+    sleep 0.05
+  done
+  [[ -s $tmp ]] || fail_component "$name" "process did not start"
+  read -r pid <"$tmp"
+  rm -f "$tmp"
+  start=$(proc_start "$pid" 2>/dev/null || true)
+  printf '%s %s\n' "$pid" "$start" >"$pidf"
+  printf '%s\n' "$pid"
+}
+
+# Bounded wait until "$check" succeeds; fails early if the process dies.
+wait_healthy() {
+  local name=$1 check=$2 what=$3 pid=${4:-}
+  local deadline=$(($(now) + HEALTH_TIMEOUT))
+  while :; do
+    if "$check"; then
+      return 0
+    fi
+    if [[ -n $pid ]] && ! kill -0 "$pid" 2>/dev/null; then
+      fail_component "$name" "process $pid exited during startup ($what never succeeded)"
+    fi
+    if (($(now) >= deadline)); then
+      fail_component "$name" "not healthy after ${HEALTH_TIMEOUT}s ($what)"
+    fi
+    sleep 0.5
+  done
+}
+
+ensure_dirs() {
+  mkdir -p "$KAFKA_DATA" "$REGISTRY_DATA" "$REDIS_DATA" "$LOG_DIR" "$PID_DIR" "$CONF_DIR"
+  # keep the stack dir out of git without touching the repo's .gitignore
+  [[ -f $STACK_DIR/.gitignore ]] || printf '*\n' >"$STACK_DIR/.gitignore"
+}
+
+# Serialise concurrent up/down runs (flock is in util-linux; skip if absent).
+take_lock() {
+  have flock || return 0
+  mkdir -p "$STACK_DIR"
+  exec 9>"$STACK_DIR/.lock"
+  flock -w 300 9 || die "another stack.sh is running (lock $STACK_DIR/.lock)"
+}
+
+# ------------------------------------------------------------ prerequisites --
+JAVA=java
+find_java() {
+  if [[ -n ${JAVA_HOME:-} && -x $JAVA_HOME/bin/java ]]; then
+    JAVA="$JAVA_HOME/bin/java"
+  elif have java; then
+    JAVA=java
+  else
+    die "java not found: install a JDK/JRE 17+ (Debian: apt-get install -y openjdk-17-jre-headless)"
+  fi
+  local ver major
+  ver=$("$JAVA" -version 2>&1 | sed -n 's/.*version "\([^"]*\)".*/\1/p' | head -n1)
+  major=${ver%%.*}
+  [[ $major == 1 ]] && major=$(cut -d. -f2 <<<"$ver")
+  if ! [[ $major =~ ^[0-9]+$ ]] || ((major < 17)); then
+    die "Java 17+ required, found '${ver:-unknown}' ($JAVA)"
+  fi
+}
+
+as_root() {
+  if [[ $(id -u) == 0 ]]; then
+    "$@"
+  elif have sudo && sudo -n true 2>/dev/null; then
+    sudo -n "$@"
+  else
+    return 1
+  fi
+}
+
+apt_install() {
+  have apt-get || return 1
+  log "installing $* with apt-get…"
+  export DEBIAN_FRONTEND=noninteractive
+  as_root apt-get install -y -q --no-install-recommends "$@" ||
+    { as_root apt-get update -q && as_root apt-get install -y -q --no-install-recommends "$@"; }
+}
+
+ensure_redis_server() {
+  have redis-server && return 0
+  apt_install redis-server ||
+    die "redis-server not found and could not be installed (as root: apt-get install -y redis-server), or set LABELSTREAM_REDIS_URL"
+  have redis-server || die "redis-server still not on PATH after install"
+}
+
+ensure_mvn() {
+  have mvn || die "mvn (Maven 3.6+) is needed to fetch the jars on first run (Debian: apt-get install -y maven)"
+}
+
+# Run maven quietly, echoing only the download lines of the payload we asked
+# for (Kafka / Apicurio artifacts) and any errors; the full output is kept.
+run_maven() {
+  local mlog=$1
+  shift
+  if ! mvn -B "$@" 2>&1 | tee "$mlog" |
+    { grep --line-buffered -E 'Downloaded from .*/(org/apache/kafka|io/apicurio)/.*\.(jar|tar\.gz) |\[ERROR\]|BUILD FAILURE' || true; }; then
+    printf '[stack] ---- last 30 lines of %s ----\n' "$mlog" >&2
+    tail -n 30 "$mlog" >&2 || true
+    die "maven failed (full output: $mlog)"
+  fi
+  log "maven: $(grep -c 'Downloaded from' "$mlog" || true) files downloaded (full output: $mlog)"
+}
+
+pom_sum() { cksum <"$SCRIPT_DIR/kafka/pom.xml" | cut -d' ' -f1; }
+
+fetch_kafka() {
+  local marker="$KAFKA_HOME/.complete" want
+  want="kafka=$KAFKA_VERSION pom=$(pom_sum)"
+  if [[ -f $marker && $(cat "$marker") == "$want" ]]; then
+    return 0
+  fi
+  ensure_mvn
+  log "downloading Kafka $KAFKA_VERSION jars with maven (first run only)…"
+  local t0 mlog
+  t0=$(now)
+  mkdir -p "$CACHE_DIR"
+  mlog="$CACHE_DIR/maven-kafka-$KAFKA_VERSION.log"
+  rm -rf "$KAFKA_HOME.tmp"
+  run_maven "$mlog" -f "$SCRIPT_DIR/kafka/pom.xml" \
+    dependency:copy-dependencies \
+    -Dkafka.version="$KAFKA_VERSION" \
+    -DoutputDirectory="$KAFKA_HOME.tmp/libs"
+  [[ -f $KAFKA_HOME.tmp/libs/kafka_2.13-$KAFKA_VERSION.jar ]] ||
+    die "maven finished but kafka_2.13-$KAFKA_VERSION.jar is missing (see $mlog)"
+  rm -rf "$KAFKA_HOME"
+  mv "$KAFKA_HOME.tmp" "$KAFKA_HOME"
+  printf '%s\n' "$want" >"$marker"
+  log "Kafka $KAFKA_VERSION: $(find "$KAFKA_HOME/libs" -name '*.jar' | wc -l) jars in $KAFKA_HOME/libs ($(($(now) - t0))s)"
+}
+
+fetch_registry() {
+  local marker="$REGISTRY_HOME/.complete"
+  if [[ -f $marker && -f $REGISTRY_JAR ]]; then
+    return 0
+  fi
+  ensure_mvn
+  log "downloading Apicurio Registry $APICURIO_VERSION (~110 MB, first run only)…"
+  local t0 mlog tmp archive
+  t0=$(now)
+  mkdir -p "$CACHE_DIR"
+  mlog="$CACHE_DIR/maven-apicurio-$APICURIO_VERSION.log"
+  tmp="$REGISTRY_HOME.tmp"
+  rm -rf "$tmp"
+  mkdir -p "$tmp/dl"
+  # maven-dependency-plugin 2.8 on purpose: 3.x refuses this artifact because
+  # its parent POM (io.apicurio:apicurio-registry:3.0.x) is not on Central;
+  # 2.8 only warns. Run from $tmp so no project POM is picked up.
+  (cd "$tmp" && run_maven "$mlog" \
+    org.apache.maven.plugins:maven-dependency-plugin:2.8:copy \
+    -Dartifact="io.apicurio:apicurio-registry-app:$APICURIO_VERSION:tar.gz:all" \
+    -DoutputDirectory="$tmp/dl")
+  archive="$tmp/dl/apicurio-registry-app-$APICURIO_VERSION-all.tar.gz"
+  [[ -f $archive ]] || die "maven finished but $archive is missing (see $mlog)"
+  log "extracting $(basename "$archive")…"
+  tar -xzf "$archive" -C "$tmp"
+  rm -rf "$tmp/dl"
+  [[ -f $tmp/$(basename "$REGISTRY_JAR") ]] || die "unexpected archive layout: no $(basename "$REGISTRY_JAR")"
+  rm -rf "$REGISTRY_HOME"
+  mv "$tmp" "$REGISTRY_HOME"
+  printf 'apicurio=%s\n' "$APICURIO_VERSION" >"$marker"
+  log "Apicurio Registry $APICURIO_VERSION in $REGISTRY_HOME ($(($(now) - t0))s)"
+}
+
+# -------------------------------------------------------------------- kafka --
+# Real protocol round trip without a JVM: a Kafka Metadata v1 request (no
+# topics) over /dev/tcp; healthy when the reply has our correlation id and
+# lists at least one live broker.
+kafka_probe() {
+  local hex
+  hex=$(timeout 3 bash -c '
+    exec 3<>"/dev/tcp/$0/$1" || exit 1
+    printf "\x00\x00\x00\x10\x00\x03\x00\x01\x00\x00\x00\x2a\x00\x02ls\x00\x00\x00\x00" >&3
+    head -c 12 <&3 | od -An -tx1 | tr -d " \n"
+  ' "$HOST" "$KAFKA_PORT" 2>/dev/null) || return 1
+  # 4 bytes size, 4 bytes correlation id (42), 4 bytes broker count (>0)
+  [[ ${#hex} == 24 && ${hex:8:8} == 0000002a && ${hex:16:8} != 00000000 ]]
+}
+
+render_kafka_conf() {
+  sed -e "s#@KAFKA_PORT@#$KAFKA_PORT#g" \
+    -e "s#@KAFKA_CONTROLLER_PORT@#$KAFKA_CONTROLLER_PORT#g" \
+    -e "s#@KAFKA_LOG_DIR@#$KAFKA_DATA#g" \
+    "$SCRIPT_DIR/kafka/server.properties.tmpl" >"$KAFKA_CONF"
+}
+
+# Kafka cluster ids are 16 random bytes in URL-safe base64 without padding.
+new_cluster_id() {
+  head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n'
+}
+
+# The broker JVM command line (also used for the one-off storage format).
+kafka_java_cmd() {
+  # shellcheck disable=SC2206 # KAFKA_HEAP_OPTS is a list of JVM flags
+  KAFKA_JAVA=("$JAVA" $KAFKA_HEAP_OPTS -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:+ExitOnOutOfMemoryError
+    -Djava.awt.headless=true
+    -Dlog4j.configuration="file:$SCRIPT_DIR/kafka/log4j.properties"
+    -Dkafka.logs.dir="$LOG_DIR"
+    -Dlabelstream.stack=kafka
+    -cp "$KAFKA_HOME/libs/*")
+}
+
+start_kafka() {
+  local pid
+  if pid=$(running_pid kafka); then
+    log "kafka: already running (pid $pid)"
+    wait_healthy kafka kafka_probe "metadata request to $HOST:$KAFKA_PORT" "$pid"
+    return 0
+  fi
+  local p
+  for p in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT"; do
+    port_open "$HOST" "$p" &&
+      die "kafka: port $p is already in use by a process stack.sh did not start (set KAFKA_PORT / KAFKA_CONTROLLER_PORT)"
+  done
+  fetch_kafka
+  render_kafka_conf
+  kafka_java_cmd
+  if [[ ! -f $KAFKA_DATA/meta.properties ]]; then
+    local cid
+    cid=$(new_cluster_id)
+    log "kafka: formatting KRaft storage in $KAFKA_DATA (cluster id $cid)"
+    "${KAFKA_JAVA[@]}" kafka.tools.StorageTool format -t "$cid" -c "$KAFKA_CONF" --ignore-formatted \
+      >>"$LOG_DIR/kafka.log" 2>&1 || fail_component kafka "kafka-storage format failed"
+  fi
+  pid=$(launch kafka "${KAFKA_JAVA[@]}" kafka.Kafka "$KAFKA_CONF")
+  log "kafka: started Kafka $KAFKA_VERSION (pid $pid), waiting for $HOST:$KAFKA_PORT…"
+  wait_healthy kafka kafka_probe "metadata request to $HOST:$KAFKA_PORT" "$pid"
+  log "kafka: healthy"
+}
+
+# ----------------------------------------------------------------- registry --
+registry_url() { printf 'http://%s:%s/apis/ccompat/v7\n' "$HOST" "$REGISTRY_PORT"; }
+
+http_status() {
+  local url=$1
+  if have curl; then
+    curl -s -o /dev/null -m 3 -w '%{http_code}' "$url" 2>/dev/null || true
+  else
+    # minimal HTTP/1.0 GET over /dev/tcp
+    local rest=${url#http://} hostport path
+    hostport=${rest%%/*}
+    path=/${rest#*/}
+    timeout 3 bash -c '
+      exec 3<>"/dev/tcp/${0%:*}/${0##*:}" || exit 1
+      printf "GET %s HTTP/1.0\r\nHost: %s\r\n\r\n" "$1" "$0" >&3
+      head -n1 <&3 | cut -d" " -f2
+    ' "$hostport" "$path" 2>/dev/null || true
+  fi
+}
+
+registry_probe() { [[ $(http_status "$(registry_url)/subjects") == 200 ]]; }
+
+start_registry() {
+  local pid
+  if pid=$(running_pid registry); then
+    log "registry: already running (pid $pid)"
+    wait_healthy registry registry_probe "GET $(registry_url)/subjects" "$pid"
+    return 0
+  fi
+  port_open "$HOST" "$REGISTRY_PORT" &&
+    die "registry: port $REGISTRY_PORT is already in use by a process stack.sh did not start (set REGISTRY_PORT)"
+  fetch_registry
+  local compat=()
+  [[ -n $REGISTRY_COMPATIBILITY ]] && compat=(-Dapicurio.rules.global.compatibility="$REGISTRY_COMPATIBILITY")
+  # State lives in Kafka topics (kafkasql storage); the registry replays them
+  # into an in-memory H2 database on every start.
+  # shellcheck disable=SC2086 # REGISTRY_HEAP_OPTS is a list of JVM flags
+  pid=$(launch registry "$JAVA" $REGISTRY_HEAP_OPTS -XX:+ExitOnOutOfMemoryError \
+    -Djava.io.tmpdir="$REGISTRY_DATA" \
+    -Dlabelstream.stack=registry \
+    -Dquarkus.http.host="$HOST" \
+    -Dquarkus.http.port="$REGISTRY_PORT" \
+    -Dquarkus.log.console.format='%d{yyyy-MM-dd HH:mm:ss,SSS} %p [%c{3.}] (%t) %m%n' \
+    -Dapicurio.storage.kind=kafkasql \
+    -Dapicurio.kafkasql.bootstrap.servers="$HOST:$KAFKA_PORT" \
+    -Dapicurio.kafkasql.topic="$REGISTRY_TOPIC_PREFIX-journal" \
+    -Dapicurio.kafkasql.snapshots.topic="$REGISTRY_TOPIC_PREFIX-snapshots" \
+    -Dapicurio.events.kafka.topic="$REGISTRY_TOPIC_PREFIX-events" \
+    -Dapicurio.storage.snapshot.location="$REGISTRY_DATA" \
+    -Dapicurio.import.work-dir="$REGISTRY_DATA" \
+    -Dapicurio.datasource.jdbc.initial-size=2 \
+    -Dapicurio.datasource.jdbc.min-size=2 \
+    -Dapicurio.datasource.jdbc.max-size=20 \
+    "${compat[@]}" \
+    -jar "$REGISTRY_JAR")
+  log "registry: started Apicurio Registry $APICURIO_VERSION (pid $pid), waiting for $(registry_url)…"
+  wait_healthy registry registry_probe "GET $(registry_url)/subjects" "$pid"
+  log "registry: healthy"
+}
+
+# -------------------------------------------------------------------- redis --
+redis_url() {
+  if [[ -n $EXTERNAL_REDIS_URL ]]; then
+    printf '%s\n' "$EXTERNAL_REDIS_URL"
+  else
+    printf 'redis://%s:%s\n' "$HOST" "$REDIS_PORT"
+  fi
+}
+
+redis_probe() {
+  if have redis-cli; then
+    if [[ -n $EXTERNAL_REDIS_URL ]]; then
+      [[ $(timeout 3 redis-cli -u "$EXTERNAL_REDIS_URL" ping 2>/dev/null) == PONG ]]
+    else
+      [[ $(timeout 3 redis-cli -h "$HOST" -p "$REDIS_PORT" ping 2>/dev/null) == PONG ]]
+    fi
+  else
+    local hp=${EXTERNAL_REDIS_URL#*://}
+    hp=${hp##*@}
+    hp=${hp%%/*}
+    [[ -n $EXTERNAL_REDIS_URL ]] || hp="$HOST:$REDIS_PORT"
+    timeout 3 bash -c '
+      exec 3<>"/dev/tcp/${0%:*}/${0##*:}" || exit 1
+      printf "PING\r\n" >&3
+      head -c 5 <&3
+    ' "$hp" 2>/dev/null | grep -q '^+PONG'
+  fi
+}
+
+start_redis() {
+  local pid
+  if [[ -n $EXTERNAL_REDIS_URL ]]; then
+    log "redis: using external LABELSTREAM_REDIS_URL=$EXTERNAL_REDIS_URL (not managed by stack.sh)"
+    wait_healthy redis redis_probe "PING $EXTERNAL_REDIS_URL"
+    return 0
+  fi
+  if pid=$(running_pid redis); then
+    log "redis: already running (pid $pid)"
+    wait_healthy redis redis_probe "PING $HOST:$REDIS_PORT" "$pid"
+    return 0
+  fi
+  port_open "$HOST" "$REDIS_PORT" &&
+    die "redis: port $REDIS_PORT is already in use by a process stack.sh did not start (set REDIS_PORT, or LABELSTREAM_REDIS_URL to use that server)"
+  ensure_redis_server
+  pid=$(launch redis redis-server \
+    --bind "$HOST" --port "$REDIS_PORT" \
+    --daemonize no --protected-mode yes \
+    --dir "$REDIS_DATA" \
+    --appendonly yes --appendfsync everysec \
+    --save "" \
+    --logfile "")
+  log "redis: started $(redis-server --version | sed -n 's/.*\(v=[^ ]*\).*/\1/p') (pid $pid), waiting for $HOST:$REDIS_PORT…"
+  wait_healthy redis redis_probe "PING $HOST:$REDIS_PORT" "$pid"
+  log "redis: healthy"
+}
+
+# -------------------------------------------------------------------- stop --
+stop_component() {
+  local name=$1 pid
+  if [[ $name == redis && -n $EXTERNAL_REDIS_URL ]]; then
+    log "redis: external ($EXTERNAL_REDIS_URL), left alone"
+    return 0
+  fi
+  if ! pid=$(running_pid "$name"); then
+    rm -f "$(pid_file "$name")"
+    log "$name: not running"
+    return 0
+  fi
+  log "$name: stopping pid $pid (SIGTERM)…"
+  kill -TERM "$pid" 2>/dev/null || true
+  local deadline=$(($(now) + STOP_TIMEOUT))
+  while kill -0 "$pid" 2>/dev/null; do
+    if (($(now) >= deadline)); then
+      warn "$name: still alive after ${STOP_TIMEOUT}s, sending SIGKILL"
+      kill -KILL "$pid" 2>/dev/null || true
+      sleep 0.5
+      break
+    fi
+    sleep 0.2
+  done
+  rm -f "$(pid_file "$name")"
+  log "$name: stopped"
+}
+
+# ---------------------------------------------------------------- commands --
+env_lines() {
+  printf 'export KAFKA_BROKERS=%s:%s\n' "$HOST" "$KAFKA_PORT"
+  printf 'export SCHEMA_REGISTRY_URL=%s\n' "$(registry_url)"
+  printf 'export REDIS_URL=%s\n' "$(redis_url)"
+}
+
+cmd_up() {
+  [[ $# == 0 ]] || die "usage: stack.sh up"
+  local t0
+  t0=$(now)
+  find_java
+  take_lock
+  ensure_dirs
+  start_redis
+  start_kafka
+  start_registry
+  env_lines >"$STACK_DIR/env"
+  log "all components healthy in $(($(now) - t0))s; env written to $STACK_DIR/env:"
+  sed 's/^/    /' "$STACK_DIR/env"
+}
+
+cmd_down() {
+  local purge=0
+  case ${1:-} in
+    "") ;;
+    --purge) purge=1 ;;
+    *) die "usage: stack.sh down [--purge]" ;;
+  esac
+  if [[ ! -d $STACK_DIR ]]; then
+    log "nothing to stop ($STACK_DIR does not exist)"
+    return 0
+  fi
+  take_lock
+  # reverse start order: the registry depends on Kafka
+  stop_component registry
+  stop_component kafka
+  stop_component redis
+  if ((purge)); then
+    log "purging data, logs and config in $STACK_DIR"
+    rm -rf "$DATA_DIR" "$LOG_DIR" "$PID_DIR" "$CONF_DIR" "$STACK_DIR/env"
+    rm -f "$STACK_DIR/.gitignore" "$STACK_DIR/.lock"
+    rmdir "$STACK_DIR" 2>/dev/null || true
+  fi
+}
+
+cmd_status() {
+  local rc=0 name pid state health port
+  printf '%-9s %-9s %-8s %-22s %s\n' COMPONENT STATE PID ADDRESS HEALTH
+  for name in "${COMPONENTS[@]}"; do
+    pid=-
+    case $name in
+      kafka) port="$HOST:$KAFKA_PORT" ;;
+      registry) port="$HOST:$REGISTRY_PORT" ;;
+      redis) port="$HOST:$REDIS_PORT" ;;
+    esac
+    if [[ $name == redis && -n $EXTERNAL_REDIS_URL ]]; then
+      state=external
+      port=$EXTERNAL_REDIS_URL
+    elif pid=$(running_pid "$name"); then
+      state=running
+    else
+      pid=-
+      state=stopped
+    fi
+    if "${name}_probe"; then
+      health=ok
+      [[ $state == stopped ]] && health="ok (but not started by stack.sh)"
+    else
+      health=FAIL
+    fi
+    [[ $state == stopped ]] && [[ $health == FAIL ]] && health=-
+    [[ $health == ok ]] || rc=1
+    printf '%-9s %-9s %-8s %-22s %s\n' "$name" "$state" "$pid" "$port" "$health"
+  done
+  printf 'stack dir: %s\n' "$STACK_DIR"
+  return "$rc"
+}
+
+cmd_logs() {
+  local which="" follow=0 lines=100
+  while (($#)); do
+    case $1 in
+      kafka | registry | redis) which=$1 ;;
+      -f | --follow) follow=1 ;;
+      -n)
+        lines=${2:?-n needs a number}
+        shift
+        ;;
+      *) die "usage: stack.sh logs [kafka|registry|redis] [-f] [-n N]" ;;
+    esac
+    shift
+  done
+  local files=() name
+  for name in "${COMPONENTS[@]}"; do
+    [[ -z $which || $which == "$name" ]] || continue
+    if [[ $name == redis && -n $EXTERNAL_REDIS_URL ]]; then
+      log "redis is external ($EXTERNAL_REDIS_URL): no log here"
+      continue
+    fi
+    if [[ -f $LOG_DIR/$name.log ]]; then
+      files+=("$LOG_DIR/$name.log")
+    else
+      log "no log yet for $name ($LOG_DIR/$name.log)"
+    fi
+  done
+  ((${#files[@]})) || return 0
+  if ((follow)); then
+    exec tail -n "$lines" -F "${files[@]}"
+  fi
+  tail -n "$lines" "${files[@]}"
+}
+
+usage() {
+  cat <<EOF
+usage: stack.sh <command>
+
+  up                  start Kafka $KAFKA_VERSION (KRaft), Apicurio Registry $APICURIO_VERSION, Redis
+  down [--purge]      stop what 'up' started; --purge also deletes data and logs
+  status              state / pid / address / health of each component (exit 1 unless all ok)
+  logs [kafka|registry|redis] [-f] [-n N]
+                      show (or follow) component logs
+  env                 print 'export …' lines: eval "\$(stack.sh env)"
+
+stack dir: $STACK_DIR   cache: $CACHE_DIR
+EOF
+}
+
+main() {
+  local cmd=${1:-help}
+  (($#)) && shift
+  case $cmd in
+    up) cmd_up "$@" ;;
+    down) cmd_down "$@" ;;
+    status) cmd_status "$@" ;;
+    logs) cmd_logs "$@" ;;
+    env) env_lines ;;
+    help | -h | --help) usage ;;
+    *)
+      usage >&2
+      exit 2
+      ;;
+  esac
+}
+
+main "$@"

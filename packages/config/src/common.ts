@@ -1,0 +1,111 @@
+import { z } from 'zod';
+import { parseDurationMs } from './durations';
+
+/** `true`/`false`/`1`/`0`/`yes`/`no` (case-insensitive). */
+export const envBool = (fallback: boolean) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === '') return fallback;
+      const s = v.toLowerCase();
+      if (['true', '1', 'yes', 'on'].includes(s)) return true;
+      if (['false', '0', 'no', 'off'].includes(s)) return false;
+      ctx.addIssue({ code: 'custom', message: `expected true/false, got "${v}"` });
+      return z.NEVER;
+    });
+
+export const envInt = (fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === '') return fallback;
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < min || n > max) {
+        ctx.addIssue({ code: 'custom', message: `expected an integer in [${min}, ${max}], got "${v}"` });
+        return z.NEVER;
+      }
+      return n;
+    });
+
+export const envDuration = (fallback: string) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      const ms = parseDurationMs(v === undefined || v === '' ? fallback : v);
+      if (ms === undefined) {
+        ctx.addIssue({ code: 'custom', message: `expected a duration like 500ms, 30s, 5m, 2h, 7d; got "${v}"` });
+        return z.NEVER;
+      }
+      return ms;
+    });
+
+export const envString = (fallback: string) =>
+  z
+    .string()
+    .optional()
+    .transform((v) => (v === undefined || v === '' ? fallback : v));
+
+export const envOptional = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v === '' ? undefined : v));
+
+const brokers = z
+  .string({ error: 'is required (comma-separated host:port list, e.g. 127.0.0.1:9092)' })
+  .min(1, 'is required (comma-separated host:port list, e.g. 127.0.0.1:9092)')
+  .transform((v, ctx) => {
+    const list = v.split(',').map((s) => s.trim()).filter(Boolean);
+    const bad = list.filter((b) => !/^[^\s:]+:\d{1,5}$/.test(b));
+    if (bad.length) {
+      ctx.addIssue({ code: 'custom', message: `not host:port: ${bad.join(', ')}` });
+      return z.NEVER;
+    }
+    return list;
+  });
+
+const url = (what: string) =>
+  z
+    .string({ error: `is required (${what})` })
+    .min(1, `is required (${what})`)
+    .refine((v) => {
+      try {
+        new URL(v);
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'is not a valid URL');
+
+/** Variables every service reads: Kafka, registry, logging, HTTP, shutdown. */
+export const commonEnv = {
+  KAFKA_BROKERS: brokers,
+  KAFKA_CLIENT_ID: envOptional,
+  KAFKA_SASL_MECHANISM: z.enum(['scram-sha-256', 'scram-sha-512', 'plain']).optional(),
+  KAFKA_SASL_USERNAME: envOptional,
+  KAFKA_SASL_PASSWORD: envOptional,
+  KAFKA_TLS: envBool(false),
+  KAFKA_TLS_CA_FILE: envOptional,
+  KAFKA_CONNECTION_TIMEOUT_MS: envInt(3000, 100),
+  SCHEMA_REGISTRY_URL: url('Confluent-compatible schema registry base URL, e.g. http://127.0.0.1:8081/apis/ccompat/v7'),
+  SCHEMA_REGISTRY_USERNAME: envOptional,
+  SCHEMA_REGISTRY_PASSWORD: envOptional,
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_PRETTY: envBool(false),
+  HTTP_HOST: envString('0.0.0.0'),
+  ADMIN_TOKEN: z
+    .string()
+    .optional()
+    .transform((v) => (v === '' ? undefined : v))
+    .refine((v) => v === undefined || v.length >= 16, 'must be at least 16 characters'),
+  SHUTDOWN_TIMEOUT: envDuration('10s'),
+  TOPIC_PARTITIONS: envInt(6, 1, 10_000),
+  TOPIC_REPLICATION_FACTOR: envInt(1, 1, 10),
+  TOPIC_CUSTOMER_EVENTS: envString('labels.customer-events.v1'),
+  TOPIC_DLQ: envString('labels.dlq.v1'),
+  TOPIC_DECISIONS: envString('labels.decisions.v1'),
+  TOPIC_LABEL_EVENTS: envString('crm.label-events.v1'),
+  TOPIC_CUSTOMER_LABELS: envString('crm.customer-labels.v1'),
+};

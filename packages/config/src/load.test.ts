@@ -1,0 +1,80 @@
+import { ConfigError, loadEvaluatorConfig, loadIngestConfig, loadPublisherConfig, parseDurationMs } from './index';
+
+const base = { KAFKA_BROKERS: '127.0.0.1:9092', SCHEMA_REGISTRY_URL: 'http://127.0.0.1:8081/apis/ccompat/v7' };
+
+function issuesOf(fn: () => unknown): string[] {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof ConfigError) return e.issues.map((i) => i.variable);
+    throw e;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('config', () => {
+  it('fills defaults for ingest', () => {
+    const c = loadIngestConfig(base);
+    expect(c.kafka.brokers).toEqual(['127.0.0.1:9092']);
+    expect(c.kafka.clientId).toBe('labelstream-ingest');
+    expect(c.http.port).toBe(9464);
+    expect(c.rawTopics.purchases).toBe('storefront.purchases');
+    expect(c.maxLatenessMs).toBe(7 * 86_400_000);
+    expect(c.fxRatesToBase.EUR).toBe(1);
+    expect(c.customerIdPattern.test('c-000001')).toBe(true);
+    expect(c.adminToken).toBeUndefined();
+  });
+
+  it('names every missing or invalid variable at once', () => {
+    const vars = issuesOf(() => loadEvaluatorConfig({ KAFKA_BROKERS: 'nope', HTTP_PORT: 'x' }));
+    expect(vars).toEqual(expect.arrayContaining(['KAFKA_BROKERS', 'SCHEMA_REGISTRY_URL', 'HTTP_PORT']));
+  });
+
+  it('requires REDIS_URL for the evaluator and checks its scheme', () => {
+    expect(issuesOf(() => loadEvaluatorConfig(base))).toEqual(['REDIS_URL']);
+    expect(issuesOf(() => loadEvaluatorConfig({ ...base, REDIS_URL: 'http://x' }))).toEqual(['REDIS_URL']);
+    const c = loadEvaluatorConfig({ ...base, REDIS_URL: 'redis://127.0.0.1:6380', EVALUATOR_TIMER_POLL: '1s' });
+    expect(c.timerPollMs).toBe(1000);
+    expect(c.redis.keyPrefix).toBe('lbl');
+  });
+
+  it('requires SASL credentials with a mechanism', () => {
+    expect(issuesOf(() => loadPublisherConfig({ ...base, KAFKA_SASL_MECHANISM: 'scram-sha-512' }))).toEqual([
+      'KAFKA_SASL_USERNAME',
+      'KAFKA_SASL_PASSWORD',
+    ]);
+    const c = loadPublisherConfig({ ...base, KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: 'p', KAFKA_TLS: 'true' });
+    expect(c.kafka.sasl?.mechanism).toBe('scram-sha-512');
+    expect(c.kafka.ssl).toBe(true);
+  });
+
+  it('never echoes a secret in its error message', () => {
+    try {
+      loadPublisherConfig({ ...base, ADMIN_TOKEN: 'short-secret' });
+      throw new Error('expected failure');
+    } catch (e) {
+      expect((e as Error).message).toContain('ADMIN_TOKEN');
+      expect((e as Error).message).not.toContain('short-secret');
+    }
+  });
+
+  it('validates the FX table against the base currency', () => {
+    expect(issuesOf(() => loadIngestConfig({ ...base, INGEST_FX_RATES: '{"USD":1}' }))).toEqual(['INGEST_FX_RATES']);
+    expect(issuesOf(() => loadIngestConfig({ ...base, INGEST_FX_RATES: 'not json' }))).toEqual(['INGEST_FX_RATES']);
+    expect(loadIngestConfig({ ...base, INGEST_BASE_CURRENCY: 'USD', INGEST_FX_RATES: '{"USD":1,"EUR":1.08}' }).fxRatesToBase.EUR).toBe(1.08);
+  });
+
+  it.each([
+    ['250ms', 250],
+    ['30s', 30_000],
+    ['15m', 900_000],
+    ['2h', 7_200_000],
+    ['14d', 1_209_600_000],
+    ['1500', 1500],
+    ['1.5s', 1500],
+    ['abc', undefined],
+    ['-1s', undefined],
+  ])('parses duration %s', (text, ms) => {
+    expect(parseDurationMs(text)).toBe(ms);
+  });
+});

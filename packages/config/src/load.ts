@@ -1,0 +1,220 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { ConfigError } from './errors';
+import { commonEnv, envDuration, envInt, envOptional, envString } from './common';
+
+/** Connection settings for kafkajs, already in the shape the Kafka adapter takes. */
+export interface KafkaSettings {
+  brokers: string[];
+  clientId: string;
+  connectionTimeoutMs: number;
+  ssl?: { ca?: string[] } | true;
+  sasl?: { mechanism: 'scram-sha-256' | 'scram-sha-512' | 'plain'; username: string; password: string };
+}
+
+export interface RegistrySettings {
+  url: string;
+  auth?: { username: string; password: string };
+}
+
+export interface TopicNames {
+  customerEvents: string;
+  dlq: string;
+  decisions: string;
+  labelEvents: string;
+  customerLabels: string;
+}
+
+/** What every service is configured with. */
+export interface CommonConfig {
+  service: string;
+  kafka: KafkaSettings;
+  registry: RegistrySettings;
+  log: { level: string; pretty: boolean };
+  http: { host: string; port: number };
+  /** Bearer token for admin endpoints; admin endpoints are off when unset. */
+  adminToken?: string;
+  shutdownTimeoutMs: number;
+  topics: TopicNames;
+  topicDefaults: { partitions: number; replicationFactor: number };
+}
+
+export type Env = Record<string, string | undefined>;
+
+/** Parses `env` against `shape`, throwing one ConfigError that names every bad variable. */
+export function parseEnv<S extends z.ZodRawShape>(shape: S, env: Env): z.infer<z.ZodObject<S>> {
+  const result = z.object(shape).safeParse(env);
+  if (result.success) return result.data;
+  throw new ConfigError(
+    result.error.issues.map((i) => ({ variable: String(i.path[0] ?? '?'), message: i.message })),
+  );
+}
+
+function readCa(file: string | undefined, variable: string): string[] | undefined {
+  if (!file) return undefined;
+  try {
+    return [readFileSync(file, 'utf8')];
+  } catch (e) {
+    throw new ConfigError([{ variable, message: `cannot read ${file}: ${(e as Error).message}` }]);
+  }
+}
+
+/** Builds the common part of every service's configuration. */
+export function loadCommon(service: string, defaultPort: number, env: Env): CommonConfig {
+  const e = parseEnv({ ...commonEnv, HTTP_PORT: envInt(defaultPort, 0, 65535) }, env);
+  const issues: Array<{ variable: string; message: string }> = [];
+  let sasl: KafkaSettings['sasl'];
+  if (e.KAFKA_SASL_MECHANISM) {
+    if (!e.KAFKA_SASL_USERNAME) issues.push({ variable: 'KAFKA_SASL_USERNAME', message: 'is required when KAFKA_SASL_MECHANISM is set' });
+    if (!e.KAFKA_SASL_PASSWORD) issues.push({ variable: 'KAFKA_SASL_PASSWORD', message: 'is required when KAFKA_SASL_MECHANISM is set' });
+    sasl = { mechanism: e.KAFKA_SASL_MECHANISM, username: e.KAFKA_SASL_USERNAME ?? '', password: e.KAFKA_SASL_PASSWORD ?? '' };
+  }
+  if (Boolean(e.SCHEMA_REGISTRY_USERNAME) !== Boolean(e.SCHEMA_REGISTRY_PASSWORD)) {
+    issues.push({ variable: 'SCHEMA_REGISTRY_PASSWORD', message: 'SCHEMA_REGISTRY_USERNAME and SCHEMA_REGISTRY_PASSWORD go together' });
+  }
+  if (issues.length) throw new ConfigError(issues);
+  const ca = readCa(e.KAFKA_TLS_CA_FILE, 'KAFKA_TLS_CA_FILE');
+  return {
+    service,
+    kafka: {
+      brokers: e.KAFKA_BROKERS,
+      clientId: e.KAFKA_CLIENT_ID ?? `labelstream-${service}`,
+      connectionTimeoutMs: e.KAFKA_CONNECTION_TIMEOUT_MS,
+      ...(e.KAFKA_TLS ? { ssl: ca ? { ca } : true } : {}),
+      ...(sasl ? { sasl } : {}),
+    },
+    registry: {
+      url: e.SCHEMA_REGISTRY_URL,
+      ...(e.SCHEMA_REGISTRY_USERNAME && e.SCHEMA_REGISTRY_PASSWORD
+        ? { auth: { username: e.SCHEMA_REGISTRY_USERNAME, password: e.SCHEMA_REGISTRY_PASSWORD } }
+        : {}),
+    },
+    log: { level: e.LOG_LEVEL, pretty: e.LOG_PRETTY },
+    http: { host: e.HTTP_HOST, port: e.HTTP_PORT },
+    ...(e.ADMIN_TOKEN ? { adminToken: e.ADMIN_TOKEN } : {}),
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT,
+    topics: {
+      customerEvents: e.TOPIC_CUSTOMER_EVENTS,
+      dlq: e.TOPIC_DLQ,
+      decisions: e.TOPIC_DECISIONS,
+      labelEvents: e.TOPIC_LABEL_EVENTS,
+      customerLabels: e.TOPIC_CUSTOMER_LABELS,
+    },
+    topicDefaults: { partitions: e.TOPIC_PARTITIONS, replicationFactor: e.TOPIC_REPLICATION_FACTOR },
+  };
+}
+
+/** Ingest: raw topics in, canonical events and DLQ out. */
+export interface IngestConfig extends CommonConfig {
+  groupId: string;
+  rawTopics: { purchases: string; emailClicks: string; supportTickets: string };
+  maxMessageBytes: number;
+  maxLatenessMs: number;
+  maxFutureSkewMs: number;
+  baseCurrency: string;
+  /** Multiplier from one major unit of a currency to one major unit of the base currency. */
+  fxRatesToBase: Record<string, number>;
+  customerIdPattern: RegExp;
+}
+
+/** Demo rate table (base EUR). Real deployments pass INGEST_FX_RATES. */
+export const DEFAULT_FX_RATES_TO_EUR: Record<string, number> = {
+  EUR: 1, USD: 0.92, GBP: 1.16, CHF: 1.05, SEK: 0.087, NOK: 0.085, DKK: 0.134, PLN: 0.23, JPY: 0.0061, CAD: 0.67, AUD: 0.6,
+};
+
+export function loadIngestConfig(env: Env): IngestConfig {
+  const common = loadCommon('ingest', 9464, env);
+  const e = parseEnv(
+    {
+      INGEST_GROUP_ID: envString('labelstream-ingest'),
+      TOPIC_RAW_PURCHASES: envString('storefront.purchases'),
+      TOPIC_RAW_EMAIL_CLICKS: envString('storefront.email-clicks'),
+      TOPIC_RAW_SUPPORT_TICKETS: envString('storefront.support-tickets'),
+      INGEST_MAX_MESSAGE_BYTES: envInt(1_000_000, 64, 64 * 1024 * 1024),
+      INGEST_MAX_LATENESS: envDuration('7d'),
+      INGEST_MAX_FUTURE_SKEW: envDuration('5m'),
+      INGEST_BASE_CURRENCY: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as EUR').default('EUR'),
+      INGEST_FX_RATES: envOptional,
+      INGEST_CUSTOMER_ID_PATTERN: envString('^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$'),
+    },
+    env,
+  );
+  let fx = DEFAULT_FX_RATES_TO_EUR;
+  if (e.INGEST_FX_RATES) {
+    try {
+      const parsed: unknown = JSON.parse(e.INGEST_FX_RATES);
+      const rates = z.record(z.string().regex(/^[A-Z]{3}$/), z.number().positive()).parse(parsed);
+      fx = rates;
+    } catch (err) {
+      throw new ConfigError([{ variable: 'INGEST_FX_RATES', message: `must be a JSON object like {"USD":0.92}: ${(err as Error).message}` }]);
+    }
+  }
+  if (fx[e.INGEST_BASE_CURRENCY] !== 1) {
+    throw new ConfigError([{ variable: 'INGEST_FX_RATES', message: `must map the base currency ${e.INGEST_BASE_CURRENCY} to 1` }]);
+  }
+  let pattern: RegExp;
+  try {
+    pattern = new RegExp(e.INGEST_CUSTOMER_ID_PATTERN);
+  } catch (err) {
+    throw new ConfigError([{ variable: 'INGEST_CUSTOMER_ID_PATTERN', message: (err as Error).message }]);
+  }
+  return {
+    ...common,
+    groupId: e.INGEST_GROUP_ID,
+    rawTopics: { purchases: e.TOPIC_RAW_PURCHASES, emailClicks: e.TOPIC_RAW_EMAIL_CLICKS, supportTickets: e.TOPIC_RAW_SUPPORT_TICKETS },
+    maxMessageBytes: e.INGEST_MAX_MESSAGE_BYTES,
+    maxLatenessMs: e.INGEST_MAX_LATENESS,
+    maxFutureSkewMs: e.INGEST_MAX_FUTURE_SKEW,
+    baseCurrency: e.INGEST_BASE_CURRENCY,
+    fxRatesToBase: fx,
+    customerIdPattern: pattern,
+  };
+}
+
+/** Evaluator: canonical events in, decisions out, state in Redis. */
+export interface EvaluatorConfig extends CommonConfig {
+  groupId: string;
+  rulesFile: string;
+  redis: { url: string; keyPrefix: string; tlsCa?: string[] };
+  timerPollMs: number;
+  /** Events applied per Redis round trip (per partition). */
+  maxBatchEvents: number;
+}
+
+export function loadEvaluatorConfig(env: Env): EvaluatorConfig {
+  const common = loadCommon('evaluator', 9465, env);
+  const e = parseEnv(
+    {
+      EVALUATOR_GROUP_ID: envString('labelstream-evaluator'),
+      RULES_FILE: envString('rules/default.yaml'),
+      REDIS_URL: z.string({ error: 'is required (e.g. redis://127.0.0.1:6379, rediss:// for TLS)' }).regex(/^rediss?:\/\//, 'must start with redis:// or rediss://'),
+      REDIS_KEY_PREFIX: z.string().regex(/^[a-z0-9_-]{1,32}$/, 'lower-case letters, digits, _ and - only').default('lbl'),
+      REDIS_TLS_CA_FILE: envOptional,
+      EVALUATOR_TIMER_POLL: envDuration('200ms'),
+      EVALUATOR_MAX_BATCH_EVENTS: envInt(2000, 1, 100_000),
+    },
+    env,
+  );
+  const tlsCa = readCa(e.REDIS_TLS_CA_FILE, 'REDIS_TLS_CA_FILE');
+  return {
+    ...common,
+    groupId: e.EVALUATOR_GROUP_ID,
+    rulesFile: e.RULES_FILE,
+    redis: { url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX, ...(tlsCa ? { tlsCa } : {}) },
+    timerPollMs: e.EVALUATOR_TIMER_POLL,
+    maxBatchEvents: e.EVALUATOR_MAX_BATCH_EVENTS,
+  };
+}
+
+/** Publisher: decisions in, public label events, current labels and webhooks out. */
+export interface PublisherConfig extends CommonConfig {
+  groupId: string;
+  /** Path of a YAML/JSON file listing webhook destinations; webhooks are off when unset. */
+  webhooksFile?: string;
+}
+
+export function loadPublisherConfig(env: Env): PublisherConfig {
+  const common = loadCommon('publisher', 9466, env);
+  const e = parseEnv({ PUBLISHER_GROUP_ID: envString('labelstream-publisher'), WEBHOOKS_FILE: envOptional }, env);
+  return { ...common, groupId: e.PUBLISHER_GROUP_ID, ...(e.WEBHOOKS_FILE ? { webhooksFile: e.WEBHOOKS_FILE } : {}) };
+}

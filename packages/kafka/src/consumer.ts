@@ -1,0 +1,207 @@
+import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
+import type { Logger, Metrics } from '@labelstream/observability';
+import { backoffMs, sleep } from './backoff';
+import { isRetriable } from './errors';
+
+/** One fetched batch of one partition, as handed to a service's handler. */
+export interface Batch {
+  topic: string;
+  partition: number;
+  messages: KafkaMessage[];
+  highWatermark: string;
+}
+
+export interface BatchContext {
+  /** Keep the group membership alive during long work (kafkajs only heartbeats between batches). */
+  heartbeat(): Promise<void>;
+  /** False once shutdown began or the partition was revoked: stop early, commit nothing. */
+  isActive(): boolean;
+  /** Aborts on shutdown; pass to waits. */
+  signal: AbortSignal;
+}
+
+/**
+ * Processes one batch. It must either finish the whole batch (every message produced or
+ * dead-lettered) or throw; the runner then commits the batch's offsets, or retries it.
+ */
+export type BatchHandler = (batch: Batch, ctx: BatchContext) => Promise<void>;
+
+export interface ConsumerRunnerOptions {
+  kafka: Kafka;
+  groupId: string;
+  topics: string[];
+  handler: BatchHandler;
+  logger: Logger;
+  metrics: Metrics;
+  fromBeginning?: boolean;
+  /** Partitions processed in parallel by this member (default 6). */
+  concurrency?: number;
+  /**
+   * Told of this member's full assignment after every join. A notification only (kafkajs
+   * may hand out batches before it runs): work that must precede a partition's first batch
+   * belongs in the handler.
+   */
+  onAssignment?: (assignment: Record<string, number[]>) => Promise<void> | void;
+  sessionTimeoutMs?: number;
+  maxBytesPerPartition?: number;
+  /** Upper bound on shutdown (stop fetching, finish or abandon the batch, leave the group). */
+  shutdownTimeoutMs?: number;
+}
+
+export interface ConsumerRunner {
+  consumer: Consumer;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** Joined a group and holds at least one partition. */
+  isReady(): boolean;
+  assignment(): Record<string, number[]>;
+  status(): Record<string, unknown>;
+}
+
+function nextOffset(offset: string): string {
+  return (BigInt(offset) + 1n).toString();
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T | 'timeout'> {
+  let t: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p.finally(() => clearTimeout(t)),
+    new Promise<'timeout'>((resolve) => {
+      t = setTimeout(() => resolve('timeout'), ms);
+      t.unref();
+    }),
+  ]).then((r) => {
+    if (r === 'timeout') throw new Error(`${what} did not finish within ${ms} ms`);
+    return r;
+  });
+}
+
+/**
+ * At-least-once batch consumption with explicit commits: offsets are committed only after
+ * the handler finished the batch (so after its output was acknowledged). Retriable
+ * failures (broker, registry or Redis outages) retry the same batch with backoff while
+ * heartbeating; the handler dead-letters bad messages itself, so nothing poisons a
+ * partition. Shutdown is bounded.
+ */
+export function createConsumerRunner(opts: ConsumerRunnerOptions): ConsumerRunner {
+  const { logger, metrics } = opts;
+  const consumer = opts.kafka.consumer({
+    groupId: opts.groupId,
+    sessionTimeout: opts.sessionTimeoutMs ?? 30_000,
+    heartbeatInterval: 3000,
+    maxBytesPerPartition: opts.maxBytesPerPartition ?? 4 * 1024 * 1024,
+    maxBytes: 32 * 1024 * 1024,
+    maxWaitTimeInMs: 100,
+    retry: { retries: 10, initialRetryTime: 300, maxRetryTime: 10_000 },
+  });
+  const abort = new AbortController();
+  let joined = false;
+  let crashed: string | undefined;
+  let current: Record<string, number[]> = {};
+  let retrying = 0;
+  let stopping = false;
+
+  consumer.on(consumer.events.GROUP_JOIN, (e) => {
+    joined = true;
+    crashed = undefined;
+    current = e.payload.memberAssignment as Record<string, number[]>;
+    metrics.rebalances.inc();
+    for (const t of opts.topics) metrics.assignedPartitions.set({ topic: t }, current[t]?.length ?? 0);
+    logger.info({ assignment: current, memberId: e.payload.memberId }, 'joined consumer group');
+  });
+  consumer.on(consumer.events.CRASH, (e) => {
+    joined = false;
+    crashed = String(e.payload.error?.message ?? 'crash');
+    logger.error({ err: e.payload.error, restart: e.payload.restart }, 'consumer crashed');
+  });
+  consumer.on(consumer.events.DISCONNECT, () => {
+    joined = false;
+  });
+  consumer.on(consumer.events.STOP, () => {
+    joined = false;
+  });
+
+  const eachBatch = async (p: EachBatchPayload): Promise<void> => {
+    const { batch } = p;
+    if (batch.isEmpty()) return;
+    const started = process.hrtime.bigint();
+    const ctx: BatchContext = {
+      heartbeat: () => p.heartbeat(),
+      isActive: () => p.isRunning() && !p.isStale() && !stopping,
+      signal: abort.signal,
+    };
+    for (let attempt = 0; ; attempt++) {
+      if (!ctx.isActive()) return; // nothing resolved: the next owner re-reads from the last commit
+      try {
+        await opts.handler(
+          { topic: batch.topic, partition: batch.partition, messages: batch.messages, highWatermark: batch.highWatermark },
+          ctx,
+        );
+        break;
+      } catch (err) {
+        const code = (err as { code?: string }).code ?? (err as Error).name ?? 'UNKNOWN';
+        metrics.retries.inc({ code });
+        metrics.errors.inc({ code });
+        if (!isRetriable(err)) {
+          // A bug, not bad input (handlers dead-letter bad input). Crash loudly rather than skip data.
+          logger.error({ err, topic: batch.topic, partition: batch.partition }, 'non-retriable error processing batch');
+          throw err;
+        }
+        retrying++;
+        const wait = backoffMs(attempt);
+        logger.warn({ err, topic: batch.topic, partition: batch.partition, attempt, waitMs: wait }, 'retriable error; retrying batch');
+        await sleep(wait, abort.signal);
+        retrying--;
+        await p.heartbeat().catch(() => undefined);
+      }
+    }
+    const last = batch.lastOffset();
+    p.resolveOffset(last);
+    await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: nextOffset(last) }]);
+    await p.heartbeat();
+    metrics.batchDuration.observe({ topic: batch.topic }, Number(process.hrtime.bigint() - started) / 1e9);
+    metrics.batchSize.observe({ topic: batch.topic }, batch.messages.length);
+    const lag = Number(BigInt(batch.highWatermark) - BigInt(last) - 1n);
+    metrics.consumerLag.set({ topic: batch.topic, partition: String(batch.partition) }, Math.max(0, lag));
+  };
+
+  return {
+    consumer,
+    async start() {
+      await consumer.connect();
+      await consumer.subscribe({ topics: opts.topics, fromBeginning: opts.fromBeginning ?? true });
+      if (opts.onAssignment) {
+        consumer.on(consumer.events.GROUP_JOIN, (e) => {
+          Promise.resolve(opts.onAssignment?.(e.payload.memberAssignment as Record<string, number[]>)).catch((err: unknown) =>
+            logger.error({ err }, 'assignment hook failed'),
+          );
+        });
+      }
+      await consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: opts.concurrency ?? 6,
+        eachBatch,
+      });
+    },
+    async stop() {
+      if (stopping) return;
+      stopping = true;
+      abort.abort();
+      const bound = opts.shutdownTimeoutMs ?? 10_000;
+      try {
+        await withTimeout(consumer.stop(), bound, 'consumer stop');
+      } catch (err) {
+        logger.warn({ err }, 'consumer stop timed out; disconnecting anyway');
+      }
+      try {
+        await withTimeout(consumer.disconnect(), Math.max(1000, bound / 2), 'consumer disconnect');
+      } catch (err) {
+        logger.warn({ err }, 'consumer disconnect timed out');
+      }
+    },
+    isReady: () => joined && !crashed && !stopping && retrying === 0 && Object.values(current).some((ps) => ps.length > 0),
+    assignment: () => current,
+    status: () => ({ joined, crashed, retrying, assignment: current, stopping }),
+  };
+}

@@ -1,0 +1,13 @@
+export { createKafka } from './client';
+export type { KafkaConnection } from './client';
+export { ensureTopics } from './topics';
+export type { TopicSpec } from './topics';
+export { Registry, isConfluentFramed, schemaIdOf } from './registry';
+export type { RegistryConnection } from './registry';
+export { createConsumerRunner } from './consumer';
+export type { Batch, BatchContext, BatchHandler, ConsumerRunner, ConsumerRunnerOptions } from './consumer';
+export { createProducer, sendAll } from './producer';
+export { toDeadLetter } from './dlq';
+export type { DeadLetter } from './dlq';
+export { backoffMs, sleep } from './backoff';
+export { AdapterError, RegistryUnavailableError, UndecodableError, UnknownSchemaError, isRetriable } from './errors';

@@ -1,0 +1,172 @@
+import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
+import { Type } from 'avsc';
+import { avroTypeOptions } from '@labelstream/contracts';
+import { RegistryUnavailableError, UndecodableError, UnknownSchemaError, AdapterError } from './errors';
+
+export interface RegistryConnection {
+  url: string;
+  auth?: { username: string; password: string };
+}
+
+const MAGIC = 0;
+const HEADER = 5;
+const JSON_CT = 'application/vnd.schemaregistry.v1+json';
+
+/** True when the bytes start with the Confluent wire-format header (magic 0 + schema id). */
+export function isConfluentFramed(value: Buffer | null | undefined): value is Buffer {
+  return !!value && value.length >= HEADER && value[0] === MAGIC;
+}
+
+/** Reads the schema id of a Confluent-framed message. */
+export function schemaIdOf(value: Buffer): number {
+  return value.readInt32BE(1);
+}
+
+/**
+ * The schema registry as Labelstream uses it: subjects registered once at start-up with an
+ * explicit compatibility level, ids cached, writer schemas fetched once per id and resolved
+ * against our reader schema (Avro schema evolution), never a registry call per message.
+ */
+export class Registry {
+  private readonly client: SchemaRegistry;
+  private readonly writers = new Map<number, Promise<Type>>();
+  private readonly resolvers = new Map<string, ReturnType<Type['createResolver']>>();
+
+  constructor(private readonly conn: RegistryConnection) {
+    // Writer schemas are parsed with the same avsc options as our own types (plain unions,
+    // epoch-millis numbers) so resolution between them is exact.
+    this.client = new SchemaRegistry(
+      { host: conn.url, ...(conn.auth ? { auth: conn.auth } : {}), clientId: 'labelstream' },
+      { [SchemaType.AVRO]: avroTypeOptions() as object },
+    );
+  }
+
+  private async http(method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
+    const headers: Record<string, string> = { accept: JSON_CT, 'content-type': JSON_CT };
+    if (this.conn.auth) headers.authorization = 'Basic ' + Buffer.from(`${this.conn.auth.username}:${this.conn.auth.password}`).toString('base64');
+    let res: Response;
+    try {
+      res = await fetch(this.conn.url.replace(/\/$/, '') + path, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(10_000),
+      });
+    } catch (cause) {
+      throw new RegistryUnavailableError(this.conn.url, { cause });
+    }
+    if (res.status >= 500) throw new RegistryUnavailableError(this.conn.url, { cause: new Error(`HTTP ${res.status}`) });
+    const text = await res.text();
+    let json: unknown = text;
+    try {
+      json = text ? JSON.parse(text) : null;
+    } catch {
+      /* keep text */
+    }
+    return { status: res.status, json };
+  }
+
+  /** Sets a subject's compatibility level (BACKWARD, FULL, …). */
+  async setCompatibility(subject: string, compatibility: string): Promise<void> {
+    const r = await this.http('PUT', `/config/${encodeURIComponent(subject)}`, { compatibility });
+    if (r.status !== 200) {
+      throw new AdapterError('REGISTRY_CONFIG_FAILED', `setting ${compatibility} on ${subject} failed: HTTP ${r.status} ${JSON.stringify(r.json)}`, false, { subject });
+    }
+  }
+
+  /**
+   * Registers `schema` under `subject` with the given compatibility and returns its id. A
+   * schema the registry already has returns its existing id; an incompatible one throws
+   * `SCHEMA_INCOMPATIBLE` (HTTP 409) naming the subject.
+   */
+  async register(subject: string, schema: object, compatibility = 'BACKWARD'): Promise<number> {
+    await this.setCompatibility(subject, compatibility);
+    const r = await this.http('POST', `/subjects/${encodeURIComponent(subject)}/versions`, { schema: JSON.stringify(schema) });
+    if (r.status === 409) {
+      throw new AdapterError('SCHEMA_INCOMPATIBLE', `schema for ${subject} is incompatible with its ${compatibility} history: ${JSON.stringify(r.json)}`, false, { subject });
+    }
+    const id = (r.json as { id?: unknown } | null)?.id;
+    if (r.status !== 200 || typeof id !== 'number') {
+      throw new AdapterError('REGISTER_FAILED', `registering ${subject} failed: HTTP ${r.status} ${JSON.stringify(r.json)}`, false, { subject });
+    }
+    return id;
+  }
+
+  /** The writer schema of `id`, fetched once (concurrent misses share one request). */
+  writerType(id: number): Promise<Type> {
+    let p = this.writers.get(id);
+    if (!p) {
+      p = (async () => {
+        try {
+          const schema = (await this.client.getSchema(id)) as unknown as Type;
+          return schema;
+        } catch (cause) {
+          const status = (cause as { status?: number }).status;
+          if (status === 404 || status === 422) throw new UnknownSchemaError(id, { cause });
+          if (cause instanceof Error && /not found/i.test(cause.message) && status === undefined) throw new UnknownSchemaError(id, { cause });
+          throw new RegistryUnavailableError(this.conn.url, { cause });
+        }
+      })();
+      this.writers.set(id, p);
+      p.catch(() => this.writers.delete(id)); // don't cache failures: an outage must be retried
+    }
+    return p;
+  }
+
+  /** Encoder bound to a registered schema id; encoding is synchronous and allocation-light. */
+  encoder<T>(id: number, type: Type): (value: T) => Buffer {
+    const header = Buffer.alloc(HEADER);
+    header.writeUInt8(MAGIC, 0);
+    header.writeInt32BE(id, 1);
+    return (value: T) => {
+      const body = type.toBuffer(value);
+      return Buffer.concat([header, body], HEADER + body.length);
+    };
+  }
+
+  /**
+   * Decodes a Confluent-framed message into the shape of `reader` (resolving from the
+   * writer schema the message names). Bad bytes and unknown ids throw non-retriable errors
+   * (dead-letter); an unreachable registry throws a retriable one (retry).
+   */
+  async decode<T>(value: Buffer | null | undefined, reader: Type): Promise<T> {
+    if (!isConfluentFramed(value)) throw new UndecodableError('not a Confluent-framed Avro message');
+    const id = schemaIdOf(value);
+    const writer = await this.writerType(id);
+    const key = `${id}:${reader.name ?? reader.typeName}`;
+    let resolver = this.resolvers.get(key);
+    if (!resolver) {
+      try {
+        resolver = reader.createResolver(writer);
+      } catch (cause) {
+        throw new UndecodableError(`schema id ${id} cannot be read as ${reader.name}`, { schemaId: id }, { cause });
+      }
+      this.resolvers.set(key, resolver);
+    }
+    try {
+      return reader.fromBuffer(value.subarray(HEADER), resolver, true) as T;
+    } catch (cause) {
+      throw new UndecodableError(`payload does not match schema id ${id}: ${(cause as Error).message}`, { schemaId: id }, { cause });
+    }
+  }
+
+  /** Decodes with the writer schema itself (for raw input whose schema we don't own). */
+  async decodeWithWriter(value: Buffer | null | undefined): Promise<{ schemaId: number; type: Type; value: unknown }> {
+    if (!isConfluentFramed(value)) throw new UndecodableError('not a Confluent-framed Avro message');
+    const id = schemaIdOf(value);
+    const type = await this.writerType(id);
+    try {
+      return { schemaId: id, type, value: type.fromBuffer(value.subarray(HEADER)) };
+    } catch (cause) {
+      throw new UndecodableError(`payload does not match schema id ${id}: ${(cause as Error).message}`, { schemaId: id }, { cause });
+    }
+  }
+
+  /** A cheap reachability check for readiness and start-up. */
+  async ping(): Promise<void> {
+    const r = await this.http('GET', '/subjects');
+    if (r.status !== 200) throw new RegistryUnavailableError(this.conn.url, { cause: new Error(`HTTP ${r.status}`) });
+  }
+}
+
+export { SchemaType };

@@ -1,0 +1,37 @@
+/**
+ * Personal-data scrubbing for log records. Two layers, because a log line is forever:
+ *  1. any property whose key names personal data or a secret is replaced, at any depth;
+ *  2. any string value (and the message) that contains an e-mail address or a phone-like
+ *     number has it masked, wherever it came from (an error message quoting input, say).
+ */
+const SENSITIVE_KEY =
+  /^(e-?mail(_?address)?|phone(_?number)?|mobile|msisdn|(first|last|full|customer|display|given|family)_?name|address|street|postcode|post_?code|zip(_?code)?|ip(_?address)?|password|passwd|secret|token|api_?key|authorization|cookie|sasl)$/i;
+const EMAIL = /[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/g;
+const PHONE = /\+?\d[\d ()-]{7,}\d/g;
+
+export const REDACTED = '[REDACTED]';
+
+/** True when a property of this name must never be logged. */
+export function isSensitiveKey(key: string): boolean {
+  return SENSITIVE_KEY.test(key);
+}
+
+/** Masks e-mail addresses and phone-like digit runs inside free text. */
+export function scrubText(text: string): string {
+  return text.replace(EMAIL, '[EMAIL]').replace(PHONE, (m) => (m.replace(/\D/g, '').length >= 9 ? '[PHONE]' : m));
+}
+
+/** Returns a deep copy of `value` with sensitive keys and personal text removed. */
+export function scrub(value: unknown, depth = 0): unknown {
+  if (depth > 8) return '[DEPTH]';
+  if (typeof value === 'string') return scrubText(value);
+  if (value === null || typeof value !== 'object') return value;
+  if (Buffer.isBuffer(value)) return `[${value.length} bytes]`;
+  if (Array.isArray(value)) return value.map((v) => scrub(v, depth + 1));
+  if (value instanceof Error) {
+    return { type: value.name, message: scrubText(value.message), code: (value as { code?: unknown }).code };
+  }
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[k] = isSensitiveKey(k) ? REDACTED : scrub(v, depth + 1);
+  return out;
+}

@@ -1,0 +1,97 @@
+#!/usr/bin/env node
+/* eslint-disable */
+// CEL library benchmark for Labelstream label expressions.
+//
+// Compiles one typical label expression ONCE per library (with declared variable
+// types, as the rules package does) and evaluates it N times (default 1e6) against a
+// ring of pre-built, varying activations, so the figure is evaluation cost only.
+// Run: node packages/rules/bench/cel-bench.js [iterations]
+'use strict';
+
+const N = Number(process.argv[2] ?? 1e6);
+const RING = 1024;
+const EXPR =
+  'spend_90d >= 50000 && orders_lifetime >= 2 || (last_csat != null && last_csat >= 4 && clicks_14d > 3)';
+
+// Varying activations: the engine hands counts/sums as CEL int (bigint) and
+// last/min/max as dyn (bigint or null).
+function activations() {
+  const out = [];
+  let seed = 42;
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+  for (let i = 0; i < RING; i++) {
+    out.push({
+      spend_90d: BigInt(Math.floor(rnd() * 100000)),
+      orders_lifetime: BigInt(Math.floor(rnd() * 5)),
+      clicks_14d: BigInt(Math.floor(rnd() * 8)),
+      last_csat: rnd() < 0.3 ? null : BigInt(1 + Math.floor(rnd() * 5)),
+    });
+  }
+  return out;
+}
+
+// Read a dependency's version from its package.json (not every package exports it).
+function versionOf(pkg) {
+  const fs = require('fs');
+  const path = require('path');
+  const dir = path.join(__dirname, '..', 'node_modules', ...pkg.split('/'));
+  return JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')).version;
+}
+
+function time(name, fn, acts) {
+  // warm-up, then measure
+  for (let i = 0; i < 50000; i++) fn(acts[i % RING]);
+  let trues = 0;
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < N; i++) if (fn(acts[i % RING]) === true) trues++;
+  const ns = Number(process.hrtime.bigint() - t0);
+  const perSec = Math.round(N / (ns / 1e9));
+  return { name, evaluationsPerSecond: perSec, nsPerEvaluation: +(ns / N).toFixed(1), trues };
+}
+
+async function main() {
+  const acts = activations();
+  const results = [];
+
+  // @marcbachmann/cel-js (ESM only -> dynamic import)
+  const cj = await import('@marcbachmann/cel-js');
+    const env = new cj.Environment()
+    .registerVariable('spend_90d', 'int')
+    .registerVariable('orders_lifetime', 'int')
+    .registerVariable('clicks_14d', 'int')
+    .registerVariable('last_csat', 'dyn');
+  const chk = env.check(EXPR);
+  if (!chk.valid) throw chk.error;
+  const cjFn = env.parse(EXPR);
+  results.push(time(`@marcbachmann/cel-js ${versionOf('@marcbachmann/cel-js')}`, (a) => cjFn(a), acts));
+
+  // @bufbuild/cel (dual CJS/ESM)
+  const bc = require('@bufbuild/cel');
+    const benv = bc.celEnv({
+    variables: {
+      spend_90d: bc.CelScalar.INT,
+      orders_lifetime: bc.CelScalar.INT,
+      clicks_14d: bc.CelScalar.INT,
+      last_csat: bc.CelScalar.DYN,
+    },
+  });
+  // 0.6.1 has a checker internally but does not export it: plan the parsed expression.
+  const bcFn = bc.plan(benv, bc.parse(EXPR));
+  results.push(time(`@bufbuild/cel ${versionOf('@bufbuild/cel')}`, (a) => bcFn(a), acts));
+
+  // Cross-check: both must agree on every activation.
+  for (const a of acts) {
+    const x = cjFn(a);
+    const y = bcFn(a);
+    if (x !== y) throw new Error(`libraries disagree on ${JSON.stringify(a, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v))}: ${x} vs ${y}`);
+  }
+
+  console.log(`expression: ${EXPR}`);
+  console.log(`iterations: ${N}, node ${process.version}`);
+  console.table(results);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
