@@ -1,0 +1,19 @@
+/** Another evaluator owns the partition now (a rebalance happened): stop, write nothing. */
+export class FencedError extends Error {
+  readonly code = 'FENCED';
+  readonly retriable = false;
+  constructor(readonly partition: number, readonly expectedEpoch: number, readonly currentEpoch: string) {
+    super(`partition ${partition} was taken over (our epoch ${expectedEpoch}, current ${currentEpoch || 'none'})`);
+    this.name = 'FencedError';
+  }
+}
+
+/** A customer's state changed under us; only possible with two writers, so treated like fencing. */
+export class VersionConflictError extends Error {
+  readonly code = 'VERSION_CONFLICT';
+  readonly retriable = true;
+  constructor(readonly partition: number, readonly customerId: string, readonly expected: number, readonly found: number) {
+    super(`state of a customer in partition ${partition} is at version ${found}, expected ${expected}`);
+    this.name = 'VersionConflictError';
+  }
+}

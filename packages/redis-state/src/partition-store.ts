@@ -1,0 +1,156 @@
+import type { Redis } from 'ioredis';
+import { PartitionKeys } from './keys';
+import { ACK, CLAIM, COMMIT } from './scripts';
+import { FencedError, VersionConflictError } from './errors';
+
+/** A customer's stored state: an opaque string owned by the engine, and its version. */
+export interface StoredState {
+  version: number;
+  state: string | null;
+}
+
+/** One customer's new state to commit, with the decision it produced (if any). */
+export interface CommitItem {
+  customerId: string;
+  expectedVersion: number;
+  state: string;
+  /** Serialized decision, appended to the outbox under the next sequence number. */
+  decision?: string;
+  /** Next time the customer's labels may change without a new event; null clears the timer. */
+  dueAt: number | null;
+  /** Short summary kept in the customer's recent-decisions list for explanations. */
+  historyEntry?: string;
+}
+
+export interface OutboxEntry {
+  seq: number;
+  decision: string;
+}
+
+/** Observes the duration of each Redis operation (the service maps it to a histogram). */
+export type OpObserver = (op: string, seconds: number) => void;
+
+interface ScriptedRedis extends Redis {
+  lsCommit(...args: Array<string | number>): Promise<Array<number | string>>;
+  lsClaim(key: string): Promise<number>;
+  lsAck(key: string, seq: number): Promise<number>;
+}
+
+/** Registers the scripts once per connection (ioredis uses EVALSHA, falling back to EVAL). */
+export function withScripts(redis: Redis): void {
+  const r = redis as ScriptedRedis;
+  if (typeof r.lsCommit === 'function') return;
+  redis.defineCommand('lsCommit', { lua: COMMIT });
+  redis.defineCommand('lsClaim', { numberOfKeys: 1, lua: CLAIM });
+  redis.defineCommand('lsAck', { numberOfKeys: 1, lua: ACK });
+}
+
+/**
+ * The evaluator's state of one Kafka partition in Redis: customer states, the decision
+ * outbox with its per-partition sequence, the owner epoch that fences stale owners, and
+ * the timers of time-based changes.
+ */
+export class PartitionStore {
+  readonly keys: PartitionKeys;
+  private epoch = 0;
+
+  constructor(
+    private readonly redis: Redis,
+    prefix: string,
+    readonly partition: number,
+    private readonly opts: { historyCap?: number; observe?: OpObserver } = {},
+  ) {
+    withScripts(redis);
+    this.keys = new PartitionKeys(prefix, partition);
+  }
+
+  private async timed<T>(op: string, f: () => Promise<T>): Promise<T> {
+    const t0 = process.hrtime.bigint();
+    try {
+      return await f();
+    } finally {
+      this.opts.observe?.(op, Number(process.hrtime.bigint() - t0) / 1e9);
+    }
+  }
+
+  private get r(): ScriptedRedis {
+    return this.redis as ScriptedRedis;
+  }
+
+  /** Takes ownership: from now on only this store's commits succeed for the partition. */
+  async claim(): Promise<number> {
+    this.epoch = Number(await this.timed('claim', () => this.r.lsClaim(this.keys.epoch)));
+    return this.epoch;
+  }
+
+  get ownerEpoch(): number {
+    return this.epoch;
+  }
+
+  /** Loads the states of `customerIds` in one round trip. */
+  async load(customerIds: string[]): Promise<Map<string, StoredState>> {
+    const out = new Map<string, StoredState>();
+    if (!customerIds.length) return out;
+    const values = await this.timed('load', () => this.redis.mget(customerIds.map((c) => this.keys.customer(c))));
+    customerIds.forEach((c, i) => {
+      const v = values[i];
+      if (v == null) {
+        out.set(c, { version: 0, state: null });
+      } else {
+        const bar = v.indexOf('|');
+        out.set(c, { version: Number(v.slice(0, bar)), state: v.slice(bar + 1) });
+      }
+    });
+    return out;
+  }
+
+  /**
+   * Commits the items atomically: all or none, and only while this store still owns the
+   * partition. Returns the sequence number assigned to each item's decision (0 = none).
+   */
+  async commit(items: CommitItem[]): Promise<number[]> {
+    if (!items.length) return [];
+    const keys = [this.keys.epoch, this.keys.seq, this.keys.outbox, this.keys.timers];
+    const args: Array<string | number> = [String(this.epoch), items.length, this.opts.historyCap ?? 5];
+    for (const it of items) {
+      keys.push(this.keys.customer(it.customerId), this.keys.history(it.customerId));
+      args.push(it.customerId, it.expectedVersion, it.state, it.decision ?? '', it.dueAt == null ? '' : it.dueAt, it.historyEntry ?? '');
+    }
+    const res = await this.timed('commit', () => this.r.lsCommit(keys.length, ...keys, ...args));
+    const status = Number(res[0]);
+    if (status === -1) throw new FencedError(this.partition, this.epoch, String(res[1] ?? ''));
+    if (status === -2) {
+      const i = Number(res[1]) - 1;
+      throw new VersionConflictError(this.partition, items[i]?.customerId ?? '?', items[i]?.expectedVersion ?? -1, Number(res[2]));
+    }
+    return res.slice(1).map(Number);
+  }
+
+  /** Decisions committed but not yet acknowledged by Kafka, oldest first. */
+  async pendingOutbox(limit = 10_000): Promise<OutboxEntry[]> {
+    const rows = await this.timed('outbox_read', () => this.redis.xrange(this.keys.outbox, '-', '+', 'COUNT', limit));
+    return rows.map(([id, fields]) => ({ seq: Number(id.split('-')[0]), decision: fields[1] ?? '' }));
+  }
+
+  /** Removes outbox entries up to `seq` (inclusive) after Kafka acknowledged them. */
+  async ack(seq: number): Promise<void> {
+    await this.timed('outbox_ack', () => this.r.lsAck(this.keys.outbox, seq));
+  }
+
+  async outboxLength(): Promise<number> {
+    return this.redis.xlen(this.keys.outbox);
+  }
+
+  /** Customers whose due time is at or before `now`, earliest first. */
+  async dueTimers(now: number, limit = 500): Promise<Array<{ customerId: string; dueAt: number }>> {
+    const flat = await this.timed('timers', () => this.redis.zrangebyscore(this.keys.timers, '-inf', now, 'WITHSCORES', 'LIMIT', 0, limit));
+    const out: Array<{ customerId: string; dueAt: number }> = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) out.push({ customerId: flat[i]!, dueAt: Number(flat[i + 1]) });
+    return out;
+  }
+
+  /** The customer's recent decisions (newest first), for explanations. */
+  async history(customerId: string): Promise<string[]> {
+    return this.redis.lrange(this.keys.history(customerId), 0, -1);
+  }
+}

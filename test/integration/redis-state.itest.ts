@@ -1,0 +1,91 @@
+/** The evaluator's Redis store against a real Redis: fencing, versions, outbox, timers. */
+import Redis from 'ioredis';
+import { FencedError, PartitionStore, VersionConflictError } from '@labelstream/redis-state';
+import { connectStack, uniqueName } from '@labelstream/testkit';
+
+let redis: Redis;
+let prefix: string;
+
+beforeAll(async () => {
+  const env = await connectStack();
+  redis = new Redis(env.redisUrl, { maxRetriesPerRequest: 2 });
+});
+beforeEach(() => {
+  prefix = uniqueName('it-rs');
+});
+afterEach(async () => {
+  const keys = await redis.keys(`${prefix}:*`);
+  if (keys.length) await redis.del(...keys);
+});
+afterAll(() => redis.disconnect());
+
+describe('PartitionStore', () => {
+  it('commits states with versions, assigns gap-free sequence numbers and fills the outbox', async () => {
+    const store = new PartitionStore(redis, prefix, 3);
+    await store.claim();
+    const seqs = await store.commit([
+      { customerId: 'c-1', expectedVersion: 0, state: 's1', decision: 'd1', dueAt: 1000, historyEntry: 'h1' },
+      { customerId: 'c-2', expectedVersion: 0, state: 's2', dueAt: null },
+      { customerId: 'c-3', expectedVersion: 0, state: 's3', decision: 'd3', dueAt: 500 },
+    ]);
+    expect(seqs).toEqual([1, 0, 2]);
+    const loaded = await store.load(['c-1', 'c-2', 'c-9']);
+    expect(loaded.get('c-1')).toEqual({ version: 1, state: 's1' });
+    expect(loaded.get('c-9')).toEqual({ version: 0, state: null });
+    expect(await store.pendingOutbox()).toEqual([
+      { seq: 1, decision: 'd1' },
+      { seq: 2, decision: 'd3' },
+    ]);
+    expect(await store.dueTimers(999)).toEqual([
+      { customerId: 'c-3', dueAt: 500 },
+      { customerId: 'c-1', dueAt: 1000 },
+    ].filter((t) => t.dueAt <= 999));
+    expect(await store.history('c-1')).toEqual(['h1']);
+
+    await store.ack(1);
+    expect(await store.pendingOutbox()).toEqual([{ seq: 2, decision: 'd3' }]);
+    const next = await store.commit([{ customerId: 'c-1', expectedVersion: 1, state: 's1b', decision: 'd4', dueAt: null }]);
+    expect(next).toEqual([3]);
+    expect(await store.dueTimers(10_000)).toEqual([{ customerId: 'c-3', dueAt: 500 }]);
+  });
+
+  it('refuses a version conflict without writing anything', async () => {
+    const store = new PartitionStore(redis, prefix, 0);
+    await store.claim();
+    await store.commit([{ customerId: 'c-1', expectedVersion: 0, state: 'a', dueAt: null }]);
+    await expect(
+      store.commit([
+        { customerId: 'c-2', expectedVersion: 0, state: 'b', decision: 'x', dueAt: 5 },
+        { customerId: 'c-1', expectedVersion: 0, state: 'stale', dueAt: null },
+      ]),
+    ).rejects.toBeInstanceOf(VersionConflictError);
+    expect((await store.load(['c-2'])).get('c-2')?.state).toBeNull();
+    expect(await store.pendingOutbox()).toEqual([]);
+    expect(await redis.get(store.keys.seq)).toBeNull();
+  });
+
+  it('fences a stale owner once a new owner claimed the partition', async () => {
+    const old = new PartitionStore(redis, prefix, 1);
+    await old.claim();
+    await old.commit([{ customerId: 'c-1', expectedVersion: 0, state: 'v1', decision: 'd1', dueAt: null }]);
+    const fresh = new PartitionStore(redis, prefix, 1);
+    await fresh.claim();
+    await expect(old.commit([{ customerId: 'c-1', expectedVersion: 1, state: 'zombie', decision: 'dz', dueAt: null }])).rejects.toBeInstanceOf(FencedError);
+    // The new owner sees the outbox the old one left and continues the sequence.
+    expect(await fresh.pendingOutbox()).toEqual([{ seq: 1, decision: 'd1' }]);
+    expect(await fresh.commit([{ customerId: 'c-1', expectedVersion: 1, state: 'v2', decision: 'd2', dueAt: null }])).toEqual([2]);
+    expect((await fresh.load(['c-1'])).get('c-1')).toEqual({ version: 2, state: 'v2' });
+  });
+
+  it('keeps every key of a partition in one cluster slot', async () => {
+    const store = new PartitionStore(redis, prefix, 7);
+    const keys = [store.keys.epoch, store.keys.seq, store.keys.outbox, store.keys.timers, store.keys.customer('c-1'), store.keys.history('c-x')];
+    const slots = await Promise.all(keys.map((k) => redis.call('CLUSTER', 'KEYSLOT', k).catch(() => null)));
+    if (slots.every((s) => s === null)) {
+      // Not a cluster-enabled server: check the hash tags directly.
+      for (const k of keys) expect(k).toContain(`{p7}`);
+    } else {
+      expect(new Set(slots).size).toBe(1);
+    }
+  });
+});
