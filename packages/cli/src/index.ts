@@ -1,0 +1,1 @@
+export { formatExplanation } from './commands/explain';

@@ -1,0 +1,273 @@
+import type { Message, Producer } from 'kafkajs';
+import type { Redis } from 'ioredis';
+import { customerEventType, labelDecisionType, subjectFor, COMPATIBILITY, type CustomerEvent, type LabelDecision } from '@labelstream/contracts';
+import { applyEvents, decodeState, encodeState, evaluateAt, toEngineEvent, type StepResult, type EngineEvent } from '@labelstream/engine';
+import type { CompiledRules } from '@labelstream/rules';
+import { AdapterError, isRetriable, toDeadLetter, type Batch, type BatchContext, type Registry } from '@labelstream/kafka';
+import type { Logger, Metrics } from '@labelstream/observability';
+import { FencedError, PartitionStore, type CommitItem } from '@labelstream/redis-state';
+import { KeyedMutex } from './ownership';
+import { historyEntry, toDecision, type PendingDecision } from './decisions';
+
+export interface EvaluatorDeps {
+  registry: Registry;
+  producer: Producer;
+  redis: Redis;
+  rules: CompiledRules;
+  logger: Logger;
+  metrics: Metrics;
+  topics: { customerEvents: string; decisions: string; dlq: string };
+  keyPrefix: string;
+  timerPollMs: number;
+  /** Wall clock; injectable for tests. */
+  now?: () => number;
+}
+
+/** Thrown when a partition changed hands under us: retried after the rebalance settles. */
+class OwnershipLostError extends AdapterError {
+  constructor(partition: number, cause: unknown) {
+    super('OWNERSHIP_LOST', `partition ${partition} was taken over by another evaluator`, true, { partition }, { cause });
+  }
+}
+
+interface Owned {
+  store: PartitionStore;
+}
+
+/**
+ * The evaluator: per partition it owns, applies canonical events to customer state in Redis
+ * through the pure engine, commits the new state, the decision (outbox) and the next due
+ * time atomically, drains the outbox to the decisions topic, and only then lets the runner
+ * commit input offsets. Timers re-evaluate customers at their due time with no new event.
+ */
+export function createEvaluator(deps: EvaluatorDeps) {
+  const { logger, metrics, rules } = deps;
+  const now = deps.now ?? Date.now;
+  const mutex = new KeyedMutex();
+  const owned = new Map<number, Promise<Owned>>();
+  let assigned = new Set<number>();
+  let decisionSchemaId = 0;
+  let encodeDecision: ((d: LabelDecision) => Buffer) | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const timerRuns = new Set<number>();
+
+  const observe = (op: string, seconds: number) => metrics.redisScriptDuration.observe({ op }, seconds);
+
+  /** Registers the decision schema; call once before consuming. */
+  async function init(): Promise<void> {
+    decisionSchemaId = await deps.registry.register(subjectFor(deps.topics.decisions), labelDecisionType.schema() as object, COMPATIBILITY);
+    encodeDecision = deps.registry.encoder<LabelDecision>(decisionSchemaId, labelDecisionType);
+  }
+
+  async function publish(partition: number, store: PartitionStore, decisions: LabelDecision[]): Promise<void> {
+    if (!decisions.length) return;
+    const encode = encodeDecision!;
+    const messages: Message[] = decisions.map((d) => ({
+      key: d.customerId,
+      value: encode(d),
+      partition,
+      headers: { 'ls-seq': String(d.seq), 'ls-source-partition': String(partition) },
+    }));
+    await deps.producer.send({ topic: deps.topics.decisions, messages, acks: -1 });
+    metrics.eventsProduced.inc({ topic: deps.topics.decisions, type: 'DECISION' }, decisions.length);
+    await store.ack(decisions[decisions.length - 1]!.seq);
+  }
+
+  /** Delivers what a previous owner (or our own crash) left in the outbox, in order. */
+  async function drain(partition: number, store: PartitionStore): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const pending = await store.pendingOutbox(1000);
+      if (!pending.length) break;
+      const decisions = pending.map((e) => toDecision(partition, e.seq, JSON.parse(e.decision) as PendingDecision));
+      await publish(partition, store, decisions);
+      total += pending.length;
+    }
+    metrics.outboxBacklog.set({ partition: String(partition) }, 0);
+    return total;
+  }
+
+  /** Takes a partition over (fencing the previous owner) and drains its outbox, once per assignment. */
+  function own(partition: number): Promise<Owned> {
+    let p = owned.get(partition);
+    if (!p) {
+      p = mutex.run(partition, async () => {
+        const store = new PartitionStore(deps.redis, deps.keyPrefix, partition, { observe });
+        const epoch = await store.claim();
+        const drained = await drain(partition, store);
+        logger.info({ partition, epoch, drained }, 'took partition over');
+        return { store };
+      });
+      owned.set(partition, p);
+      p.catch(() => owned.delete(partition));
+    }
+    return p;
+  }
+
+  function describeCause(events: EngineEvent[], result: StepResult): PendingDecision['cause'] {
+    const applied = new Set(result.outcomes.filter((o) => o.outcome === 'applied').map((o) => o.eventId));
+    const last = [...events].reverse().find((e) => applied.has(e.eventId)) ?? events[events.length - 1];
+    return { kind: 'EVENT', eventId: last?.eventId ?? null, eventType: last?.eventType ?? null, eventOccurredAt: last?.occurredAt ?? null };
+  }
+
+  /** Commits step results of one partition and publishes the decisions they produced. */
+  async function commitAndPublish(
+    partition: number,
+    store: PartitionStore,
+    steps: Array<{ customerId: string; version: number; result: StepResult; cause: PendingDecision['cause'] }>,
+  ): Promise<void> {
+    const items: CommitItem[] = [];
+    const pending: Array<PendingDecision | undefined> = [];
+    const decidedAt = now();
+    for (const s of steps) {
+      const d: PendingDecision | undefined = s.result.changes.length
+        ? {
+            customerId: s.customerId,
+            effectiveAt: s.result.effectiveAt,
+            decidedAt,
+            rulesVersion: rules.version,
+            cause: s.cause,
+            changes: s.result.changes,
+            labels: s.result.labels,
+          }
+        : undefined;
+      pending.push(d);
+      items.push({
+        customerId: s.customerId,
+        expectedVersion: s.version,
+        state: encodeState(s.result.state),
+        ...(d ? { decision: JSON.stringify(d), historyEntry: historyEntry(d) } : {}),
+        dueAt: s.result.nextDueAt,
+      });
+    }
+    let seqs: number[];
+    try {
+      seqs = await store.commit(items);
+    } catch (err) {
+      if (err instanceof FencedError) {
+        metrics.fencedWrites.inc();
+        owned.delete(partition);
+        throw new OwnershipLostError(partition, err);
+      }
+      throw err;
+    }
+    const decisions: LabelDecision[] = [];
+    seqs.forEach((seq, i) => {
+      const d = pending[i];
+      if (d && seq > 0) decisions.push(toDecision(partition, seq, d));
+    });
+    for (const d of decisions) metrics.decisions.inc({ cause: d.cause.kind });
+    metrics.outboxBacklog.set({ partition: String(partition) }, decisions.length);
+    await publish(partition, store, decisions);
+    metrics.outboxBacklog.set({ partition: String(partition) }, 0);
+  }
+
+  /** The batch handler for labels.customer-events.v1. */
+  async function handleBatch(batch: Batch, ctx: BatchContext): Promise<void> {
+    const { partition } = batch;
+    const { store } = await own(partition);
+    await mutex.run(partition, async () => {
+      const dead: Message[] = [];
+      const byCustomer = new Map<string, EngineEvent[]>();
+      for (const m of batch.messages) {
+        let ev: CustomerEvent;
+        try {
+          ev = await deps.registry.decode<CustomerEvent>(m.value, customerEventType);
+        } catch (err) {
+          if (isRetriable(err)) throw err;
+          const reason = (err as { code?: string }).code ?? 'UNDECODABLE';
+          dead.push(toDeadLetter(m, batch, { reason, message: (err as Error).message }));
+          metrics.deadLettered.inc({ topic: deps.topics.dlq, reason });
+          continue;
+        }
+        metrics.eventsConsumed.inc({ topic: batch.topic, type: ev.eventType });
+        const e = toEngineEvent(ev);
+        const list = byCustomer.get(e.customerId);
+        if (list) list.push(e);
+        else byCustomer.set(e.customerId, [e]);
+      }
+      const customers = [...byCustomer.keys()];
+      const stored = await store.load(customers);
+      const steps = [];
+      for (const customerId of customers) {
+        const events = byCustomer.get(customerId)!;
+        const s = stored.get(customerId)!;
+        const result = applyEvents(s.state ? decodeState(s.state) : null, events, rules);
+        for (const o of result.outcomes) {
+          if (o.outcome === 'late') metrics.lateEvents.inc();
+          else if (o.outcome === 'duplicate') metrics.duplicateEvents.inc();
+        }
+        if (!result.changes.length && result.outcomes.every((o) => o.outcome !== 'applied')) continue; // nothing new
+        steps.push({ customerId, version: s.version, result, cause: describeCause(events, result) });
+      }
+      if (!ctx.isActive()) throw new OwnershipLostError(partition, new Error('revoked mid-batch'));
+      await commitAndPublish(partition, store, steps);
+      if (dead.length) {
+        await deps.producer.send({ topic: deps.topics.dlq, messages: dead, acks: -1 });
+      }
+    });
+  }
+
+  /** Re-evaluates customers whose due time has come, for every partition we own. */
+  async function runTimers(partition: number): Promise<void> {
+    const { store } = await own(partition);
+    await mutex.run(partition, async () => {
+      for (let round = 0; round < 20; round++) {
+        const t = now();
+        const due = await store.dueTimers(t, 500);
+        if (!due.length) return;
+        const stored = await store.load(due.map((d) => d.customerId));
+        const steps = due.map(({ customerId, dueAt }) => {
+          const s = stored.get(customerId)!;
+          metrics.timerLateness.observe(Math.max(0, t - dueAt) / 1000);
+          const result = evaluateAt(s.state ? decodeState(s.state) : null, dueAt, rules);
+          return { customerId, version: s.version, result, cause: { kind: 'TIMER' as const, eventId: null, eventType: null, eventOccurredAt: dueAt } };
+        });
+        await commitAndPublish(partition, store, steps);
+        if (due.length < 500) return;
+      }
+    });
+  }
+
+  function tick(): void {
+    if (stopped) return;
+    const work = [...assigned].filter((p) => !timerRuns.has(p)).map(async (p) => {
+      timerRuns.add(p);
+      try {
+        await runTimers(p);
+      } catch (err) {
+        metrics.errors.inc({ code: (err as { code?: string }).code ?? 'TIMER_FAILED' });
+        logger.warn({ err, partition: p }, 'timer run failed; will retry');
+      } finally {
+        timerRuns.delete(p);
+      }
+    });
+    void Promise.all(work).finally(() => {
+      if (!stopped) timer = setTimeout(tick, deps.timerPollMs);
+    });
+  }
+
+  return {
+    init,
+    handleBatch,
+    /** Called with the member's assignment after every rebalance. */
+    onAssignment(assignment: Record<string, number[]>): void {
+      const next = new Set(assignment[deps.topics.customerEvents] ?? []);
+      for (const p of owned.keys()) if (!next.has(p)) owned.delete(p);
+      assigned = next;
+      for (const p of next) own(p).catch((err: unknown) => logger.warn({ err, partition: p }, 'claiming partition failed; will retry'));
+    },
+    startTimers(): void {
+      stopped = false;
+      timer = setTimeout(tick, deps.timerPollMs);
+    },
+    stopTimers(): void {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+    },
+    ownedPartitions: () => [...owned.keys()],
+  };
+}
+
+export type Evaluator = ReturnType<typeof createEvaluator>;

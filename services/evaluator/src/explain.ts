@@ -1,0 +1,35 @@
+import type { Redis } from 'ioredis';
+import { decodeState, explain } from '@labelstream/engine';
+import type { CompiledRules } from '@labelstream/rules';
+import { PartitionKeys } from '@labelstream/redis-state';
+
+/**
+ * Why does customer X have label Y? Finds the customer's state in whichever partition holds
+ * it and returns the engine's explanation (labels, feature values, which condition holds)
+ * with the customer's recent decisions and their causes.
+ */
+export async function explainCustomer(
+  redis: Redis,
+  keyPrefix: string,
+  partitions: number,
+  rules: CompiledRules,
+  customerId: string,
+  at: number,
+): Promise<{ found: false } | { found: true; partition: number; version: number; explanation: unknown; recentDecisions: unknown[] }> {
+  const pipe = redis.pipeline();
+  for (let p = 0; p < partitions; p++) pipe.get(new PartitionKeys(keyPrefix, p).customer(customerId));
+  const results = (await pipe.exec()) ?? [];
+  const p = results.findIndex(([, v]) => typeof v === 'string');
+  if (p < 0) return { found: false };
+  const raw = results[p]![1] as string;
+  const bar = raw.indexOf('|');
+  const state = decodeState(raw.slice(bar + 1));
+  const history = await redis.lrange(new PartitionKeys(keyPrefix, p).history(customerId), 0, -1);
+  return {
+    found: true,
+    partition: p,
+    version: Number(raw.slice(0, bar)),
+    explanation: explain(state, rules, at),
+    recentDecisions: history.map((h) => JSON.parse(h) as unknown),
+  };
+}

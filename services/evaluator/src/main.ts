@@ -1,0 +1,121 @@
+/**
+ * Evaluator service: the composition root. Reads config from the environment, builds the
+ * logger, metrics, Kafka, registry and Redis clients, loads and validates the rules, and
+ * hands them to the evaluator. Everything else lives in packages/.
+ */
+import { readFileSync } from 'node:fs';
+import Redis from 'ioredis';
+import { loadEvaluatorConfig, ConfigError } from '@labelstream/config';
+import { createLogger, createMetrics, onShutdown, startHttpServer } from '@labelstream/observability';
+import { createConsumerRunner, createKafka, createProducer, ensureTopics, Registry } from '@labelstream/kafka';
+import { loadRules } from '@labelstream/rules';
+import { createEvaluator } from './evaluator';
+import { explainCustomer } from './explain';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadEvaluatorConfig(process.env);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      console.error(`evaluator: ${e.message}`);
+      process.exit(2);
+    }
+    throw e;
+  }
+  const logger = createLogger({ service: 'evaluator', level: config.log.level, pretty: config.log.pretty });
+  const metrics = createMetrics('evaluator');
+  const rules = loadRules(readFileSync(config.rulesFile, 'utf8'), { source: config.rulesFile });
+  logger.info({ rulesFile: config.rulesFile, rulesVersion: rules.version, labels: rules.labels.length, features: rules.features.length }, 'rules loaded');
+
+  const kafka = createKafka(config.kafka, logger);
+  const registry = new Registry(config.registry);
+  const redis = new Redis(config.redis.url, {
+    keyPrefix: '',
+    maxRetriesPerRequest: null, // commands wait for a reconnect instead of failing a batch mid-way
+    enableAutoPipelining: true,
+    ...(config.redis.tlsCa ? { tls: { ca: config.redis.tlsCa } } : {}),
+  });
+  redis.on('error', (err) => logger.warn({ err: { message: err.message } }, 'redis connection error'));
+
+  const admin = kafka.admin();
+  await admin.connect();
+  const spec = { numPartitions: config.topicDefaults.partitions, replicationFactor: config.topicDefaults.replicationFactor };
+  const counts = await ensureTopics(admin, [
+    { topic: config.topics.customerEvents, ...spec },
+    { topic: config.topics.decisions, ...spec },
+    { topic: config.topics.dlq, ...spec },
+  ]);
+  await admin.disconnect();
+  const partitions = counts[config.topics.customerEvents] ?? config.topicDefaults.partitions;
+  if ((counts[config.topics.decisions] ?? 0) < partitions) {
+    throw new Error(`${config.topics.decisions} has ${counts[config.topics.decisions]} partitions but ${config.topics.customerEvents} has ${partitions}: decisions are written to the partition of their source, so it needs at least as many`);
+  }
+
+  const producer = createProducer(kafka);
+  await producer.connect();
+  const evaluator = createEvaluator({
+    registry,
+    producer,
+    redis,
+    rules,
+    logger,
+    metrics,
+    topics: config.topics,
+    keyPrefix: config.redis.keyPrefix,
+    timerPollMs: config.timerPollMs,
+  });
+  await evaluator.init();
+
+  const runner = createConsumerRunner({
+    kafka,
+    groupId: config.groupId,
+    topics: [config.topics.customerEvents],
+    handler: evaluator.handleBatch,
+    onAssignment: evaluator.onAssignment,
+    logger,
+    metrics,
+    shutdownTimeoutMs: config.shutdownTimeoutMs,
+  });
+
+  const http = await startHttpServer({
+    host: config.http.host,
+    port: config.http.port,
+    registry: metrics.registry,
+    logger,
+    health: () => {
+      const ready = runner.isReady() && redis.status === 'ready';
+      metrics.ready.set(ready ? 1 : 0);
+      return { live: true, ready, details: { redis: redis.status, consumer: runner.status(), owned: evaluator.ownedPartitions() } };
+    },
+    admin: {
+      token: config.adminToken,
+      routes: {
+        customers: async ({ path }) => {
+          const id = path[0];
+          if (!id) return { status: 400, body: { error: 'usage: /admin/customers/<customerId>' } };
+          const out = await explainCustomer(redis, config.redis.keyPrefix, partitions, rules, id, Date.now());
+          return out.found ? { status: 200, body: out } : { status: 404, body: { error: 'no state for this customer' } };
+        },
+        rules: async () => ({ status: 200, body: { version: rules.version, labels: rules.labels.map((l) => ({ name: l.name, category: l.category })) } }),
+      },
+    },
+  });
+  logger.info({ port: http.port, metrics: `http://${config.http.host}:${http.port}/metrics` }, 'http server listening');
+
+  await runner.start();
+  evaluator.startTimers();
+
+  onShutdown(logger, config.shutdownTimeoutMs + 2000, async () => {
+    evaluator.stopTimers();
+    await runner.stop();
+    await producer.disconnect().catch(() => undefined);
+    redis.disconnect();
+    await http.close();
+  });
+}
+
+main().catch((err: unknown) => {
+  console.error('evaluator failed to start:', err instanceof Error ? err.message : err);
+  process.exit(1);
+});
