@@ -7,11 +7,13 @@ import { Command } from 'commander';
 import { registerRules } from './commands/rules';
 import { registerExplain } from './commands/explain';
 import { registerGenerate } from './commands/generate';
+import { registerWatch } from './commands/watch';
 
 const program = new Command('labelstream').description('Labelstream: streaming CRM labels').showHelpAfterError();
 registerRules(program);
 registerExplain(program);
 registerGenerate(program);
+registerWatch(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   console.error(err instanceof Error ? err.message : err);

@@ -37,7 +37,7 @@ describe('avsc types', () => {
     expect(typeof decoded.occurredAt).toBe('number');
     expect(typeof decoded.ingestedAt).toBe('number');
     expect(decoded.occurredAt).toBe(1_700_000_000_123);
-    expect(decoded.occurredAt instanceof Date).toBe(false);
+    expect((decoded.occurredAt as unknown) instanceof Date).toBe(false);
   });
 
   it('round-trip a ticket with an unwrapped nullable int', () => {

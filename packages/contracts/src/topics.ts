@@ -46,7 +46,7 @@ export const COMPATIBILITY = 'BACKWARD' as const;
 /**
  * Kafka header names on `labels.dlq.v1` records. The record value and key are the
  * original bytes, unchanged; these headers say why and where from. All values are UTF-8
- * strings (`failedAt` is epoch millis in decimal, `sourceOffset` the Kafka offset).
+ * strings; the DLQ writer (packages/kafka) defines their formats.
  */
 export const DLQ_HEADERS = Object.freeze({
   /** Stable reason code, e.g. `MALFORMED_JSON` (ingest-core's REJECT_REASONS). */

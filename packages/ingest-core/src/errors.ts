@@ -34,3 +34,12 @@ export class InvalidSourcePositionError extends IngestCoreError {
     this.name = 'InvalidSourcePositionError';
   }
 }
+
+/** Thrown when a RawMessage carries a kind outside RawKind (a caller bug, not bad input). */
+export class InvalidRawKindError extends IngestCoreError {
+  readonly code = 'INGEST_RAW_KIND_INVALID';
+  constructor(readonly context: { readonly kind: string; readonly topic: string }) {
+    super(`unknown raw kind ${JSON.stringify(context.kind)} for topic ${context.topic}`);
+    this.name = 'InvalidRawKindError';
+  }
+}

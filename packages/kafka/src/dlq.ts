@@ -18,7 +18,8 @@ export interface DeadLetter {
 export function toDeadLetter(original: KafkaMessage, source: { topic: string; partition: number }, dl: DeadLetter, now = Date.now()): Message {
   const headers: IHeaders = { ...(original.headers ?? {}) };
   headers[DLQ_HEADERS.reason] = dl.reason;
-  headers[DLQ_HEADERS.message] = dl.path ? `${dl.message} (at ${dl.path})` : dl.message;
+  headers[DLQ_HEADERS.message] = dl.message;
+  if (dl.path) headers[DLQ_HEADERS.path] = dl.path;
   headers[DLQ_HEADERS.sourceTopic] = source.topic;
   headers[DLQ_HEADERS.sourcePartition] = String(source.partition);
   headers[DLQ_HEADERS.sourceOffset] = original.offset;
