@@ -6,6 +6,8 @@
 #   stack.sh status             state, pid, port and health of each component
 #   stack.sh logs [kafka|registry|redis] [-f] [-n N]
 #   stack.sh env                `export` lines for eval "$(stack.sh env)"
+#   stack.sh kafka <tool> ...   Kafka CLI (topics, groups, console-consumer,
+#                               console-producer, offsets) against the broker
 #
 # See deploy/local/README.md for versions, ports, env vars and troubleshooting.
 # shellcheck disable=SC2016 # the bash -c '...' snippets expand their own "$@"
@@ -94,15 +96,30 @@ port_open() {
   timeout 2 bash -c 'exec 3<>"/dev/tcp/$0/$1"' "$1" "$2" >/dev/null 2>&1
 }
 
-# Process start time (clock ticks since boot) from /proc/PID/stat, so a pid
-# file is never mistaken for an unrelated process that reused the pid.
-proc_start() {
+# "STATE STARTTIME" of a process from /proc/PID/stat. The start time (clock
+# ticks since boot) guards against a pid file matching an unrelated process
+# that reused the pid; the state lets us treat zombies (Z/X) as dead.
+proc_stat() {
   local stat
   stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
   stat=${stat##*) }
   # shellcheck disable=SC2086
   set -- $stat
-  printf '%s\n' "${20}"
+  printf '%s %s\n' "$1" "${20}"
+}
+
+proc_start() {
+  local st
+  st=$(proc_stat "$1") || return 1
+  printf '%s\n' "${st#* }"
+}
+
+# alive = exists and is not a zombie waiting to be reaped
+alive() {
+  kill -0 "$1" 2>/dev/null || return 1
+  local st
+  st=$(proc_stat "$1") || return 0 # no /proc: trust kill -0
+  [[ ${st%% *} != [ZX] ]]
 }
 
 pid_file() { printf '%s/%s.pid\n' "$PID_DIR" "$1"; }
@@ -114,7 +131,7 @@ running_pid() {
   [[ -f $file ]] || return 1
   read -r pid start <"$file" || true
   [[ ${pid:-} =~ ^[0-9]+$ ]] || return 1
-  kill -0 "$pid" 2>/dev/null || return 1
+  alive "$pid" || return 1
   if [[ -n ${start:-} && -r /proc/$pid/stat ]]; then
     cur=$(proc_start "$pid") || return 1
     [[ $cur == "$start" ]] || return 1
@@ -159,7 +176,7 @@ wait_healthy() {
     if "$check"; then
       return 0
     fi
-    if [[ -n $pid ]] && ! kill -0 "$pid" 2>/dev/null; then
+    if [[ -n $pid ]] && ! alive "$pid"; then
       fail_component "$name" "process $pid exited during startup ($what never succeeded)"
     fi
     if (($(now) >= deadline)); then
@@ -236,7 +253,7 @@ ensure_mvn() {
 run_maven() {
   local mlog=$1
   shift
-  if ! mvn -B "$@" 2>&1 | tee "$mlog" |
+  if ! mvn -B -C "$@" 2>&1 | tee "$mlog" |
     { grep --line-buffered -E 'Downloaded from .*/(org/apache/kafka|io/apicurio)/.*\.(jar|tar\.gz) |\[ERROR\]|BUILD FAILURE' || true; }; then
     printf '[stack] ---- last 30 lines of %s ----\n' "$mlog" >&2
     tail -n 30 "$mlog" >&2 || true
@@ -344,7 +361,7 @@ kafka_java_cmd() {
 }
 
 start_kafka() {
-  local pid
+  local pid t0
   if pid=$(running_pid kafka); then
     log "kafka: already running (pid $pid)"
     wait_healthy kafka kafka_probe "metadata request to $HOST:$KAFKA_PORT" "$pid"
@@ -365,10 +382,11 @@ start_kafka() {
     "${KAFKA_JAVA[@]}" kafka.tools.StorageTool format -t "$cid" -c "$KAFKA_CONF" --ignore-formatted \
       >>"$LOG_DIR/kafka.log" 2>&1 || fail_component kafka "kafka-storage format failed"
   fi
+  t0=$(now)
   pid=$(launch kafka "${KAFKA_JAVA[@]}" kafka.Kafka "$KAFKA_CONF")
   log "kafka: started Kafka $KAFKA_VERSION (pid $pid), waiting for $HOST:$KAFKA_PORT…"
   wait_healthy kafka kafka_probe "metadata request to $HOST:$KAFKA_PORT" "$pid"
-  log "kafka: healthy"
+  log "kafka: healthy ($(($(now) - t0))s)"
 }
 
 # ----------------------------------------------------------------- registry --
@@ -394,7 +412,7 @@ http_status() {
 registry_probe() { [[ $(http_status "$(registry_url)/subjects") == 200 ]]; }
 
 start_registry() {
-  local pid
+  local pid t0
   if pid=$(running_pid registry); then
     log "registry: already running (pid $pid)"
     wait_healthy registry registry_probe "GET $(registry_url)/subjects" "$pid"
@@ -407,6 +425,7 @@ start_registry() {
   [[ -n $REGISTRY_COMPATIBILITY ]] && compat=(-Dapicurio.rules.global.compatibility="$REGISTRY_COMPATIBILITY")
   # State lives in Kafka topics (kafkasql storage); the registry replays them
   # into an in-memory H2 database on every start.
+  t0=$(now)
   # shellcheck disable=SC2086 # REGISTRY_HEAP_OPTS is a list of JVM flags
   pid=$(launch registry "$JAVA" $REGISTRY_HEAP_OPTS -XX:+ExitOnOutOfMemoryError \
     -Djava.io.tmpdir="$REGISTRY_DATA" \
@@ -428,7 +447,7 @@ start_registry() {
     -jar "$REGISTRY_JAR")
   log "registry: started Apicurio Registry $APICURIO_VERSION (pid $pid), waiting for $(registry_url)…"
   wait_healthy registry registry_probe "GET $(registry_url)/subjects" "$pid"
-  log "registry: healthy"
+  log "registry: healthy ($(($(now) - t0))s)"
 }
 
 # -------------------------------------------------------------------- redis --
@@ -461,7 +480,7 @@ redis_probe() {
 }
 
 start_redis() {
-  local pid
+  local pid t0
   if [[ -n $EXTERNAL_REDIS_URL ]]; then
     log "redis: using external LABELSTREAM_REDIS_URL=$EXTERNAL_REDIS_URL (not managed by stack.sh)"
     wait_healthy redis redis_probe "PING $EXTERNAL_REDIS_URL"
@@ -475,6 +494,7 @@ start_redis() {
   port_open "$HOST" "$REDIS_PORT" &&
     die "redis: port $REDIS_PORT is already in use by a process stack.sh did not start (set REDIS_PORT, or LABELSTREAM_REDIS_URL to use that server)"
   ensure_redis_server
+  t0=$(now)
   pid=$(launch redis redis-server \
     --bind "$HOST" --port "$REDIS_PORT" \
     --daemonize no --protected-mode yes \
@@ -484,7 +504,7 @@ start_redis() {
     --logfile "")
   log "redis: started $(redis-server --version | sed -n 's/.*\(v=[^ ]*\).*/\1/p') (pid $pid), waiting for $HOST:$REDIS_PORT…"
   wait_healthy redis redis_probe "PING $HOST:$REDIS_PORT" "$pid"
-  log "redis: healthy"
+  log "redis: healthy ($(($(now) - t0))s)"
 }
 
 # -------------------------------------------------------------------- stop --
@@ -502,7 +522,7 @@ stop_component() {
   log "$name: stopping pid $pid (SIGTERM)…"
   kill -TERM "$pid" 2>/dev/null || true
   local deadline=$(($(now) + STOP_TIMEOUT))
-  while kill -0 "$pid" 2>/dev/null; do
+  while alive "$pid"; do
     if (($(now) >= deadline)); then
       warn "$name: still alive after ${STOP_TIMEOUT}s, sending SIGKILL"
       kill -KILL "$pid" 2>/dev/null || true
@@ -628,6 +648,26 @@ cmd_logs() {
   tail -n "$lines" "${files[@]}"
 }
 
+# Kafka's own CLI tools from the cached jars, --bootstrap-server added.
+cmd_kafka() {
+  local tool=${1:-} cls
+  case $tool in
+    topics) cls=org.apache.kafka.tools.TopicCommand ;;
+    groups | consumer-groups) cls=org.apache.kafka.tools.consumer.group.ConsumerGroupCommand ;;
+    console-consumer) cls=org.apache.kafka.tools.consumer.ConsoleConsumer ;;
+    console-producer) cls=kafka.tools.ConsoleProducer ;;
+    offsets) cls=org.apache.kafka.tools.GetOffsetShell ;;
+    *) die "usage: stack.sh kafka topics|groups|console-consumer|console-producer|offsets [args…]  (e.g. stack.sh kafka topics --list)" ;;
+  esac
+  shift
+  [[ -f $KAFKA_HOME/.complete ]] || die "Kafka jars not fetched yet: run stack.sh up first"
+  find_java
+  # shellcheck disable=SC2086 # KAFKA_CLI_OPTS may hold several JVM flags
+  exec "$JAVA" ${KAFKA_CLI_OPTS:--Xmx256m} \
+    -Dlog4j.configuration="file:$SCRIPT_DIR/kafka/tools-log4j.properties" \
+    -cp "$KAFKA_HOME/libs/*" "$cls" --bootstrap-server "$HOST:$KAFKA_PORT" "$@"
+}
+
 usage() {
   cat <<EOF
 usage: stack.sh <command>
@@ -638,6 +678,9 @@ usage: stack.sh <command>
   logs [kafka|registry|redis] [-f] [-n N]
                       show (or follow) component logs
   env                 print 'export …' lines: eval "\$(stack.sh env)"
+  kafka <tool> [args] Kafka CLI against the broker; tool = topics, groups,
+                      console-consumer, console-producer, offsets
+                      (e.g. stack.sh kafka topics --list)
 
 stack dir: $STACK_DIR   cache: $CACHE_DIR
 EOF
@@ -652,6 +695,7 @@ main() {
     status) cmd_status "$@" ;;
     logs) cmd_logs "$@" ;;
     env) env_lines ;;
+    kafka) cmd_kafka "$@" ;;
     help | -h | --help) usage ;;
     *)
       usage >&2
