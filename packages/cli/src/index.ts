@@ -1,1 +1,4 @@
 export { formatExplanation } from './commands/explain';
+export { registerGenerate, runGenerator, type GenerateOptions, type GenerateDeps, type GenerateSummary, type GeneratorKafka, type StopReason } from './commands/generate';
+export { formatLabelEvent } from './commands/watch';
+export { parsePrometheusText, summarise } from './commands/metrics-text';

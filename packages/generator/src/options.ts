@@ -19,7 +19,7 @@ export interface StorefrontOptions {
   customers?: number;
   /** Fraction of messages that are malformed (default 0.005). */
   malformedRatio?: number;
-  /** Fraction of customers who stop all activity after a while (default 0.2). */
+  /** Fraction of customers who stop all activity after a while (default 0.2; below 1). */
   quietRatio?: number;
   /**
    * When quiet customers stop, as a range after `startAt` (default 60 s – 5 min, so a
@@ -77,6 +77,12 @@ function ratio(name: string, value: number): number {
   return value;
 }
 
+/** Below 1: a store where everyone goes quiet has nobody left to generate events for. */
+function quietRatio(value: number): number {
+  if (!Number.isFinite(value) || value < 0 || value >= 1) throw new InvalidGeneratorOptionError('quietRatio', value, 'a number in [0, 1)');
+  return value;
+}
+
 function nonNegative(name: string, value: number): number {
   if (!Number.isFinite(value) || value < 0) throw new InvalidGeneratorOptionError(name, value, 'a finite number ≥ 0');
   return value;
@@ -109,7 +115,7 @@ export function compileStorefrontOptions(options: StorefrontOptions): CompiledSt
     startAt: options.startAt,
     customers: positiveInt('customers', options.customers ?? d.customers),
     malformedRatio: ratio('malformedRatio', options.malformedRatio ?? d.malformedRatio),
-    quietRatio: ratio('quietRatio', options.quietRatio ?? d.quietRatio),
+    quietRatio: quietRatio(options.quietRatio ?? d.quietRatio),
     quietAfterMs: { min: quiet.min, max: quiet.max },
     activitySkew: nonNegative('activitySkew', options.activitySkew ?? d.activitySkew),
     lateRatio: ratio('lateRatio', options.lateRatio ?? d.lateRatio),

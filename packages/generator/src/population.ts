@@ -52,7 +52,7 @@ export function buildPopulation(config: PopulationConfig, rng: Rng): CustomerPro
   }
   const personaWeights = PERSONAS.map((p) => [p, p.share] as const);
   const { min, max } = config.quietAfterMs;
-  return ranks.map((rank, i) => ({
+  const customers: CustomerProfile[] = ranks.map((rank, i) => ({
     customerId: customerIdFor(i + 1, width),
     persona: rng.weighted(personaWeights),
     currency: rng.weighted(CURRENCY_WEIGHTS),
@@ -62,6 +62,9 @@ export function buildPopulation(config: PopulationConfig, rng: Rng): CustomerPro
     firstName: rng.pick(FIRST_NAMES),
     lastName: rng.pick(LAST_NAMES),
   }));
+  // Keep the store alive: in a tiny population every customer could draw "quiet".
+  if (customers.every((c) => c.quietAt !== null)) (customers[n - 1] as CustomerProfile).quietAt = null;
+  return customers;
 }
 
 /**

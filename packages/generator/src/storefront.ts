@@ -76,6 +76,7 @@ export function createStorefront(options: StorefrontOptions): Storefront {
   let seq = 0;
   let campaign: Campaign | null = null;
   let previousCampaign: Campaign | null = null;
+  let campaignCycle = -1;
   const recentBuyers: number[] = [];
   const openTickets: OpenTicket[] = [];
 
@@ -84,8 +85,8 @@ export function createStorefront(options: StorefrontOptions): Storefront {
     return quietAt === null || now < quietAt;
   };
 
-  /** A customer for `kind` who is still active at `now`, or null if everyone went quiet. */
-  const drawCustomer = (kind: EventKind, now: number): number | null => {
+  /** A customer for `kind` who is still active at `now` (the population keeps at least one). */
+  const drawCustomer = (kind: EventKind, now: number): number => {
     const sampler = samplers[kind];
     for (let attempt = 0; attempt < MAX_DRAWS; attempt++) {
       const i = sampler.sample(rng.float());
@@ -97,7 +98,7 @@ export function createStorefront(options: StorefrontOptions): Storefront {
       const i = (start + k) % population.length;
       if (isActive(i, now)) return i;
     }
-    return null;
+    return population.length - 1; // unreachable: buildPopulation keeps one customer active
   };
 
   const chooseKind = (): EventKind => {
@@ -110,7 +111,9 @@ export function createStorefront(options: StorefrontOptions): Storefront {
   };
 
   const currentCampaign = (now: number): Campaign => {
-    if (!campaign || seq % opts.campaignCycleEvents === 0) {
+    const cycle = Math.floor(seq / opts.campaignCycleEvents);
+    if (!campaign || cycle !== campaignCycle) {
+      campaignCycle = cycle;
       previousCampaign = campaign;
       campaign = nextCampaign(now, previousCampaign, rng);
     }
@@ -119,39 +122,36 @@ export function createStorefront(options: StorefrontOptions): Storefront {
     return !inBurst && previousCampaign && rng.chance(0.3) ? previousCampaign : campaign;
   };
 
-  const ticketEvent = (now: number, at: string | number): { event: RawEvent; customer: number } | null => {
+  const ticketEvent = (now: number, at: string | number): RawSupportTicket => {
     // Resolve an open ticket half the time (always when the book is full), oldest first-ish.
     while (openTickets.length > 0 && (openTickets.length >= MAX_OPEN_TICKETS || rng.chance(0.5))) {
       const index = Math.floor(rng.float() ** 2 * openTickets.length);
       const [ticket] = openTickets.splice(index, 1) as [OpenTicket];
       // A quiet customer's ticket is closed elsewhere without an event: no activity after quietAt.
       if (!isActive(ticket.customer, now)) continue;
-      return { event: buildTicketResolved(ctx, population[ticket.customer] as CustomerProfile, ticket, at), customer: ticket.customer };
+      return buildTicketResolved(ctx, population[ticket.customer] as CustomerProfile, ticket, at);
     }
-    let customer: number | null = null;
+    let customer: number | undefined;
     if (recentBuyers.length > 0 && rng.chance(TICKET_FROM_RECENT_PURCHASE)) {
       const buyer = rng.pick(recentBuyers);
       if (isActive(buyer, now)) customer = buyer;
     }
     customer ??= drawCustomer('support-ticket', now);
-    if (customer === null) return null;
     const opened = buildTicketOpened(ctx, population[customer] as CustomerProfile, at);
     openTickets.push({ ticketId: opened.ticketId, priority: opened.priority, customer });
-    return { event: opened, customer };
+    return opened;
   };
 
-  const validMessage = (kind: EventKind, now: number): GeneratedMessage | null => {
+  const validMessage = (kind: EventKind, now: number): GeneratedMessage => {
     const at = formatTimestamp(eventTime(now, rng, opts.lateRatio, opts.maxJitterMs), rng);
     let event: RawEvent;
     let key: string;
     if (kind === 'support-ticket') {
-      const t = ticketEvent(now, at);
-      if (!t) return null;
-      event = t.event;
-      key = (event as RawSupportTicket).ticketId;
+      const ticket = ticketEvent(now, at);
+      event = ticket;
+      key = ticket.ticketId;
     } else {
       const customer = drawCustomer(kind, now);
-      if (customer === null) return null;
       const profile = population[customer] as CustomerProfile;
       if (kind === 'purchase') {
         const purchase = buildPurchase(ctx, profile, at);
@@ -178,7 +178,7 @@ export function createStorefront(options: StorefrontOptions): Storefront {
   const malformedMessage = (now: number): GeneratedMessage => {
     const m = rng.weighted(streamMalformations.map((x) => [x, x.name === 'oversize' ? 0.05 : 1] as const));
     const kind = rng.pick(m.kinds);
-    const customer = drawCustomer(kind, now) ?? 0;
+    const customer = drawCustomer(kind, now);
     const valid = validBase(kind, ctx, population[customer] as CustomerProfile, now);
     // Every stream malformation yields bytes; only the corpus-only tombstone yields null.
     const value = m.make(valid, { now, rng }) ?? Buffer.alloc(0);
@@ -193,27 +193,9 @@ export function createStorefront(options: StorefrontOptions): Storefront {
     },
     next(now: number): GeneratedMessage {
       if (!Number.isFinite(now)) throw new InvalidGeneratorOptionError('now', now, 'epoch milliseconds');
-      let message: GeneratedMessage | null = null;
-      if (streamMalformations.length > 0 && rng.chance(opts.malformedRatio)) message = malformedMessage(now);
-      else message = validMessage(chooseKind(), now);
-      // Everyone has gone quiet (quietRatio 1, late in a run): the store still has traffic
-      // from somewhere, so fall back to an arbitrary customer rather than stall the stream.
-      message ??= fallbackMessage(now);
+      const message = streamMalformations.length > 0 && rng.chance(opts.malformedRatio) ? malformedMessage(now) : validMessage(chooseKind(), now);
       seq++;
       return message;
     },
   };
-
-  function fallbackMessage(now: number): GeneratedMessage {
-    const profile = population[rng.int(0, population.length - 1)] as CustomerProfile;
-    const click = buildEmailClick(ctx, profile, currentCampaign(now), formatTimestamp(now, rng));
-    return {
-      topic: topicFor(opts.topics, 'email-click'),
-      kind: 'email-click',
-      key: click.emailId,
-      value: Buffer.from(JSON.stringify(click), 'utf8'),
-      customerId: click.customerId,
-      eventId: click.eventId,
-    };
-  }
 }
