@@ -1,10 +1,10 @@
 #!/usr/bin/env node
-/* eslint-disable */
-// CEL library benchmark for Labelstream label expressions.
+// CEL library benchmark for Labelstream rules.
 //
-// Compiles one typical label expression ONCE per library (with declared variable
-// types, as the rules package does) and evaluates it N times (default 1e6) against a
-// ring of pre-built, varying activations, so the figure is evaluation cost only.
+// Compiles a typical label expression and a typical `where` filter ONCE per library (with
+// declared variable types, as the rules package does) and evaluates each N times
+// (default 1e6) against a ring of pre-built, varying activations, so the figures are
+// evaluation cost only. Both libraries must agree on every activation.
 // Run: node packages/rules/bench/cel-bench.js [iterations]
 'use strict';
 
@@ -12,6 +12,7 @@ const N = Number(process.argv[2] ?? 1e6);
 const RING = 1024;
 const EXPR =
   'spend_90d >= 50000 && orders_lifetime >= 2 || (last_csat != null && last_csat >= 4 && clicks_14d > 3)';
+const FILTER = "event.categories.exists(c, c == 'outdoor') && event.amountMinorBase > 1000";
 
 // Varying activations: the engine hands counts/sums as CEL int (bigint) and
 // last/min/max as dyn (bigint or null).
@@ -36,6 +37,17 @@ function versionOf(pkg) {
   const path = require('path');
   const dir = path.join(__dirname, '..', 'node_modules', ...pkg.split('/'));
   return JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')).version;
+}
+
+// Filter activations: cel-js takes plain objects, @bufbuild/cel takes a Map for a map value.
+function events() {
+  const cats = [[], ['outdoor'], ['shoes', 'outdoor'], ['apparel'], ['apparel', 'shoes', 'toys']];
+  const out = [];
+  for (let i = 0; i < RING; i++) {
+    const e = { categories: cats[i % cats.length], amountMinorBase: BigInt((i * 7919) % 5000) };
+    out.push({ obj: { event: e }, map: { event: new Map(Object.entries(e)) } });
+  }
+  return out;
 }
 
 function time(name, fn, acts) {
@@ -79,16 +91,28 @@ async function main() {
   const bcFn = bc.plan(benv, bc.parse(EXPR));
   results.push(time(`@bufbuild/cel ${versionOf('@bufbuild/cel')}`, (a) => bcFn(a), acts));
 
+  // Filters over the event view.
+  const evs = events();
+  const cjFilter = new cj.Environment().registerVariable('event', 'map').parse(FILTER);
+  const bcFilter = bc.plan(bc.celEnv({ variables: { event: bc.mapType(bc.CelScalar.STRING, bc.CelScalar.DYN) } }), bc.parse(FILTER));
+  const filterResults = [
+    time(`@marcbachmann/cel-js ${versionOf('@marcbachmann/cel-js')}`, (a) => cjFilter(a.obj), evs),
+    time(`@bufbuild/cel ${versionOf('@bufbuild/cel')}`, (a) => bcFilter(a.map), evs),
+  ];
+
   // Cross-check: both must agree on every activation.
   for (const a of acts) {
     const x = cjFn(a);
     const y = bcFn(a);
     if (x !== y) throw new Error(`libraries disagree on ${JSON.stringify(a, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v))}: ${x} vs ${y}`);
   }
+  for (const a of evs) if (cjFilter(a.obj) !== bcFilter(a.map)) throw new Error('libraries disagree on a filter');
 
-  console.log(`expression: ${EXPR}`);
   console.log(`iterations: ${N}, node ${process.version}`);
+  console.log(`label expression: ${EXPR}`);
   console.table(results);
+  console.log(`filter: ${FILTER}`);
+  console.table(filterResults);
 }
 
 main().catch((e) => {

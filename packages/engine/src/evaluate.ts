@@ -1,0 +1,188 @@
+/**
+ * Label evaluation at the customer's clock: feature values, enter/exit with dwell,
+ * exclusive groups, the label diff, and the next time anything can change.
+ */
+import type { LabelChange } from '@labelstream/contracts';
+import type { CompiledLabel, CompiledRules, FeatureValue } from '@labelstream/rules';
+import { featureValue, nextChange, planFor, prune } from './store';
+import type { CustomerState } from './state';
+
+/** A condition or filter that failed to evaluate (it then counts as not holding / not matching). */
+export interface EvalError {
+  readonly kind: 'enter' | 'exit' | 'filter';
+  /** The label (enter/exit) or feature storage key (filter). */
+  readonly name: string;
+  readonly message: string;
+  readonly eventId?: string;
+}
+
+/** Per-label decision at one evaluation, before the diff. */
+export interface LabelDecision {
+  readonly label: CompiledLabel;
+  readonly held: boolean;
+  readonly since: number | null;
+  readonly enter: { holds: boolean; error?: string };
+  readonly exit: { holds: boolean; error?: string };
+  /** Held and exit holds, but minDwell has not passed: kept until `dwellUntil`. */
+  readonly dwellUntil: number | null;
+  /** Holds after enter/exit/dwell, before exclusive groups. */
+  readonly wants: boolean;
+  /** Holds after exclusive groups. */
+  readonly keeps: boolean;
+  /** Why it changed or is suppressed: `enter`, `exit` or `group:<name>`. */
+  readonly reason: string | null;
+  /** The higher-priority label of its exclusive group that suppresses it, if any. */
+  readonly suppressedBy: string | null;
+  readonly features: Record<string, FeatureValue>;
+}
+
+export interface Evaluation {
+  readonly at: number;
+  readonly features: Record<string, FeatureValue>;
+  readonly decisions: readonly LabelDecision[];
+  readonly changes: LabelChange[];
+  /** Labels held after the evaluation, in rules order. */
+  readonly labels: string[];
+  readonly nextDueAt: number | null;
+  readonly errors: EvalError[];
+}
+
+/** Computes all feature values of `state` at time `at`. */
+export function computeFeatures(state: CustomerState, rules: CompiledRules, at: number): Record<string, FeatureValue> {
+  const out: Record<string, FeatureValue> = {};
+  for (const f of rules.features) out[f.name] = featureValue(f, state.f[f.storageKey], at);
+  return out;
+}
+
+/**
+ * Evaluates every label at `at` (= the state's clock) without touching `state`.
+ * Order of `changes`: removals of labels the rules no longer define (`rules-changed`),
+ * then other removals, then assignments — each in rules order — so a consumer applying
+ * them in order never sees two labels of an exclusive group at once.
+ */
+export function evaluateLabels(state: CustomerState, rules: CompiledRules, at: number): Evaluation {
+  const features = computeFeatures(state, rules, at);
+  const errors: EvalError[] = [];
+  type Mutable = { -readonly [K in keyof LabelDecision]: LabelDecision[K] };
+  const decisions = rules.labels.map((label): Mutable => {
+    const since = state.l[label.name] ?? null;
+    const held = since !== null;
+    const enterOut = label.conditions.enter.evaluate(features);
+    if (enterOut.error !== undefined) errors.push({ kind: 'enter', name: label.name, message: enterOut.error });
+    let exit: { holds: boolean; error?: string };
+    if (label.conditions.exit) {
+      const out = label.conditions.exit.evaluate(features);
+      if (out.error !== undefined) errors.push({ kind: 'exit', name: label.name, message: out.error });
+      exit = out.error !== undefined ? { holds: false, error: out.error } : { holds: out.holds };
+    } else {
+      exit = { holds: !enterOut.holds };
+    }
+    const enter = enterOut.error !== undefined ? { holds: false, error: enterOut.error } : { holds: enterOut.holds };
+    let wants: boolean;
+    let dwellUntil: number | null = null;
+    let reason: string | null = null;
+    if (!held) {
+      wants = enter.holds;
+      if (wants) reason = 'enter';
+    } else if (exit.holds) {
+      const until = since + label.minDwellMs;
+      if (at >= until) {
+        wants = false;
+        reason = 'exit';
+      } else {
+        wants = true;
+        dwellUntil = until;
+      }
+    } else {
+      wants = true;
+    }
+    const read: Record<string, FeatureValue> = {};
+    for (const f of label.referencedFeatures) read[f] = features[f] ?? null;
+    return { label, held, since, enter, exit, dwellUntil, wants, keeps: wants, reason, suppressedBy: null, features: read };
+  });
+
+  const byName = new Map(decisions.map((d) => [d.label.name, d]));
+  for (const group of rules.groups) {
+    if (!group.exclusive) continue;
+    let winner: string | null = null;
+    for (const member of group.priority) {
+      const d = byName.get(member);
+      if (!d || !d.wants) continue;
+      if (winner === null) winner = member;
+      else {
+        d.keeps = false;
+        d.suppressedBy = winner;
+        d.reason = `group:${group.name}`;
+      }
+    }
+  }
+
+  const changes: LabelChange[] = [];
+  const defined = new Set(rules.labels.map((l) => l.name));
+  for (const name of Object.keys(state.l).sort()) {
+    if (!defined.has(name)) changes.push({ label: name, category: 'custom', change: 'REMOVED', reason: 'rules-changed', features: {} });
+  }
+  for (const d of decisions) {
+    if (d.held && !d.keeps) {
+      changes.push({ label: d.label.name, category: d.label.category, change: 'REMOVED', reason: d.reason ?? 'exit', features: d.features });
+    }
+  }
+  for (const d of decisions) {
+    if (!d.held && d.keeps) {
+      changes.push({ label: d.label.name, category: d.label.category, change: 'ASSIGNED', reason: 'enter', features: d.features });
+    }
+  }
+
+  return {
+    at,
+    features,
+    decisions,
+    changes,
+    labels: decisions.filter((d) => d.keeps).map((d) => d.label.name),
+    nextDueAt: nextDue(state, rules, at, decisions),
+    errors,
+  };
+}
+
+/**
+ * Earliest time > at when a feature some label reads changes without a new event, or when
+ * the dwell of a label that is only kept by its dwell ends. Computed on the state before
+ * the evaluation's own label changes are applied; labels assigned now have no pending dwell
+ * (their exit cannot hold while enter does, unless enter/exit overlap — then the dwell
+ * start is `at` and is included below).
+ */
+function nextDue(state: CustomerState, rules: CompiledRules, at: number, decisions: readonly LabelDecision[]): number | null {
+  const plan = planFor(rules);
+  let due: number | null = null;
+  const consider = (t: number | null): void => {
+    if (t !== null && t > at && (due === null || t < due)) due = t;
+  };
+  for (const f of rules.features) {
+    if (plan.referenced.has(f.name)) consider(nextChange(f, state.f[f.storageKey], at));
+  }
+  for (const d of decisions) {
+    if (!d.keeps || d.label.minDwellMs === 0) continue;
+    if (d.dwellUntil !== null) consider(d.dwellUntil);
+    else if (!d.held && d.exit.holds) consider(at + d.label.minDwellMs);
+  }
+  return due;
+}
+
+/** Applies an evaluation's outcome to `state` (mutates): labels, then pruning at the clock. */
+export function commitEvaluation(state: CustomerState, rules: CompiledRules, ev: Evaluation): void {
+  const labels: Record<string, number> = {};
+  for (const d of ev.decisions) {
+    if (d.keeps) labels[d.label.name] = d.held && d.since !== null ? d.since : ev.at;
+  }
+  state.l = labels;
+  const plan = planFor(rules);
+  const data: CustomerState['f'] = {};
+  for (const store of plan.stores) {
+    const current = state.f[store.key];
+    const kept = current ? prune(store, current, ev.at) : undefined;
+    if (kept) data[store.key] = kept;
+  }
+  state.f = data;
+  const horizon = ev.at - rules.allowedLatenessMs;
+  for (const [id, t] of Object.entries(state.d)) if (t < horizon) delete state.d[id];
+}

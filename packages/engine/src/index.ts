@@ -1,0 +1,17 @@
+/**
+ * @labelstream/engine — the pure per-customer state machine: windowed features over event
+ * time, label conditions with hysteresis, dwell and exclusive groups, label diffs, and the
+ * exact time of the next time-based change. No I/O, no wall clock.
+ *
+ * @example
+ * const step = applyEvents(decodeState(stored), [toEngineEvent(customerEvent)], rules);
+ * // store encodeState(step.state), publish step.changes, schedule step.nextDueAt
+ *
+ * @packageDocumentation
+ */
+export { applyEvents, evaluateAt, type EventOutcome, type StepResult } from './engine';
+export { toEngineEvent, eventView, type EngineEvent, type EventAttr } from './event';
+export { explain, type Explanation, type LabelExplanation } from './explain';
+export type { EvalError } from './evaluate';
+export { emptyState, encodeState, decodeState, type CustomerState, type FeatureData, type LastEntry, type Scalar } from './state';
+export { EngineError, type EngineErrorCode } from './errors';
