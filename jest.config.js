@@ -14,7 +14,7 @@ module.exports = {
       displayName: 'integration',
       roots: ['<rootDir>/test', '<rootDir>/packages', '<rootDir>/services'],
       testMatch: ['**/*.itest.ts'],
-      testTimeout: 120000,
+      setupFilesAfterEnv: ['<rootDir>/test/support/integration-setup.ts'],
     },
   ],
 };

@@ -1,0 +1,214 @@
+/**
+ * The evaluator on the real stack: labels assigned and removed for scripted customers,
+ * replays change nothing, out-of-order input gives the same final labels, a time-based
+ * change happens with no new event, and a crash between the Redis commit and the outbox
+ * drain loses and duplicates no decision.
+ */
+import Redis from 'ioredis';
+import type { Producer } from 'kafkajs';
+import type { LabelDecision } from '@labelstream/contracts';
+import { decodeState, explain } from '@labelstream/engine';
+import { PartitionKeys } from '@labelstream/redis-state';
+import { loadRules } from '@labelstream/rules';
+import { collect, connectStack, testKafka, uniqueName, waitFor, type StackEnv } from '@labelstream/testkit';
+import { clickEvent, decodeDecisions, makeTopics, produceEvents, purchaseEvent, startEvaluator, ticketEvent } from '../support/evaluator-harness';
+
+const RULES = loadRules(
+  `
+version: "it-evaluator-1"
+allowedLateness: 1h
+features:
+  spend_1h:        { event: purchase, agg: sum, field: amountMinorBase, window: 1h }
+  orders_lifetime: { event: purchase, agg: count, window: lifetime }
+  clicks_4s:       { event: email_click, agg: count, window: 4s, bucket: 1s }
+  last_csat:       { event: support_ticket, agg: last, field: satisfactionScore, window: 1h }
+labels:
+  high_value:
+    description: "high_value (test)"
+    category: value
+    enter: "spend_1h >= 10000"
+    exit: "spend_1h < 8000"
+  customer:
+    description: "customer (test)"
+    category: lifecycle
+    when: "orders_lifetime >= 1"
+  engaged:
+    description: "engaged (test)"
+    category: behaviour
+    when: "clicks_4s >= 2"
+  satisfied:
+    description: "satisfied (test)"
+    category: satisfaction
+    when: "last_csat != null && last_csat >= 4"
+  dissatisfied:
+    description: "dissatisfied (test)"
+    category: satisfaction
+    when: "last_csat != null && last_csat <= 2"
+groups:
+  satisfaction: { exclusive: true, priority: [dissatisfied, satisfied] }
+`,
+  { source: 'evaluator.itest.ts' },
+);
+
+let env: StackEnv;
+let redis: Redis;
+beforeAll(async () => {
+  env = await connectStack();
+  redis = new Redis(env.redisUrl);
+});
+afterAll(() => redis.disconnect());
+
+function changesOf(ds: LabelDecision[], customerId: string): string[] {
+  return ds
+    .filter((d) => d.customerId === customerId)
+    .sort((a, b) => (a.sourcePartition - b.sourcePartition) || a.seq - b.seq)
+    .flatMap((d) => d.changes.map((c) => `${c.change === 'ASSIGNED' ? '+' : '-'}${c.label}`));
+}
+
+async function storedState(prefix: string, partitions: number, customerId: string) {
+  for (let p = 0; p < partitions; p++) {
+    const raw = await redis.get(new PartitionKeys(prefix, p).customer(customerId));
+    if (raw) return { raw, state: decodeState(raw.slice(raw.indexOf('|') + 1)) };
+  }
+  return undefined;
+}
+
+describe('evaluator', () => {
+  it('assigns and removes labels, including a time-based removal with no new event', async () => {
+    const topics = await makeTopics(env);
+    const prefix = uniqueName('it-ev');
+    const ev = await startEvaluator({ env, topics, rules: RULES, groupId: uniqueName('it-ev-g'), keyPrefix: prefix });
+    const out = await collect(testKafka(env), [topics.decisions]);
+    try {
+      const now = Date.now();
+      await produceEvents(env, topics.customerEvents, [
+        purchaseEvent('c-a', now - 2000, 6000),
+        purchaseEvent('c-a', now - 1000, 6000), // 12000 ≥ 10000 → high_value
+        clickEvent('c-b', now),
+        clickEvent('c-b', now + 10), // two clicks in 4 s → engaged, gone ~4-5 s later
+        ticketEvent('c-c', now, 5),
+        ticketEvent('c-c', now + 1, 1), // exclusive group: dissatisfied replaces satisfied
+      ]);
+      const msgs = await out.waitForCount(4, 30_000); // c-a: +customer +high_value; c-b: +engaged, then −engaged (timer); c-c: +dissatisfied
+      await waitFor('the timer to remove engaged from c-b', async () => {
+        const ds = await decodeDecisions(env, out.messages.map((m) => m.value));
+        return changesOf(ds, 'c-b').includes('-engaged') ? ds : undefined;
+      }, { timeoutMs: 20_000 });
+      const ds = await decodeDecisions(env, out.messages.map((m) => m.value));
+      expect(msgs.length).toBeGreaterThanOrEqual(4);
+      const a = changesOf(ds, 'c-a');
+      expect(a).toEqual(expect.arrayContaining(['+customer', '+high_value']));
+      expect(a.filter((x) => x === '+high_value')).toHaveLength(1);
+      expect(changesOf(ds, 'c-b')).toEqual(['+engaged', '-engaged']);
+      const timerDecision = ds.find((d) => d.customerId === 'c-b' && d.changes.some((c) => c.change === 'REMOVED'))!;
+      expect(timerDecision.cause.kind).toBe('TIMER');
+      expect(timerDecision.changes[0]!.features).toEqual({ clicks_4s: 0 });
+      expect(timerDecision.rulesVersion).toBe('it-evaluator-1');
+      // c-c ends dissatisfied only (exclusive group), whatever the intermediate steps.
+      const last = ds.filter((d) => d.customerId === 'c-c').sort((x, y) => x.seq - y.seq).pop()!;
+      expect(last.labels).toContain('dissatisfied');
+      expect(last.labels).not.toContain('satisfied');
+      // Every decision carries the features that decided it.
+      for (const d of ds) for (const c of d.changes) expect(Object.keys(c.features).length).toBeGreaterThan(0);
+      // Sequence numbers are gap-free per source partition.
+      for (const p of new Set(ds.map((d) => d.sourcePartition))) {
+        const seqs = ds.filter((d) => d.sourcePartition === p).map((d) => d.seq).sort((x, y) => x - y);
+        expect(seqs).toEqual(seqs.map((_, i) => i + 1));
+      }
+    } finally {
+      await out.stop();
+      await ev.stop();
+    }
+  });
+
+  it('replayed events change neither state nor decisions; out-of-order input ends in the same labels', async () => {
+    const topics = await makeTopics(env);
+    const prefix = uniqueName('it-ev');
+    const ev = await startEvaluator({ env, topics, rules: RULES, groupId: uniqueName('it-ev-g'), keyPrefix: prefix });
+    const out = await collect(testKafka(env), [topics.decisions]);
+    try {
+      const t0 = Date.now() - 60_000;
+      const script = (c: string) => [
+        purchaseEvent(c, t0, 3000, `${c}-1`),
+        ticketEvent(c, t0 + 1000, 4, `${c}-2`),
+        purchaseEvent(c, t0 + 2000, 4000, `${c}-3`),
+        purchaseEvent(c, t0 + 3000, 5000, `${c}-4`),
+        ticketEvent(c, t0 + 4000, 2, `${c}-5`),
+      ];
+      const inOrder = script('c-in');
+      const reversed = script('c-rev').reverse();
+      await produceEvents(env, topics.customerEvents, [...inOrder, ...reversed]);
+      await waitFor('both customers evaluated', async () => (await storedState(prefix, 2, 'c-in')) && (await storedState(prefix, 2, 'c-rev')), { timeoutMs: 30_000 });
+      await waitFor('all 10 events applied', () => {
+        const s = ev.metrics.eventsConsumed.get();
+        return s.then((m) => m.values.reduce((a, v) => a + v.value, 0) >= 10);
+      });
+      const inState = (await storedState(prefix, 2, 'c-in'))!;
+      const revState = (await storedState(prefix, 2, 'c-rev'))!;
+      const at = Date.now();
+      const exIn = explain(inState.state, RULES, at);
+      const exRev = explain(revState.state, RULES, at);
+      expect(exRev.features).toEqual(exIn.features);
+      expect(exRev.labels.filter((l) => l.held).map((l) => l.label)).toEqual(exIn.labels.filter((l) => l.held).map((l) => l.label));
+      expect(exIn.labels.filter((l) => l.held).map((l) => l.label).sort()).toEqual(['customer', 'dissatisfied', 'high_value']);
+
+      const decisionsBefore = out.messages.length;
+      const stateBefore = [inState.raw, revState.raw];
+      // Replay every event (same eventIds): nothing is counted twice, nothing is decided.
+      await produceEvents(env, topics.customerEvents, [...inOrder, ...reversed]);
+      await waitFor('the replayed events to be seen as duplicates', async () => {
+        const m = await ev.metrics.duplicateEvents.get();
+        return (m.values[0]?.value ?? 0) >= 10;
+      }, { timeoutMs: 30_000 });
+      expect([(await storedState(prefix, 2, 'c-in'))!.raw, (await storedState(prefix, 2, 'c-rev'))!.raw]).toEqual(stateBefore);
+      expect(out.messages.length).toBe(decisionsBefore);
+    } finally {
+      await out.stop();
+      await ev.stop();
+    }
+  });
+
+  it('a crash between the Redis commit and the outbox drain loses and duplicates no decision', async () => {
+    const topics = await makeTopics(env, 1);
+    const prefix = uniqueName('it-ev');
+    const groupId = uniqueName('it-ev-g');
+    // The first evaluator commits to Redis, then "dies": every send to the decisions topic fails.
+    let failedSends = 0;
+    const dying = (p: Producer): Producer =>
+      new Proxy(p, {
+        get(target, prop, receiver) {
+          if (prop === 'send') {
+            return async () => {
+              failedSends++;
+              throw Object.assign(new Error('injected: process died before the outbox drain'), { retriable: true });
+            };
+          }
+          return Reflect.get(target, prop, receiver) as unknown;
+        },
+      });
+    const first = await startEvaluator({ env, topics, rules: RULES, groupId, keyPrefix: prefix, wrapProducer: dying });
+    const out = await collect(testKafka(env), [topics.decisions]);
+    const now = Date.now();
+    await produceEvents(env, topics.customerEvents, [purchaseEvent('c-x', now, 20_000), purchaseEvent('c-y', now, 500), clickEvent('c-z', now - 100_000)]);
+    const keys = new PartitionKeys(prefix, 0);
+    await waitFor('decisions committed to the Redis outbox', async () => (await redis.xlen(keys.outbox)) >= 2 && failedSends > 0, { timeoutMs: 30_000 });
+    await first.stop(); // input offsets were never committed
+    expect(out.messages).toHaveLength(0);
+
+    const second = await startEvaluator({ env, topics, rules: RULES, groupId, keyPrefix: prefix });
+    try {
+      await out.waitForCount(2, 30_000);
+      await waitFor('the outbox to be drained', async () => (await redis.xlen(keys.outbox)) === 0);
+      // The events are re-read from the last committed offset and recognised as applied.
+      await waitFor('the re-read events to be seen as duplicates', async () => ((await second.metrics.duplicateEvents.get()).values[0]?.value ?? 0) >= 3, { timeoutMs: 30_000 });
+      const ds = await decodeDecisions(env, out.messages.map((m) => m.value));
+      expect(ds.map((d) => d.seq).sort()).toEqual([1, 2]);
+      expect(changesOf(ds, 'c-x').sort()).toEqual(['+customer', '+high_value']);
+      expect(changesOf(ds, 'c-y')).toEqual(['+customer']);
+      expect(Number(await redis.get(keys.epoch))).toBe(2);
+    } finally {
+      await out.stop();
+      await second.stop();
+    }
+  });
+});
