@@ -193,6 +193,11 @@ describe('evaluator', () => {
     const keys = new PartitionKeys(prefix, 0);
     await waitFor('decisions committed to the Redis outbox', async () => (await redis.xlen(keys.outbox)) >= 2 && failedSends > 0, { timeoutMs: 30_000 });
     await first.stop(); // input offsets were never committed
+    const admin = testKafka(env).admin();
+    await admin.connect();
+    const committed = await admin.fetchOffsets({ groupId, topics: [topics.customerEvents] });
+    await admin.disconnect();
+    expect(committed[0]!.partitions.map((p) => p.offset)).toEqual(['-1']);
     expect(out.messages).toHaveLength(0);
 
     const second = await startEvaluator({ env, topics, rules: RULES, groupId, keyPrefix: prefix });
@@ -200,7 +205,18 @@ describe('evaluator', () => {
       await out.waitForCount(2, 30_000);
       await waitFor('the outbox to be drained', async () => (await redis.xlen(keys.outbox)) === 0);
       // The events are re-read from the last committed offset and recognised as applied.
-      await waitFor('the re-read events to be seen as duplicates', async () => ((await second.metrics.duplicateEvents.get()).values[0]?.value ?? 0) >= 3, { timeoutMs: 30_000 });
+      let seen = {};
+      await waitFor(
+        'the re-read events to be seen as duplicates',
+        async () => {
+          const consumed = (await second.metrics.eventsConsumed.get()).values.reduce((a, v) => a + v.value, 0);
+          const dup = (await second.metrics.duplicateEvents.get()).values[0]?.value ?? 0;
+          const late = (await second.metrics.lateEvents.get()).values[0]?.value ?? 0;
+          seen = { consumed, dup, late };
+          return dup >= 3;
+        },
+        { timeoutMs: 30_000, lastSeen: () => seen },
+      );
       const ds = await decodeDecisions(env, out.messages.map((m) => m.value));
       expect(ds.map((d) => d.seq).sort()).toEqual([1, 2]);
       expect(changesOf(ds, 'c-x').sort()).toEqual(['+customer', '+high_value']);

@@ -42,7 +42,7 @@ export async function startEvaluator(opts: {
   keyPrefix: string;
   wrapProducer?: (p: Producer) => Producer;
 }) {
-  const logger = createLogger({ service: 'evaluator-it', level: 'warn', destination: silent() });
+  const logger = createLogger({ service: 'evaluator-it', level: process.env.IT_LOG_LEVEL ?? 'warn', ...(process.env.IT_LOG_LEVEL ? {} : { destination: silent() }) });
   const metrics = createMetrics('evaluator', { defaultMetrics: false });
   const kafka = createKafka({ brokers: opts.env.kafkaBrokers, clientId: uniqueName('evaluator-it') }, logger);
   const registry = new Registry({ url: opts.env.schemaRegistryUrl });

@@ -100,6 +100,8 @@ export function createConsumerRunner(opts: ConsumerRunnerOptions): ConsumerRunne
   let current: Record<string, number[]> = {};
   let retrying = 0;
   let stopping = false;
+  let inFlight = 0;
+  let idle: (() => void) | undefined;
 
   consumer.on(consumer.events.GROUP_JOIN, (e) => {
     joined = true;
@@ -122,12 +124,23 @@ export function createConsumerRunner(opts: ConsumerRunnerOptions): ConsumerRunne
   });
 
   const eachBatch = async (p: EachBatchPayload): Promise<void> => {
+    if (stopping) return; // nothing resolved: re-read after the restart
+    inFlight++;
+    try {
+      await processBatch(p);
+    } finally {
+      inFlight--;
+      if (inFlight === 0) idle?.();
+    }
+  };
+
+  const processBatch = async (p: EachBatchPayload): Promise<void> => {
     const { batch } = p;
     if (batch.isEmpty()) return;
     const started = process.hrtime.bigint();
     const ctx: BatchContext = {
       heartbeat: () => p.heartbeat(),
-      isActive: () => p.isRunning() && !p.isStale() && !stopping,
+      isActive: () => p.isRunning() && !p.isStale() && !abort.signal.aborted,
       signal: abort.signal,
     };
     for (let attempt = 0; ; attempt++) {
@@ -155,6 +168,9 @@ export function createConsumerRunner(opts: ConsumerRunnerOptions): ConsumerRunne
         await p.heartbeat().catch(() => undefined);
       }
     }
+    // Revoked while we worked: the next owner re-reads the batch; committing now could
+    // skip work the handler abandoned.
+    if (!p.isRunning() || p.isStale()) return;
     const last = batch.lastOffset();
     p.resolveOffset(last);
     await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: nextOffset(last) }]);
@@ -187,8 +203,16 @@ export function createConsumerRunner(opts: ConsumerRunnerOptions): ConsumerRunne
     async stop() {
       if (stopping) return;
       stopping = true;
-      abort.abort();
       const bound = opts.shutdownTimeoutMs ?? 10_000;
+      // Let batches in progress finish and commit first: kafkajs ignores commits once
+      // consumer.stop() has begun, which would turn every clean stop into re-deliveries.
+      if (inFlight > 0) {
+        const drained = new Promise<void>((resolve) => (idle = resolve));
+        await withTimeout(drained, Math.round(bound * 0.4), 'in-flight batches').catch((err: unknown) =>
+          logger.warn({ err, inFlight }, 'batches still running at shutdown; abandoning them (they will be re-read)'),
+        );
+      }
+      abort.abort();
       try {
         await withTimeout(consumer.stop(), bound, 'consumer stop');
       } catch (err) {

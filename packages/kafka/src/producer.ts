@@ -1,5 +1,5 @@
 import type { Kafka, Message, Producer, TopicMessages } from 'kafkajs';
-import { CompressionTypes } from 'kafkajs';
+import { CompressionTypes, Partitioners } from 'kafkajs';
 
 /**
  * An idempotent producer (acks=all, one request in flight per broker so retries cannot
@@ -10,6 +10,8 @@ export function createProducer(kafka: Kafka, opts: { transactionalId?: string } 
     idempotent: true,
     maxInFlightRequests: 1,
     allowAutoTopicCreation: false,
+    // murmur2, as the Java client: keys land on the same partitions whoever produces them.
+    createPartitioner: Partitioners.DefaultPartitioner,
     ...(opts.transactionalId ? { transactionalId: opts.transactionalId } : {}),
     retry: { retries: 10, initialRetryTime: 300, maxRetryTime: 10_000 },
   });

@@ -33,7 +33,8 @@ export class Registry {
   private readonly resolvers = new Map<string, ReturnType<Type['createResolver']>>();
 
   constructor(private readonly conn: RegistryConnection) {
-    // Writer schemas are parsed with the same avsc options as our own types (plain unions,
+    // The registry client serves the schema-reference aware parts of the Confluent API; writer
+    // schemas are parsed here with the same avsc options as our own types (plain unions,
     // epoch-millis numbers) so resolution between them is exact.
     this.client = new SchemaRegistry(
       { host: conn.url, ...(conn.auth ? { auth: conn.auth } : {}), clientId: 'labelstream' },
@@ -80,35 +81,56 @@ export class Registry {
    * `SCHEMA_INCOMPATIBLE` (HTTP 409) naming the subject.
    */
   async register(subject: string, schema: object, compatibility = 'BACKWARD'): Promise<number> {
+    // Set the level explicitly first: registries differ in their global default (Confluent
+    // BACKWARD, Apicurio none), and the client refuses to register under a level that
+    // differs from the one it is asked for.
     await this.setCompatibility(subject, compatibility);
-    const r = await this.http('POST', `/subjects/${encodeURIComponent(subject)}/versions`, { schema: JSON.stringify(schema) });
-    if (r.status === 409) {
-      throw new AdapterError('SCHEMA_INCOMPATIBLE', `schema for ${subject} is incompatible with its ${compatibility} history: ${JSON.stringify(r.json)}`, false, { subject });
+    try {
+      const { id } = await this.client.register(
+        { type: SchemaType.AVRO, schema: JSON.stringify(schema) },
+        { subject, compatibility: compatibility as never },
+      );
+      return id;
+    } catch (cause) {
+      const status = (cause as { status?: number }).status;
+      if (status === 409) {
+        throw new AdapterError('SCHEMA_INCOMPATIBLE', `schema for ${subject} is incompatible with its ${compatibility} history`, false, { subject }, { cause });
+      }
+      if (status === undefined || status >= 500) throw new RegistryUnavailableError(this.conn.url, { cause });
+      throw new AdapterError('REGISTER_FAILED', `registering ${subject} failed: HTTP ${status} ${(cause as Error).message}`, false, { subject }, { cause });
     }
-    const id = (r.json as { id?: unknown } | null)?.id;
-    if (r.status !== 200 || typeof id !== 'number') {
-      throw new AdapterError('REGISTER_FAILED', `registering ${subject} failed: HTTP ${r.status} ${JSON.stringify(r.json)}`, false, { subject });
-    }
-    return id;
   }
 
-  /** The writer schema of `id`, fetched once (concurrent misses share one request). */
+  /**
+   * The writer schema of `id`, fetched once (concurrent misses share one request). An id the
+   * registry does not know, or a schema we cannot parse, is the message's fault (dead-letter);
+   * only an unreachable registry is retried.
+   */
   writerType(id: number): Promise<Type> {
     let p = this.writers.get(id);
     if (!p) {
       p = (async () => {
+        const r = await this.http('GET', `/schemas/ids/${id}`);
+        if (r.status === 404 || r.status === 422) throw new UnknownSchemaError(id);
+        const text = (r.json as { schema?: unknown; schemaType?: unknown } | null)?.schema;
+        const schemaType = (r.json as { schemaType?: unknown } | null)?.schemaType;
+        if (r.status !== 200 || typeof text !== 'string') {
+          throw new RegistryUnavailableError(this.conn.url, { cause: new Error(`HTTP ${r.status} for schema id ${id}`) });
+        }
+        if (schemaType !== undefined && schemaType !== 'AVRO') {
+          throw new UndecodableError(`schema id ${id} is ${String(schemaType)}, not Avro`, { schemaId: id });
+        }
         try {
-          const schema = (await this.client.getSchema(id)) as unknown as Type;
-          return schema;
+          return Type.forSchema(JSON.parse(text) as never, avroTypeOptions() as never);
         } catch (cause) {
-          const status = (cause as { status?: number }).status;
-          if (status === 404 || status === 422) throw new UnknownSchemaError(id, { cause });
-          if (cause instanceof Error && /not found/i.test(cause.message) && status === undefined) throw new UnknownSchemaError(id, { cause });
-          throw new RegistryUnavailableError(this.conn.url, { cause });
+          throw new UndecodableError(`schema id ${id} cannot be parsed as Avro: ${(cause as Error).message}`, { schemaId: id }, { cause });
         }
       })();
       this.writers.set(id, p);
-      p.catch(() => this.writers.delete(id)); // don't cache failures: an outage must be retried
+      // Only outages are worth asking again about; a bad or unknown id stays bad.
+      p.catch((err: unknown) => {
+        if (err instanceof RegistryUnavailableError) this.writers.delete(id);
+      });
     }
     return p;
   }

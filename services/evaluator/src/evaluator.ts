@@ -51,6 +51,8 @@ export function createEvaluator(deps: EvaluatorDeps) {
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
   const timerRuns = new Set<number>();
+  /** Partitions whose last publish failed: their outbox must be drained before anything else. */
+  const undelivered = new Set<number>();
 
   const observe = (op: string, seconds: number) => metrics.redisScriptDuration.observe({ op }, seconds);
 
@@ -159,8 +161,21 @@ export function createEvaluator(deps: EvaluatorDeps) {
     });
     for (const d of decisions) metrics.decisions.inc({ cause: d.cause.kind });
     metrics.outboxBacklog.set({ partition: String(partition) }, decisions.length);
+    undelivered.add(partition);
     await publish(partition, store, decisions);
+    undelivered.delete(partition);
     metrics.outboxBacklog.set({ partition: String(partition) }, 0);
+  }
+
+  /**
+   * A retry after a failed publish finds its events already applied (so it decides nothing
+   * new); the decisions it committed are still in the outbox and must reach Kafka before
+   * the runner may commit the input offsets.
+   */
+  async function deliverLeftovers(partition: number, store: PartitionStore): Promise<void> {
+    if (!undelivered.has(partition)) return;
+    await drain(partition, store);
+    undelivered.delete(partition);
   }
 
   /** The batch handler for labels.customer-events.v1. */
@@ -168,6 +183,7 @@ export function createEvaluator(deps: EvaluatorDeps) {
     const { partition } = batch;
     const { store } = await own(partition);
     await mutex.run(partition, async () => {
+      await deliverLeftovers(partition, store);
       const dead: Message[] = [];
       const byCustomer = new Map<string, EngineEvent[]>();
       for (const m of batch.messages) {
@@ -213,6 +229,7 @@ export function createEvaluator(deps: EvaluatorDeps) {
   async function runTimers(partition: number): Promise<void> {
     const { store } = await own(partition);
     await mutex.run(partition, async () => {
+      await deliverLeftovers(partition, store);
       for (let round = 0; round < 20; round++) {
         const t = now();
         const due = await store.dueTimers(t, 500);
@@ -255,6 +272,7 @@ export function createEvaluator(deps: EvaluatorDeps) {
     onAssignment(assignment: Record<string, number[]>): void {
       const next = new Set(assignment[deps.topics.customerEvents] ?? []);
       for (const p of owned.keys()) if (!next.has(p)) owned.delete(p);
+      for (const p of undelivered) if (!next.has(p)) undelivered.delete(p); // the new owner drains it
       assigned = next;
       for (const p of next) own(p).catch((err: unknown) => logger.warn({ err, partition: p }, 'claiming partition failed; will retry'));
     },
