@@ -1,0 +1,310 @@
+import type { Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
+import { ConfigResourceTypes } from 'kafkajs';
+import {
+  COMPATIBILITY,
+  customerLabelsSchema,
+  customerLabelsType,
+  labelDecisionType,
+  labelEventSchema,
+  labelEventType,
+  subjectFor,
+  type CustomerLabels,
+  type LabelDecision,
+  type LabelEvent,
+} from '@labelstream/contracts';
+import {
+  createConsumerRunner,
+  createProducer,
+  ensureTopics,
+  isRetriable,
+  readLastRecords,
+  sendAll,
+  toDeadLetter,
+  type Batch,
+  type BatchContext,
+  type ConsumerRunner,
+  type Registry,
+} from '@labelstream/kafka';
+import type { Logger, Metrics } from '@labelstream/observability';
+import { causeTime, classifySeq, readPublishedPosition, toPublicRecords } from '@labelstream/publishing';
+import { chunkBySize } from './chunk';
+import { CoPartitioningError, PartitionInactiveError, UnreadableTailError } from './errors';
+import { SeqStore, type PartitionSeq } from './seq-store';
+
+/** Topics the publisher reads and writes; tests pass their own. */
+export interface PublisherTopics {
+  decisions: string;
+  labelEvents: string;
+  customerLabels: string;
+  dlq: string;
+  /** Checked for co-partitioning when it exists (the evaluator's input). */
+  customerEvents?: string;
+}
+
+export interface PublisherOptions {
+  kafka: Kafka;
+  registry: Registry;
+  logger: Logger;
+  metrics: Metrics;
+  topics: PublisherTopics;
+  groupId: string;
+  /** Used for topics the publisher has to create. */
+  topicDefaults: { partitions: number; replicationFactor: number };
+  /** Partitions processed in parallel (default 6). */
+  concurrency?: number;
+  /**
+   * Upper bound on the label events (encoded bytes) of one produce to one partition
+   * (default 512 KiB, half the broker's default `max.message.bytes`): a batch is split
+   * into runs of whole decisions under it.
+   */
+  maxSendBytes?: number;
+  shutdownTimeoutMs?: number;
+  sessionTimeoutMs?: number;
+  /** Fetch size per partition (default 4 MiB; must exceed the broker's max message size). */
+  maxBytesPerPartition?: number;
+  /** Bound on reading the output tails after a rebalance (default 15 s). */
+  tailReadTimeoutMs?: number;
+  /** Clock for `publishedAt` and latency (default Date.now). */
+  now?: () => number;
+}
+
+export interface Publisher {
+  /** Creates/checks topics, registers the public schemas, joins the group. Throws on a fatal set-up problem. */
+  start(): Promise<void>;
+  /** Stops consuming (bounded), then disconnects the producer. Uncommitted work is redone by the next owner. */
+  stop(): Promise<void>;
+  isReady(): boolean;
+  /** False once the consumer stopped for good (a non-retriable error): restart the process. */
+  isLive(): boolean;
+  status(): Record<string, unknown>;
+}
+
+interface Prepared {
+  decision: LabelDecision;
+  events: LabelEvent[];
+  customerLabels: Message;
+  labelEvents: Message[];
+  bytes: number;
+}
+
+/**
+ * The publisher: consumes decisions and publishes, per decision, the customer's current
+ * label set (compacted topic) and then its label events, both to the partition number the
+ * decision came from. Duplicated decisions (seq at or below the last published one) are
+ * dropped; the last published seq is read back from the tail of the label-events
+ * partition whenever a partition is (re)assigned, so it survives crashes and rebalances.
+ * See services/publisher/README.md for the failure analysis.
+ */
+export function createPublisher(opts: PublisherOptions): Publisher {
+  const { kafka, registry, metrics, topics } = opts;
+  const logger = opts.logger.child({ component: 'publisher' });
+  const now = opts.now ?? Date.now;
+  const maxSendBytes = opts.maxSendBytes ?? 512 * 1024;
+  const producer: Producer = createProducer(kafka);
+  const categories = new Map<string, string>();
+  let encodeEvent: ((e: LabelEvent) => Buffer) | undefined;
+  let encodeLabels: ((c: CustomerLabels) => Buffer) | undefined;
+  let runner: ConsumerRunner | undefined;
+  let producerConnected = false;
+  let fatal: string | undefined;
+
+  const seqs = new SeqStore(async (partitions) => {
+    const started = Date.now();
+    const tails = await readLastRecords(kafka, topics.labelEvents, partitions, {
+      timeoutMs: opts.tailReadTimeoutMs ?? 15_000,
+      groupIdPrefix: `${opts.groupId}-tail`,
+    });
+    const out = new Map<number, number>();
+    for (const [partition, record] of tails) out.set(partition, lastSeqOf(partition, record));
+    logger.info({ partitions, lastSeq: Object.fromEntries(out), ms: Date.now() - started }, 'read last published seq from the label-events tail');
+    return out;
+  });
+
+  function lastSeqOf(partition: number, record: KafkaMessage): number {
+    const pos = readPublishedPosition(record.headers);
+    if (!pos) throw new UnreadableTailError(topics.labelEvents, partition, record.offset, 'has no ls-seq/ls-source-partition headers');
+    if (pos.sourcePartition !== partition) {
+      throw new UnreadableTailError(topics.labelEvents, partition, record.offset, `names source partition ${pos.sourcePartition}`);
+    }
+    return pos.seq;
+  }
+
+  function ensureActive(ctx: BatchContext, partition: number): void {
+    if (!ctx.isActive()) throw new PartitionInactiveError(topics.decisions, partition);
+  }
+
+  function prepare(decision: LabelDecision, partition: number, publishedAt: number): Prepared {
+    for (const c of decision.changes) categories.set(c.label, c.category);
+    const r = toPublicRecords(decision, { publishedAt, categoryOf: (l) => categories.get(l) });
+    const customerLabels: Message = { key: r.key, value: encodeLabels!(r.customerLabels), headers: r.headers, partition };
+    const labelEvents: Message[] = r.labelEvents.map((e) => ({ key: r.key, value: encodeEvent!(e), headers: r.headers, partition }));
+    // Rough wire size (value + key + headers) of what this decision adds to the two sends.
+    const bytes = [customerLabels, ...labelEvents].reduce((n, m) => n + (m.value as Buffer).length + r.key.length + 120, 0);
+    return { decision, events: r.labelEvents, customerLabels, labelEvents, bytes };
+  }
+
+  function observe(run: Prepared[]): void {
+    const t = now();
+    for (const p of run) {
+      for (const e of p.events) {
+        const change = e.type === 'LABEL_ASSIGNED' ? 'ASSIGNED' : 'REMOVED';
+        metrics.labelChanges.inc({ label: e.label, change });
+        if (change === 'ASSIGNED') metrics.labelPopulation.inc({ label: e.label });
+        else metrics.labelPopulation.dec({ label: e.label });
+        metrics.eventsProduced.inc({ topic: topics.labelEvents, type: e.type });
+      }
+      metrics.eventsProduced.inc({ topic: topics.customerLabels, type: 'CustomerLabels' });
+      metrics.endToEndLatency.observe({ cause: p.decision.cause.kind }, Math.max(0, t - causeTime(p.decision)) / 1000);
+    }
+  }
+
+  async function handle(batch: Batch, ctx: BatchContext): Promise<void> {
+    const partition = batch.partition;
+    const state: PartitionSeq = await seqs.get(partition);
+    const source = { topic: batch.topic, partition };
+    const dead: Message[] = [];
+    const prepared: Prepared[] = [];
+    const publishedAt = now();
+    let last = state.lastSeq;
+    let drops = 0;
+    for (const m of batch.messages) {
+      metrics.eventsConsumed.inc({ topic: batch.topic, type: 'LabelDecision' });
+      let d: LabelDecision;
+      try {
+        d = await registry.decode<LabelDecision>(m.value, labelDecisionType);
+      } catch (err) {
+        if (isRetriable(err)) throw err;
+        logger.warn({ err, partition, offset: m.offset }, 'undecodable decision: dead-lettered');
+        dead.push(toDeadLetter(m, source, { reason: 'UNDECODABLE_DECISION', message: (err as Error).message }));
+        continue;
+      }
+      if (d.sourcePartition !== partition) {
+        // Its outputs would land where another sequence's marker lives: never publish it.
+        logger.error({ partition, offset: m.offset, decisionId: d.decisionId, sourcePartition: d.sourcePartition }, 'decision on the wrong partition: dead-lettered');
+        dead.push(toDeadLetter(m, source, { reason: 'PARTITION_MISMATCH', message: `sourcePartition ${d.sourcePartition} consumed from partition ${partition}` }));
+        continue;
+      }
+      const verdict = classifySeq(last, d.seq);
+      if (verdict === 'duplicate') {
+        drops++;
+        continue;
+      }
+      if (verdict === 'gap') {
+        metrics.errors.inc({ code: 'SEQ_GAP' });
+        logger.error({ partition, lastSeq: last, seq: d.seq, decisionId: d.decisionId }, 'gap in decision sequence: publishing anyway');
+      }
+      last = d.seq;
+      prepared.push(prepare(d, partition, publishedAt));
+    }
+    if (drops) {
+      metrics.dedupeDrops.inc(drops);
+      logger.info({ partition, drops, lastSeq: state.lastSeq }, 'dropped already-published decisions');
+    }
+
+    try {
+      if (dead.length) {
+        ensureActive(ctx, partition);
+        await sendAll(producer, new Map([[topics.dlq, dead]]));
+        for (const msg of dead) metrics.deadLettered.inc({ topic: topics.dlq, reason: String(msg.headers?.['ls-dlq-reason'] ?? 'UNKNOWN') });
+      }
+      for (const run of chunkBySize(prepared, (p) => p.bytes, maxSendBytes)) {
+        // A member that was paused past its session timeout (a zombie) has not heartbeated
+        // for longer than the heartbeat interval, so this call really reaches the group
+        // coordinator and fails (rebalancing / unknown member) before anything is sent.
+        await ctx.heartbeat();
+        // Current labels first, then the label events in one record batch: the label
+        // events' tail is the marker that the decisions up to its ls-seq are done.
+        ensureActive(ctx, partition);
+        await sendAll(producer, new Map([[topics.customerLabels, run.map((p) => p.customerLabels)]]));
+        ensureActive(ctx, partition);
+        await sendAll(producer, new Map([[topics.labelEvents, run.flatMap((p) => p.labelEvents)]]));
+        state.lastSeq = run[run.length - 1]!.decision.seq;
+        observe(run);
+      }
+    } catch (err) {
+      // After a failed or abandoned send, only the topic knows what landed: re-read it.
+      await seqs.invalidate(state);
+      throw err;
+    }
+  }
+
+  async function prepareTopics(): Promise<void> {
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const { partitions: numPartitions, replicationFactor } = opts.topicDefaults;
+      const counts = await ensureTopics(admin, [
+        { topic: topics.decisions, numPartitions, replicationFactor },
+        { topic: topics.labelEvents, numPartitions, replicationFactor },
+        { topic: topics.customerLabels, numPartitions, replicationFactor, config: { 'cleanup.policy': 'compact' } },
+        { topic: topics.dlq, numPartitions, replicationFactor },
+      ]);
+      const copartitioned: Record<string, number> = {
+        [topics.decisions]: counts[topics.decisions] ?? 0,
+        [topics.labelEvents]: counts[topics.labelEvents] ?? 0,
+        [topics.customerLabels]: counts[topics.customerLabels] ?? 0,
+      };
+      if (topics.customerEvents && (await admin.listTopics()).includes(topics.customerEvents)) {
+        const meta = await admin.fetchTopicMetadata({ topics: [topics.customerEvents] });
+        copartitioned[topics.customerEvents] = meta.topics[0]?.partitions.length ?? 0;
+      }
+      if (new Set(Object.values(copartitioned)).size !== 1) throw new CoPartitioningError(copartitioned);
+      const described = await admin.describeConfigs({
+        includeSynonyms: false,
+        resources: [{ type: ConfigResourceTypes.TOPIC, name: topics.customerLabels, configNames: ['cleanup.policy'] }],
+      });
+      const policy = described.resources[0]?.configEntries.find((e) => e.configName === 'cleanup.policy')?.configValue;
+      if (!policy?.includes('compact')) {
+        logger.warn({ topic: topics.customerLabels, policy }, 'current-labels topic is not compacted: bootstrapping readers will replay every change');
+      }
+      logger.info({ partitions: copartitioned }, 'topics ready and co-partitioned');
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  return {
+    async start() {
+      await prepareTopics();
+      const [eventId, labelsId] = await Promise.all([
+        registry.register(subjectFor(topics.labelEvents), labelEventSchema, COMPATIBILITY),
+        registry.register(subjectFor(topics.customerLabels), customerLabelsSchema, COMPATIBILITY),
+      ]);
+      encodeEvent = registry.encoder<LabelEvent>(eventId, labelEventType);
+      encodeLabels = registry.encoder<CustomerLabels>(labelsId, customerLabelsType);
+      await producer.connect();
+      producerConnected = true;
+      runner = createConsumerRunner({
+        kafka,
+        groupId: opts.groupId,
+        topics: [topics.decisions],
+        handler: handle,
+        logger,
+        metrics,
+        fromBeginning: true,
+        concurrency: opts.concurrency ?? 6,
+        ...(opts.sessionTimeoutMs ? { sessionTimeoutMs: opts.sessionTimeoutMs } : {}),
+        ...(opts.shutdownTimeoutMs ? { shutdownTimeoutMs: opts.shutdownTimeoutMs } : {}),
+        ...(opts.maxBytesPerPartition ? { maxBytesPerPartition: opts.maxBytesPerPartition } : {}),
+        // Runs synchronously inside kafkajs' GROUP_JOIN, before the new generation's first
+        // fetch: forget what we knew and read every assigned partition's tail in one go.
+        onAssignment: (assignment) => seqs.reset(assignment[topics.decisions] ?? []),
+      });
+      runner.consumer.on(runner.consumer.events.CRASH, (e) => {
+        if (!e.payload.restart) fatal = String(e.payload.error?.message ?? 'crashed');
+      });
+      await runner.start();
+      logger.info({ groupId: opts.groupId, topics }, 'publisher started');
+    },
+    async stop() {
+      await runner?.stop();
+      if (producerConnected) {
+        producerConnected = false;
+        await producer.disconnect().catch((err: unknown) => logger.warn({ err }, 'producer disconnect failed'));
+      }
+    },
+    isReady: () => runner?.isReady() ?? false,
+    isLive: () => fatal === undefined,
+    status: () => ({ ...(runner?.status() ?? { started: false }), knownPartitions: seqs.known(), ...(fatal ? { fatal } : {}) }),
+  };
+}
