@@ -199,7 +199,7 @@ async function exposedSeries(): Promise<{ series: Set<string>; labels: Map<strin
       series.add(n);
       labels.set(n, own);
     }
-    if (!m.name.startsWith('labelstream_process_')) domain.push(m.name);
+    if (!/^labelstream_(process|nodejs)_/.test(m.name)) domain.push(m.name);
   }
   return { series, labels, domain };
 }

@@ -48,6 +48,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<{ server
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (req.method !== 'GET') return send(res, 405, { error: 'method not allowed' });
     if (url.pathname === '/metrics') {
+      opts.health(); // refreshes readiness-derived gauges (labelstream_ready) on every scrape
       return send(res, 200, await opts.registry.metrics(), opts.registry.contentType);
     }
     if (url.pathname === '/healthz') {

@@ -8,7 +8,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 export function createMetrics(service: string, opts: { defaultMetrics?: boolean } = {}) {
   const registry = new Registry();
   registry.setDefaultLabels({ service });
-  if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'labelstream_process_' });
+  if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'labelstream_' });
   const r = [registry];
   const latencyBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
