@@ -1,4 +1,5 @@
 import type { Admin, ITopicConfig } from 'kafkajs';
+import { sleep } from './backoff';
 
 export interface TopicSpec {
   topic: string;
@@ -10,26 +11,37 @@ export interface TopicSpec {
 
 /**
  * Creates the topics that do not exist yet; existing ones are left as they are (their
- * partition count is reported so callers can check co-partitioning).
+ * partition count is returned so callers can check co-partitioning). Safe when several
+ * services start at once: a topic another one created meanwhile counts as created, and
+ * metadata that has not propagated yet is asked for again (bounded).
  */
-export async function ensureTopics(admin: Admin, specs: TopicSpec[]): Promise<Record<string, number>> {
-  const existing = new Set(await admin.listTopics());
-  const missing: ITopicConfig[] = specs
-    .filter((s) => !existing.has(s.topic))
-    .map((s) => ({
-      topic: s.topic,
-      numPartitions: s.numPartitions,
-      replicationFactor: s.replicationFactor,
-      configEntries: Object.entries(s.config ?? {}).map(([name, value]) => ({ name, value })),
-    }));
-  if (missing.length) {
+export async function ensureTopics(admin: Admin, specs: TopicSpec[], attempts = 10): Promise<Record<string, number>> {
+  let lastError: unknown;
+  for (let attempt = 0; attempt < attempts; attempt++) {
     try {
-      await admin.createTopics({ topics: missing, waitForLeaders: true });
+      const existing = new Set(await admin.listTopics());
+      const missing: ITopicConfig[] = specs
+        .filter((s) => !existing.has(s.topic))
+        .map((s) => ({
+          topic: s.topic,
+          numPartitions: s.numPartitions,
+          replicationFactor: s.replicationFactor,
+          configEntries: Object.entries(s.config ?? {}).map(([name, value]) => ({ name, value })),
+        }));
+      if (missing.length) {
+        // TOPIC_ALREADY_EXISTS (a concurrent creator) comes back as an aggregate error; the
+        // metadata check below is what decides.
+        await admin.createTopics({ topics: missing, waitForLeaders: true }).catch((err: unknown) => {
+          lastError = err;
+        });
+      }
+      const meta = await admin.fetchTopicMetadata({ topics: specs.map((s) => s.topic) });
+      const counts = Object.fromEntries(meta.topics.map((t) => [t.name, t.partitions.length]));
+      if (specs.every((s) => (counts[s.topic] ?? 0) > 0)) return counts;
     } catch (err) {
-      // Another service may have created it between list and create.
-      if ((err as { type?: string }).type !== 'TOPIC_ALREADY_EXISTS') throw err;
+      lastError = err;
     }
+    await sleep(Math.min(2000, 200 * (attempt + 1)));
   }
-  const meta = await admin.fetchTopicMetadata({ topics: specs.map((s) => s.topic) });
-  return Object.fromEntries(meta.topics.map((t) => [t.name, t.partitions.length]));
+  throw new Error(`topics ${specs.map((s) => s.topic).join(', ')} could not be created or described: ${(lastError as Error | undefined)?.message ?? 'unknown'}`);
 }
