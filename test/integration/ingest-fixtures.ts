@@ -5,14 +5,13 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer as createHttpServer } from 'node:http';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { customerEventType, DLQ_HEADERS, type CustomerEvent } from '@labelstream/contracts';
 import { DEFAULT_FX_RATES_TO_EUR } from '@labelstream/config';
 import { compileIngestPolicy } from '@labelstream/ingest-core';
 import { createConsumerRunner, createKafka, createProducer, Registry } from '@labelstream/kafka';
 import { createLogger, createMetrics } from '@labelstream/observability';
-import { createTestTopics, testKafka, uniqueName, waitFor, type StackEnv } from '@labelstream/testkit';
+import { createTestTopics, freePort, testKafka, uniqueName, waitFor, type StackEnv } from '@labelstream/testkit';
 import { createIngest, type Ingest } from '../../services/ingest/src/ingest';
 
 export const REPO_ROOT = join(__dirname, '..', '..');
@@ -178,17 +177,6 @@ export async function startRegistryProxy(target: string): Promise<{ url: string;
 
 // ── ingest as a child process ───────────────────────────────────────────────────────────
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 export interface ServiceProcess {
   child: ChildProcess;

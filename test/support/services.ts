@@ -3,9 +3,10 @@
  * and fault tests: free ports, readiness awaited with a bound, output kept for diagnosis.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { waitFor } from '@labelstream/testkit';
+import { freePort, waitFor } from '@labelstream/testkit';
+
+export { freePort };
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -22,17 +23,6 @@ export interface RunningService {
   metrics: () => Promise<string>;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 function exited(child: ChildProcess): Promise<number | null> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);

@@ -42,3 +42,17 @@ export async function within<T>(what: string, ms: number, p: Promise<T>): Promis
     clearTimeout(timer);
   }
 }
+
+/** A TCP port that was free a moment ago on 127.0.0.1 (for services a test starts). */
+export async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}

@@ -1,15 +1,7 @@
-import type { DecisionCause, LabelChange, LabelDecision } from '@labelstream/contracts';
+import type { LabelDecision } from '@labelstream/contracts';
 
 /** A decision as kept in the Redis outbox: everything but the sequence number Redis assigns. */
-export interface PendingDecision {
-  customerId: string;
-  effectiveAt: number;
-  decidedAt: number;
-  rulesVersion: string;
-  cause: DecisionCause;
-  changes: LabelChange[];
-  labels: string[];
-}
+export type PendingDecision = Omit<LabelDecision, 'decisionId' | 'sourcePartition' | 'seq'>;
 
 /** Completes an outbox entry into the internal decision record. */
 export function toDecision(partition: number, seq: number, pending: PendingDecision): LabelDecision {
