@@ -58,6 +58,21 @@ export interface ConsumerRunner {
   status(): Record<string, unknown>;
 }
 
+const REBALANCE_TYPES = new Set(['REBALANCE_IN_PROGRESS', 'UNKNOWN_MEMBER_ID', 'ILLEGAL_GENERATION', 'NOT_COORDINATOR']);
+
+/**
+ * The kafkajs group error behind `err`, if this member was expelled or a rebalance began.
+ * kafkajs re-joins the group when such an error reaches it unwrapped; wrapped (as commits
+ * wrap it) it would stop the consumer for good.
+ */
+function rebalanceCause(err: unknown): Error | undefined {
+  for (let e = err as { type?: string; cause?: unknown; originalError?: unknown } | undefined, i = 0; e && i < 5; i++) {
+    if (typeof e.type === 'string' && REBALANCE_TYPES.has(e.type)) return e as unknown as Error;
+    e = (e.originalError ?? e.cause) as typeof e;
+  }
+  return undefined;
+}
+
 function nextOffset(offset: string): string {
   return (BigInt(offset) + 1n).toString();
 }
@@ -152,6 +167,8 @@ export function createConsumerRunner(opts: ConsumerRunnerOptions): ConsumerRunne
         );
         break;
       } catch (err) {
+        const rebalance = rebalanceCause(err);
+        if (rebalance) throw rebalance; // not an error of ours: kafkajs re-joins, the batch is re-read
         const code = (err as { code?: string }).code ?? (err as Error).name ?? 'UNKNOWN';
         metrics.retries.inc({ code });
         metrics.errors.inc({ code });
@@ -173,8 +190,12 @@ export function createConsumerRunner(opts: ConsumerRunnerOptions): ConsumerRunne
     if (!p.isRunning() || p.isStale()) return;
     const last = batch.lastOffset();
     p.resolveOffset(last);
-    await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: nextOffset(last) }]);
-    await p.heartbeat();
+    try {
+      await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: nextOffset(last) }]);
+      await p.heartbeat();
+    } catch (err) {
+      throw rebalanceCause(err) ?? err;
+    }
     metrics.batchDuration.observe({ topic: batch.topic }, Number(process.hrtime.bigint() - started) / 1e9);
     metrics.batchSize.observe({ topic: batch.topic }, batch.messages.length);
     const lag = Number(BigInt(batch.highWatermark) - BigInt(last) - 1n);

@@ -11,5 +11,5 @@ export { toDeadLetter } from './dlq';
 export type { DeadLetter } from './dlq';
 export { backoffMs, sleep } from './backoff';
 export { AdapterError, RegistryUnavailableError, UndecodableError, UnknownSchemaError, isRetriable } from './errors';
-export { readLastRecords } from './tail';
-export type { ReadLastRecordsOptions } from './tail';
+export { readTailRecords } from './tail';
+export type { ReadTailOptions } from './tail';

@@ -2,7 +2,9 @@ import { randomBytes } from 'node:crypto';
 import type { Kafka, KafkaMessage } from 'kafkajs';
 import { AdapterError } from './errors';
 
-export interface ReadLastRecordsOptions {
+export interface ReadTailOptions {
+  /** How many records to read from the end of each partition (default 1). */
+  count?: number;
   /** Give up after this long (default 15 s); the error is retriable. */
   timeoutMs?: number;
   /** Prefix of the short-lived consumer group (default `labelstream-tail`). */
@@ -10,36 +12,39 @@ export interface ReadLastRecordsOptions {
 }
 
 /**
- * The last record of each of `partitions` of `topic` (absent for an empty partition),
- * read at the moment of the call — or a later record, if someone appends meanwhile.
+ * The last `count` records of each of `partitions` of `topic`, oldest first (no entry for
+ * an empty partition), as of the moment of the call — plus any record appended meanwhile
+ * that arrives in the same fetch.
  *
  * kafkajs can only fetch through a consumer group, so this joins a throw-away group (it
- * never commits) that seeks each partition to its high watermark − 1. One call reads many
- * partitions with one join; expect a few hundred milliseconds, plus the broker's
- * `group.initial.rebalance.delay.ms` (3 s by default, 0 in the local stack).
+ * never commits) that seeks each partition to its high watermark − `count`. One call reads
+ * many partitions with one join: expect tens of milliseconds on a local broker, plus the
+ * broker's `group.initial.rebalance.delay.ms` (3 s by default, 0 in the local stack).
  *
  * Assumes the last offset holds a data record, which is true for topics written without
  * transactions; a transaction marker there would make the call time out.
  */
-export async function readLastRecords(kafka: Kafka, topic: string, partitions: readonly number[], opts: ReadLastRecordsOptions = {}): Promise<Map<number, KafkaMessage>> {
+export async function readTailRecords(kafka: Kafka, topic: string, partitions: readonly number[], opts: ReadTailOptions = {}): Promise<Map<number, KafkaMessage[]>> {
   const timeoutMs = opts.timeoutMs ?? 15_000;
-  const result = new Map<number, KafkaMessage>();
+  const count = BigInt(Math.max(1, opts.count ?? 1));
+  const result = new Map<number, KafkaMessage[]>();
   if (!partitions.length) return result;
 
   const admin = kafka.admin();
-  const targets = new Map<number, bigint>();
+  /** partition → [first offset to read, last offset that must be seen] */
+  const ranges = new Map<number, [bigint, bigint]>();
   await admin.connect();
   try {
-    const offsets = await admin.fetchTopicOffsets(topic);
-    for (const o of offsets) {
+    for (const o of await admin.fetchTopicOffsets(topic)) {
       if (!partitions.includes(o.partition)) continue;
       const high = BigInt(o.high);
-      if (high > BigInt(o.low)) targets.set(o.partition, high - 1n);
+      const low = BigInt(o.low);
+      if (high > low) ranges.set(o.partition, [high - count > low ? high - count : low, high - 1n]);
     }
   } finally {
     await admin.disconnect().catch(() => undefined);
   }
-  if (!targets.size) return result;
+  if (!ranges.size) return result;
 
   const consumer = kafka.consumer({
     groupId: `${opts.groupIdPrefix ?? 'labelstream-tail'}-${randomBytes(6).toString('hex')}`,
@@ -48,8 +53,9 @@ export async function readLastRecords(kafka: Kafka, topic: string, partitions: r
     heartbeatInterval: 1000,
     retry: { retries: 3, initialRetryTime: 200, maxRetryTime: 2000 },
   });
-  let done!: () => void;
-  const allRead = new Promise<void>((resolve) => (done = resolve));
+  const done = new Set<number>();
+  let allRead!: () => void;
+  const finished = new Promise<void>((resolve) => (allRead = resolve));
   let timer: NodeJS.Timeout | undefined;
   try {
     await consumer.connect();
@@ -57,21 +63,25 @@ export async function readLastRecords(kafka: Kafka, topic: string, partitions: r
     await consumer.run({
       autoCommit: false,
       eachBatch: async ({ batch }) => {
-        const target = targets.get(batch.partition);
-        if (target === undefined || result.has(batch.partition)) return;
-        let last: KafkaMessage | undefined;
-        for (const m of batch.messages) if (BigInt(m.offset) >= target && (!last || BigInt(m.offset) > BigInt(last.offset))) last = m;
-        if (last) result.set(batch.partition, last);
-        if (result.size === targets.size) done();
+        const range = ranges.get(batch.partition);
+        if (!range || done.has(batch.partition)) return;
+        const list = result.get(batch.partition) ?? [];
+        const first = batch.messages[0];
+        // A fetch made before the seek took effect starts later (at the end): ignore it.
+        if (!first || (!list.length && BigInt(first.offset) > range[0])) return;
+        for (const m of batch.messages) if (BigInt(m.offset) >= range[0]) list.push(m);
+        result.set(batch.partition, list);
+        if (list.length && BigInt(list[list.length - 1]!.offset) >= range[1]) done.add(batch.partition);
+        if (done.size === ranges.size) allRead();
       },
     });
     // run() has joined the group; seeks apply from the next fetch on.
-    for (const [partition, offset] of targets) consumer.seek({ topic, partition, offset: offset.toString() });
+    for (const [partition, [from]] of ranges) consumer.seek({ topic, partition, offset: from.toString() });
     await Promise.race([
-      allRead,
+      finished,
       new Promise<never>((_, reject) => {
         timer = setTimeout(
-          () => reject(new AdapterError('TAIL_READ_TIMEOUT', `reading the last records of ${topic} took over ${timeoutMs} ms`, true, { topic, partitions: [...targets.keys()] })),
+          () => reject(new AdapterError('TAIL_READ_TIMEOUT', `reading the last records of ${topic} took over ${timeoutMs} ms`, true, { topic, partitions: [...ranges.keys()] })),
           timeoutMs,
         );
       }),

@@ -61,7 +61,7 @@ export function toPublicRecords(decision: LabelDecision, opts: PublicRecordOptio
       decisionId: decision.decisionId,
     };
   });
-  const changed = new Map(decision.changes.map((c) => [c.label, c.category] as const));
+  const changed = new Map([...Object.entries(decision.labelCategories ?? {}), ...decision.changes.map((c) => [c.label, c.category] as const)]);
   const labels: CurrentLabel[] = [...new Set(decision.labels)]
     .sort()
     .map((label) => ({ label, category: changed.get(label) ?? opts.categoryOf?.(label) ?? UNKNOWN_CATEGORY }));

@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { loadPublisherConfig } from '@labelstream/config';
-import { createKafka, createProducer, Registry } from '@labelstream/kafka';
+import { checkKafkaAccess, createKafka, createProducer, Registry } from '@labelstream/kafka';
 import { createLogger, createMetrics, onShutdown, startHttpServer } from '@labelstream/observability';
 import { parseWebhookDestinations, type WebhookDestination } from '@labelstream/publishing';
 import { createPublisher } from './publisher';
@@ -43,6 +43,11 @@ async function main(): Promise<void> {
   const logger = createLogger({ service: 'publisher', level: config.log.level, pretty: config.log.pretty });
   const metrics = createMetrics('publisher');
   const kafka = createKafka(config.kafka, logger);
+  // Wrong credentials or an untrusted certificate: stop now, saying which (no retry loop).
+  await checkKafkaAccess(kafka, config.kafka).catch((err: unknown) => {
+    process.stderr.write(`publisher failed to start: ${(err as Error).message}\n`);
+    process.exit(1);
+  });
   const registry = new Registry(config.registry);
   const topicDefaults = config.topicDefaults;
 
@@ -61,6 +66,8 @@ async function main(): Promise<void> {
     groupId: config.groupId,
     topicDefaults,
     shutdownTimeoutMs: config.shutdownTimeoutMs,
+    // Alive but idle is the worst state for a publisher: exit, let the supervisor restart it.
+    onFatal: () => exitAfterFatal(),
   });
   // Dead letters of all destinations share one producer, apart from the publisher's own.
   const dlqProducer = webhooks.length ? createProducer(kafka) : undefined;
@@ -77,6 +84,7 @@ async function main(): Promise<void> {
       secret,
       topicDefaults,
       shutdownTimeoutMs: config.shutdownTimeoutMs,
+      onFatal: () => exitAfterFatal(),
     }),
   }));
 
@@ -99,11 +107,22 @@ async function main(): Promise<void> {
   });
   logger.info({ port: http.port }, 'http endpoints listening (/metrics, /healthz, /readyz)');
 
-  onShutdown(logger, config.shutdownTimeoutMs, async () => {
+  async function stopAll(): Promise<void> {
     await Promise.allSettled([publisher.stop(), ...dispatchers.map(({ d }) => d.stop())]);
     await dlqProducer?.disconnect().catch(() => undefined);
     await http.close();
-  });
+  }
+  let exiting = false;
+  function exitAfterFatal(): void {
+    if (exiting) return;
+    exiting = true;
+    setTimeout(() => process.exit(1), config.shutdownTimeoutMs).unref();
+    void stopAll().finally(() => {
+      logger.flush?.();
+      process.exit(1);
+    });
+  }
+  onShutdown(logger, config.shutdownTimeoutMs, stopAll);
 
   try {
     await publisher.start();

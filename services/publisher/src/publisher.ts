@@ -1,4 +1,4 @@
-import type { Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
+import type { Kafka, KafkaMessage, Message } from 'kafkajs';
 import { ConfigResourceTypes } from 'kafkajs';
 import {
   COMPATIBILITY,
@@ -13,22 +13,21 @@ import {
   type LabelEvent,
 } from '@labelstream/contracts';
 import {
-  createConsumerRunner,
-  createProducer,
   ensureTopics,
   isRetriable,
-  readLastRecords,
+  readTailRecords,
   sendAll,
   toDeadLetter,
   type Batch,
   type BatchContext,
-  type ConsumerRunner,
   type Registry,
 } from '@labelstream/kafka';
 import type { Logger, Metrics } from '@labelstream/observability';
 import { causeTime, classifySeq, readPublishedPosition, toPublicRecords } from '@labelstream/publishing';
 import { chunkBySize } from './chunk';
 import { CoPartitioningError, PartitionInactiveError, UnreadableTailError } from './errors';
+import { PartitionProducers } from './partition-producers';
+import { createResilientRunner, type ResilientRunner } from './resilient-runner';
 import { SeqStore, type PartitionSeq } from './seq-store';
 
 /** Topics the publisher reads and writes; tests pass their own. */
@@ -58,6 +57,11 @@ export interface PublisherOptions {
    * into runs of whole decisions under it.
    */
   maxSendBytes?: number;
+  /**
+   * Upper bound on the label events of one produce (default 500). The tail read after a
+   * rebalance covers twice this many records.
+   */
+  maxSendRecords?: number;
   shutdownTimeoutMs?: number;
   sessionTimeoutMs?: number;
   /** Fetch size per partition (default 4 MiB; must exceed the broker's max message size). */
@@ -66,12 +70,14 @@ export interface PublisherOptions {
   tailReadTimeoutMs?: number;
   /** Clock for `publishedAt` and latency (default Date.now). */
   now?: () => number;
+  /** Called once if consuming stopped for good (a bug or a corrupt output tail); main.ts exits so the process is restarted. */
+  onFatal?: (err: Error) => void;
 }
 
 export interface Publisher {
   /** Creates/checks topics, registers the public schemas, joins the group. Throws on a fatal set-up problem. */
   start(): Promise<void>;
-  /** Stops consuming (bounded), then disconnects the producer. Uncommitted work is redone by the next owner. */
+  /** Stops consuming (bounded), then disconnects the producers. Uncommitted work is redone by the next owner. */
   stop(): Promise<void>;
   isReady(): boolean;
   /** False once the consumer stopped for good (a non-retriable error): restart the process. */
@@ -100,36 +106,62 @@ export function createPublisher(opts: PublisherOptions): Publisher {
   const logger = opts.logger.child({ component: 'publisher' });
   const now = opts.now ?? Date.now;
   const maxSendBytes = opts.maxSendBytes ?? 512 * 1024;
-  const producer: Producer = createProducer(kafka);
+  const maxSendRecords = opts.maxSendRecords ?? 500;
+  // The tail read must reach past one whole stale send to find the true high-water mark.
+  const tailWindow = maxSendRecords * 2;
+  const producers = new PartitionProducers(kafka, logger);
   const categories = new Map<string, string>();
   let encodeEvent: ((e: LabelEvent) => Buffer) | undefined;
   let encodeLabels: ((c: CustomerLabels) => Buffer) | undefined;
-  let runner: ConsumerRunner | undefined;
-  let producerConnected = false;
-  let fatal: string | undefined;
+  let runner: ResilientRunner | undefined;
 
   const seqs = new SeqStore(async (partitions) => {
     const started = Date.now();
-    const tails = await readLastRecords(kafka, topics.labelEvents, partitions, {
+    const tails = await readTailRecords(kafka, topics.labelEvents, partitions, {
+      count: tailWindow,
       timeoutMs: opts.tailReadTimeoutMs ?? 15_000,
       groupIdPrefix: `${opts.groupId}-tail`,
     });
     const out = new Map<number, number>();
-    for (const [partition, record] of tails) out.set(partition, lastSeqOf(partition, record));
+    for (const [partition, records] of tails) out.set(partition, lastSeqOf(partition, records));
     logger.info({ partitions, lastSeq: Object.fromEntries(out), ms: Date.now() - started }, 'read last published seq from the label-events tail');
     return out;
   });
 
-  function lastSeqOf(partition: number, record: KafkaMessage): number {
-    const pos = readPublishedPosition(record.headers);
-    if (!pos) throw new UnreadableTailError(topics.labelEvents, partition, record.offset, 'has no ls-seq/ls-source-partition headers');
-    if (pos.sourcePartition !== partition) {
-      throw new UnreadableTailError(topics.labelEvents, partition, record.offset, `names source partition ${pos.sourcePartition}`);
+  /**
+   * The highest `ls-seq` among the last records of a partition. Normally that is the last
+   * record's; it differs only when a former owner's stale send landed after the new
+   * owner's records (see the README, "zombies"), which a one-record read would take for
+   * the high-water mark and re-publish everything after it.
+   */
+  function lastSeqOf(partition: number, records: KafkaMessage[]): number {
+    let max = 0;
+    for (const record of records) {
+      const pos = readPublishedPosition(record.headers);
+      if (!pos) throw new UnreadableTailError(topics.labelEvents, partition, record.offset, 'has no ls-seq/ls-source-partition headers');
+      if (pos.sourcePartition !== partition) {
+        throw new UnreadableTailError(topics.labelEvents, partition, record.offset, `names source partition ${pos.sourcePartition}`);
+      }
+      max = Math.max(max, pos.seq);
     }
-    return pos.seq;
+    const last = records[records.length - 1];
+    const lastSeq = last ? readPublishedPosition(last.headers)!.seq : 0;
+    if (lastSeq < max) {
+      metrics.errors.inc({ code: 'STALE_TAIL_WRITE' });
+      logger.error({ partition, lastRecordSeq: lastSeq, maxSeq: max, offset: last?.offset }, 'a former owner wrote stale label events after newer ones (duplicates downstream; dedupe on eventId)');
+    }
+    return max;
   }
 
-  function ensureActive(ctx: BatchContext, partition: number): void {
+  /**
+   * Checks, right before a send, that this member still owns the partition. `heartbeat()`
+   * only reaches the coordinator when the last heartbeat is older than the heartbeat
+   * interval — exactly the case of a member that was paused past its session timeout (a
+   * zombie), whose heartbeat then fails (unknown member / rebalancing) before it can write
+   * stale records after the new owner's.
+   */
+  async function fence(ctx: BatchContext, partition: number): Promise<void> {
+    await ctx.heartbeat();
     if (!ctx.isActive()) throw new PartitionInactiveError(topics.decisions, partition);
   }
 
@@ -202,21 +234,18 @@ export function createPublisher(opts: PublisherOptions): Publisher {
     }
 
     try {
+      const producer = await producers.get(partition);
       if (dead.length) {
-        ensureActive(ctx, partition);
+        await fence(ctx, partition);
         await sendAll(producer, new Map([[topics.dlq, dead]]));
         for (const msg of dead) metrics.deadLettered.inc({ topic: topics.dlq, reason: String(msg.headers?.['ls-dlq-reason'] ?? 'UNKNOWN') });
       }
-      for (const run of chunkBySize(prepared, (p) => p.bytes, maxSendBytes)) {
-        // A member that was paused past its session timeout (a zombie) has not heartbeated
-        // for longer than the heartbeat interval, so this call really reaches the group
-        // coordinator and fails (rebalancing / unknown member) before anything is sent.
-        await ctx.heartbeat();
+      for (const run of chunkBySize(prepared, (p) => p.bytes, maxSendBytes, (p) => p.labelEvents.length, maxSendRecords)) {
         // Current labels first, then the label events in one record batch: the label
         // events' tail is the marker that the decisions up to its ls-seq are done.
-        ensureActive(ctx, partition);
+        await fence(ctx, partition);
         await sendAll(producer, new Map([[topics.customerLabels, run.map((p) => p.customerLabels)]]));
-        ensureActive(ctx, partition);
+        await fence(ctx, partition);
         await sendAll(producer, new Map([[topics.labelEvents, run.flatMap((p) => p.labelEvents)]]));
         state.lastSeq = run[run.length - 1]!.decision.seq;
         observe(run);
@@ -272,9 +301,7 @@ export function createPublisher(opts: PublisherOptions): Publisher {
       ]);
       encodeEvent = registry.encoder<LabelEvent>(eventId, labelEventType);
       encodeLabels = registry.encoder<CustomerLabels>(labelsId, customerLabelsType);
-      await producer.connect();
-      producerConnected = true;
-      runner = createConsumerRunner({
+      runner = createResilientRunner({
         kafka,
         groupId: opts.groupId,
         topics: [topics.decisions],
@@ -288,23 +315,25 @@ export function createPublisher(opts: PublisherOptions): Publisher {
         ...(opts.maxBytesPerPartition ? { maxBytesPerPartition: opts.maxBytesPerPartition } : {}),
         // Runs synchronously inside kafkajs' GROUP_JOIN, before the new generation's first
         // fetch: forget what we knew and read every assigned partition's tail in one go.
-        onAssignment: (assignment) => seqs.reset(assignment[topics.decisions] ?? []),
-      });
-      runner.consumer.on(runner.consumer.events.CRASH, (e) => {
-        if (!e.payload.restart) fatal = String(e.payload.error?.message ?? 'crashed');
+        onAssignment: (assignment) => {
+          const owned = assignment[topics.decisions] ?? [];
+          seqs.reset(owned);
+          producers.retain(owned);
+        },
+        onFatal: (err) => {
+          logger.fatal({ err }, 'publisher stopped consuming for good');
+          opts.onFatal?.(err);
+        },
       });
       await runner.start();
       logger.info({ groupId: opts.groupId, topics }, 'publisher started');
     },
     async stop() {
       await runner?.stop();
-      if (producerConnected) {
-        producerConnected = false;
-        await producer.disconnect().catch((err: unknown) => logger.warn({ err }, 'producer disconnect failed'));
-      }
+      await producers.closeAll();
     },
     isReady: () => runner?.isReady() ?? false,
-    isLive: () => fatal === undefined,
-    status: () => ({ ...(runner?.status() ?? { started: false }), knownPartitions: seqs.known(), ...(fatal ? { fatal } : {}) }),
+    isLive: () => runner?.fatal() === undefined,
+    status: () => ({ ...(runner?.status() ?? { started: false }), knownPartitions: seqs.known() }),
   };
 }

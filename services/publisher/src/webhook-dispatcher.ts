@@ -1,7 +1,6 @@
 import type { IHeaders, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import { labelEventType, type LabelEvent } from '@labelstream/contracts';
 import {
-  createConsumerRunner,
   ensureTopics,
   isRetriable,
   sendAll,
@@ -9,12 +8,12 @@ import {
   toDeadLetter,
   type Batch,
   type BatchContext,
-  type ConsumerRunner,
   type Registry,
 } from '@labelstream/kafka';
 import type { Logger, Metrics } from '@labelstream/observability';
 import { WEBHOOK_DLQ_HEADERS, WEBHOOK_DLQ_REASONS, matchesLabelFilter, type WebhookDestination } from '@labelstream/publishing';
 import { PartitionInactiveError } from './errors';
+import { createResilientRunner, type ResilientRunner } from './resilient-runner';
 import { deliver, type AttemptReport, type DeliveryResult } from './webhook-delivery';
 
 export interface WebhookDispatcherOptions {
@@ -37,6 +36,8 @@ export interface WebhookDispatcherOptions {
   fetch?: typeof fetch;
   random?: () => number;
   now?: () => number;
+  /** Called once if this destination's consumer stopped for good. */
+  onFatal?: (err: Error) => void;
 }
 
 export interface WebhookDispatcher {
@@ -74,7 +75,7 @@ export function createWebhookDispatcher(opts: WebhookDispatcherOptions): Webhook
   const commitIntervalMs = opts.commitIntervalMs ?? 1000;
   /** Next offset not yet handled, per partition, in the current assignment (a retried batch skips what is done). */
   const progress = new Map<number, bigint>();
-  let runner: ConsumerRunner | undefined;
+  let runner: ResilientRunner | undefined;
   let delivered = 0;
   let deadLettered = 0;
 
@@ -152,7 +153,7 @@ export function createWebhookDispatcher(opts: WebhookDispatcherOptions): Webhook
         if (Date.now() - lastCommit >= commitIntervalMs && left > 0) {
           // A slow receiver can take minutes over one batch: save progress on the way so a
           // crash repeats little. The runner commits the end of the batch.
-          await runner!.consumer.commitOffsets([{ topic: batch.topic, partition, offset: next.toString() }]);
+          await runner!.commit([{ topic: batch.topic, partition, offset: next.toString() }]);
           lastCommit = Date.now();
         }
       }
@@ -170,7 +171,7 @@ export function createWebhookDispatcher(opts: WebhookDispatcherOptions): Webhook
       } finally {
         await admin.disconnect();
       }
-      runner = createConsumerRunner({
+      runner = createResilientRunner({
         kafka: opts.kafka,
         groupId: dest.groupId,
         topics: [opts.topic],
@@ -182,6 +183,10 @@ export function createWebhookDispatcher(opts: WebhookDispatcherOptions): Webhook
         ...(opts.sessionTimeoutMs ? { sessionTimeoutMs: opts.sessionTimeoutMs } : {}),
         ...(opts.shutdownTimeoutMs ? { shutdownTimeoutMs: opts.shutdownTimeoutMs } : {}),
         onAssignment: () => progress.clear(),
+        onFatal: (err) => {
+          logger.error({ err }, 'webhook destination stopped consuming for good');
+          opts.onFatal?.(err);
+        },
       });
       await runner.start();
       logger.info({ url: new URL(dest.url).origin, groupId: dest.groupId, deadLetterTopic: dest.deadLetterTopic, concurrency: dest.concurrency }, 'webhook destination started');

@@ -101,3 +101,30 @@ export async function expectCurrentSets(kafka: Kafka, registry: Registry, topic:
     for (const l of got.labels) expect(l.category).not.toBe('unknown');
   }
 }
+
+/**
+ * The guarantee that remains when a paused former owner (a zombie) sends after a takeover:
+ * every change is published (no gap), a duplicate is always an exact re-send of an event
+ * already published (same eventId, so consumers dedupe it), and keeping the first
+ * occurrence of each eventId gives every customer's changes in decision order.
+ * Returns the number of duplicate records.
+ */
+export async function expectNoGapsAndDedupableOrder(kafka: Kafka, registry: Registry, topic: string, decisions: LabelDecision[]): Promise<number> {
+  const events = await decodeAll<LabelEvent>(registry, await readTopic(kafka, topic), labelEventType);
+  const expected = expectedEvents(decisions);
+  const byId = new Map(expected.map((e) => [e.eventId, e]));
+  const seen = new Set<string>();
+  const firsts: LabelEvent[] = [];
+  let duplicates = 0;
+  for (const { value } of events) {
+    expect(byId.has(value.eventId)).toBe(true); // nothing invented
+    if (seen.has(value.eventId)) duplicates++;
+    else {
+      seen.add(value.eventId);
+      firsts.push(value);
+    }
+  }
+  expect(expected.filter((e) => !seen.has(e.eventId))).toEqual([]);
+  expect(byCustomer(firsts)).toEqual(byCustomer(expected));
+  return duplicates;
+}

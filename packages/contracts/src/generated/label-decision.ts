@@ -19,6 +19,8 @@ export interface LabelDecision {
   changes: LabelChange[];
   /** The customer's full label set after this decision. */
   labels: string[];
+  /** Category of every label in `labels` (added after v1; empty from older evaluators). */
+  labelCategories: Record<string, string>;
 }
 
 export interface DecisionCause {
@@ -196,6 +198,15 @@ export const labelDecisionSchema: AvroRecordSchema = {
         "items": "string"
       },
       "doc": "The customer's full label set after this decision."
+    },
+    {
+      "name": "labelCategories",
+      "type": {
+        "type": "map",
+        "values": "string"
+      },
+      "default": {},
+      "doc": "Category of every label in `labels` (added after v1; empty from older evaluators)."
     }
   ]
 };
