@@ -33,6 +33,17 @@ export class RegistryUnavailableError extends AdapterError {
   }
 }
 
+/**
+ * The brokers refuse this client for a reason no retry can fix: wrong credentials, a SASL
+ * mechanism they do not offer, an untrusted certificate. Raised by the start-up check;
+ * the message names what failed and the variables to check, never a password.
+ */
+export class KafkaAccessError extends AdapterError {
+  constructor(code: 'KAFKA_AUTH_FAILED' | 'KAFKA_TLS_FAILED', message: string, context: Record<string, unknown>, options?: { cause?: unknown }) {
+    super(code, message, false, context, options);
+  }
+}
+
 /** True when the error may go away by itself (an outage) and the work should be retried. */
 export function isRetriable(err: unknown): boolean {
   if (err instanceof AdapterError) return err.retriable;
