@@ -65,6 +65,7 @@ describe('avsc types', () => {
       effectiveAt: 1_700_000_000_000,
       decidedAt: 1_700_000_000_010,
       rulesVersion: 'v7',
+      labelCategories: { 'High-Value': 'value' },
       cause: { kind: 'EVENT', eventId: 'e-1', eventType: 'PURCHASE', eventOccurredAt: 1_700_000_000_000 },
       changes: [
         {

@@ -16,6 +16,7 @@ export function decision(overrides: Partial<LabelDecision> = {}): LabelDecision 
       { label: 'first-time-buyer', category: 'lifecycle', change: 'REMOVED', reason: 'exit', features: { purchases_lifetime: 2, vip: true, tier: 'gold', none: null } },
     ],
     labels: ['high-value', 'engaged'],
+    labelCategories: { 'high-value': 'value', engaged: 'behaviour' },
     ...overrides,
   };
 }

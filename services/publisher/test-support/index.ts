@@ -108,6 +108,7 @@ export class FakeEvaluator {
       customerId,
       effectiveAt: at,
       decidedAt: at,
+      labelCategories: {},
       rulesVersion: 'test-rules@1',
       cause: kind === 'EVENT' ? { kind, eventId: `ev-${partition}-${seq}`, eventType: 'PURCHASE', eventOccurredAt: at } : { kind, eventId: null, eventType: null, eventOccurredAt: at },
       changes,
