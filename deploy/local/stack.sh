@@ -9,12 +9,24 @@
 #   stack.sh kafka <tool> ...   Kafka CLI (topics, groups, console-consumer,
 #                               console-producer, offsets) against the broker
 #
+# Every command takes --secure (or LABELSTREAM_SECURE=1): the secure profile, with
+# SASL_SSL/SCRAM Kafka and TLS + ACL Redis, in its own stack dir and on its own ports, so
+# it runs beside the default stack (deploy/local/secure.sh).
+#
 # See deploy/local/README.md for versions, ports, env vars and troubleshooting.
 # shellcheck disable=SC2016 # the bash -c '...' snippets expand their own "$@"
 set -euo pipefail
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_ROOT=$(cd "$SCRIPT_DIR/../.." && pwd)
+
+SECURE=0
+case ${LABELSTREAM_SECURE:-0} in 1 | true | yes) SECURE=1 ;; esac
+ARGS=()
+for arg in "$@"; do
+  if [[ $arg == --secure ]]; then SECURE=1; else ARGS+=("$arg"); fi
+done
+set -- "${ARGS[@]}"
 
 # ---------------------------------------------------------------- settings --
 # Kafka stays on 3.9.x: kafkajs 2.2.4 needs protocol versions Kafka 4 removed.
@@ -23,13 +35,23 @@ KAFKA_VERSION=${LABELSTREAM_KAFKA_VERSION:-3.9.2}
 APICURIO_VERSION=${LABELSTREAM_APICURIO_VERSION:-3.0.9}
 
 CACHE_DIR=${LABELSTREAM_CACHE:-${HOME:-/tmp}/.cache/labelstream}
-STACK_DIR=${LABELSTREAM_STACK_DIR:-$REPO_ROOT/.stack}
 HOST=127.0.0.1
-KAFKA_PORT=${KAFKA_PORT:-9092}
-KAFKA_CONTROLLER_PORT=${KAFKA_CONTROLLER_PORT:-9093}
-REGISTRY_PORT=${REGISTRY_PORT:-8081}
-REDIS_PORT=${REDIS_PORT:-6380}
-EXTERNAL_REDIS_URL=${LABELSTREAM_REDIS_URL:-}
+if ((SECURE)); then
+  # Own variables, so settings meant for the default stack never point both at one place.
+  STACK_DIR=${LABELSTREAM_SECURE_STACK_DIR:-$REPO_ROOT/.stack-secure}
+  KAFKA_PORT=${SECURE_KAFKA_PORT:-29092}
+  KAFKA_CONTROLLER_PORT=${SECURE_KAFKA_CONTROLLER_PORT:-29093}
+  REGISTRY_PORT=${SECURE_REGISTRY_PORT:-28081}
+  REDIS_PORT=${SECURE_REDIS_PORT:-26380}
+  EXTERNAL_REDIS_URL=
+else
+  STACK_DIR=${LABELSTREAM_STACK_DIR:-$REPO_ROOT/.stack}
+  KAFKA_PORT=${KAFKA_PORT:-9092}
+  KAFKA_CONTROLLER_PORT=${KAFKA_CONTROLLER_PORT:-9093}
+  REGISTRY_PORT=${REGISTRY_PORT:-8081}
+  REDIS_PORT=${REDIS_PORT:-6380}
+  EXTERNAL_REDIS_URL=${LABELSTREAM_REDIS_URL:-}
+fi
 HEALTH_TIMEOUT=${LABELSTREAM_HEALTH_TIMEOUT:-60}
 STOP_TIMEOUT=${LABELSTREAM_STOP_TIMEOUT:-30}
 KAFKA_HEAP_OPTS=${KAFKA_HEAP_OPTS:--Xms256m -Xmx1g}
@@ -200,6 +222,12 @@ take_lock() {
   flock -w 300 9 || die "another stack.sh is running (lock $STACK_DIR/.lock)"
 }
 
+# The secure profile's functions (secure_*); it needs the helpers above.
+if ((SECURE)); then
+  # shellcheck source=deploy/local/secure.sh
+  source "$SCRIPT_DIR/secure.sh"
+fi
+
 # ------------------------------------------------------------ prerequisites --
 JAVA=java
 find_java() {
@@ -327,6 +355,10 @@ fetch_registry() {
 # topics) over /dev/tcp; healthy when the reply has our correlation id and
 # lists at least one live broker.
 kafka_probe() {
+  if ((SECURE)); then
+    secure_kafka_probe
+    return
+  fi
   local hex
   hex=$(timeout 3 bash -c '
     exec 3<>"/dev/tcp/$0/$1" || exit 1
@@ -342,6 +374,9 @@ render_kafka_conf() {
     -e "s#@KAFKA_CONTROLLER_PORT@#$KAFKA_CONTROLLER_PORT#g" \
     -e "s#@KAFKA_LOG_DIR@#$KAFKA_DATA#g" \
     "$SCRIPT_DIR/kafka/server.properties.tmpl" >"$KAFKA_CONF"
+  if ((SECURE)); then
+    secure_kafka_conf >>"$KAFKA_CONF"
+  fi
 }
 
 # Kafka cluster ids are 16 random bytes in URL-safe base64 without padding.
@@ -379,8 +414,10 @@ start_kafka() {
     local cid
     cid=$(new_cluster_id)
     log "kafka: formatting KRaft storage in $KAFKA_DATA (cluster id $cid)"
+    KAFKA_FORMAT_ARGS=()
+    ((SECURE)) && secure_format_args
     "${KAFKA_JAVA[@]}" kafka.tools.StorageTool format -t "$cid" -c "$KAFKA_CONF" --ignore-formatted \
-      >>"$LOG_DIR/kafka.log" 2>&1 || fail_component kafka "kafka-storage format failed"
+      "${KAFKA_FORMAT_ARGS[@]}" >>"$LOG_DIR/kafka.log" 2>&1 || fail_component kafka "kafka-storage format failed"
   fi
   t0=$(now)
   pid=$(launch kafka "${KAFKA_JAVA[@]}" kafka.Kafka "$KAFKA_CONF")
@@ -421,8 +458,10 @@ start_registry() {
   port_open "$HOST" "$REGISTRY_PORT" &&
     die "registry: port $REGISTRY_PORT is already in use by a process stack.sh did not start (set REGISTRY_PORT)"
   fetch_registry
-  local compat=()
-  [[ -n $REGISTRY_COMPATIBILITY ]] && compat=(-Dapicurio.rules.global.compatibility="$REGISTRY_COMPATIBILITY")
+  local extra=()
+  [[ -n $REGISTRY_COMPATIBILITY ]] && extra=(-Dapicurio.rules.global.compatibility="$REGISTRY_COMPATIBILITY")
+  # secure profile: the Kafka client's SASL_SSL settings come from a private file
+  ((SECURE)) && extra+=(-Dquarkus.config.locations="$REGISTRY_KAFKA_CONF")
   # State lives in Kafka topics (kafkasql storage); the registry replays them
   # into an in-memory H2 database on every start.
   t0=$(now)
@@ -443,7 +482,7 @@ start_registry() {
     -Dapicurio.datasource.jdbc.initial-size=2 \
     -Dapicurio.datasource.jdbc.min-size=2 \
     -Dapicurio.datasource.jdbc.max-size=20 \
-    "${compat[@]}" \
+    "${extra[@]}" \
     -jar "$REGISTRY_JAR")
   log "registry: started Apicurio Registry $APICURIO_VERSION (pid $pid), waiting for $(registry_url)…"
   wait_healthy registry registry_probe "GET $(registry_url)/subjects" "$pid"
@@ -452,7 +491,9 @@ start_registry() {
 
 # -------------------------------------------------------------------- redis --
 redis_url() {
-  if [[ -n $EXTERNAL_REDIS_URL ]]; then
+  if ((SECURE)); then
+    printf 'rediss://%s:%s\n' "$HOST" "$REDIS_PORT" # no credentials: this is for messages
+  elif [[ -n $EXTERNAL_REDIS_URL ]]; then
     printf '%s\n' "$EXTERNAL_REDIS_URL"
   else
     printf 'redis://%s:%s\n' "$HOST" "$REDIS_PORT"
@@ -460,7 +501,9 @@ redis_url() {
 }
 
 redis_probe() {
-  if have redis-cli; then
+  if ((SECURE)); then
+    secure_redis_probe
+  elif have redis-cli; then
     if [[ -n $EXTERNAL_REDIS_URL ]]; then
       [[ $(timeout 3 redis-cli -u "$EXTERNAL_REDIS_URL" ping 2>/dev/null) == PONG ]]
     else
@@ -494,16 +537,18 @@ start_redis() {
   port_open "$HOST" "$REDIS_PORT" &&
     die "redis: port $REDIS_PORT is already in use by a process stack.sh did not start (set REDIS_PORT, or LABELSTREAM_REDIS_URL to use that server)"
   ensure_redis_server
+  REDIS_LISTEN_ARGS=(--port "$REDIS_PORT")
+  ((SECURE)) && secure_redis_args
   t0=$(now)
   pid=$(launch redis redis-server \
-    --bind "$HOST" --port "$REDIS_PORT" \
+    --bind "$HOST" "${REDIS_LISTEN_ARGS[@]}" \
     --daemonize no --protected-mode yes \
     --dir "$REDIS_DATA" \
     --appendonly yes --appendfsync everysec \
     --save "" \
     --logfile "")
   log "redis: started $(redis-server --version | sed -n 's/.*\(v=[^ ]*\).*/\1/p') (pid $pid), waiting for $HOST:$REDIS_PORT…"
-  wait_healthy redis redis_probe "PING $HOST:$REDIS_PORT" "$pid"
+  wait_healthy redis redis_probe "PING $(redis_url)" "$pid"
   log "redis: healthy ($(($(now) - t0))s)"
 }
 
@@ -537,6 +582,10 @@ stop_component() {
 
 # ---------------------------------------------------------------- commands --
 env_lines() {
+  if ((SECURE)); then
+    secure_env_lines "$@"
+    return
+  fi
   printf 'export KAFKA_BROKERS=%s:%s\n' "$HOST" "$KAFKA_PORT"
   printf 'export SCHEMA_REGISTRY_URL=%s\n' "$(registry_url)"
   printf 'export REDIS_URL=%s\n' "$(redis_url)"
@@ -549,12 +598,19 @@ cmd_up() {
   find_java
   take_lock
   ensure_dirs
+  ((SECURE)) && secure_prepare
   start_redis
   start_kafka
   start_registry
-  env_lines >"$STACK_DIR/env"
-  log "all components healthy in $(($(now) - t0))s; env written to $STACK_DIR/env:"
-  sed 's/^/    /' "$STACK_DIR/env"
+  if ((SECURE)); then
+    env_lines >"$SECURE_ENV_FILE"
+    log "all components healthy in $(($(now) - t0))s; env (with credentials) written to $SECURE_ENV_FILE:"
+    env_lines mask | sed 's/^/    /'
+  else
+    env_lines >"$STACK_DIR/env"
+    log "all components healthy in $(($(now) - t0))s; env written to $STACK_DIR/env:"
+    sed 's/^/    /' "$STACK_DIR/env"
+  fi
 }
 
 cmd_down() {
@@ -576,6 +632,7 @@ cmd_down() {
   if ((purge)); then
     log "purging data, logs and config in $STACK_DIR"
     rm -rf "$DATA_DIR" "$LOG_DIR" "$PID_DIR" "$CONF_DIR" "$STACK_DIR/env"
+    ((SECURE)) && rm -rf "$TLS_DIR" "$SECRETS_FILE" "$SECURE_ENV_FILE"
     rm -f "$STACK_DIR/.gitignore" "$STACK_DIR/.lock"
     rmdir "$STACK_DIR" 2>/dev/null || true
   fi
@@ -583,6 +640,8 @@ cmd_down() {
 
 cmd_status() {
   local rc=0 name pid state health port
+  # the secure probes log in: read the passwords of an existing secure stack
+  if ((SECURE)) && [[ -s $SECRETS_FILE ]]; then secure_load_secrets; fi
   printf '%-9s %-9s %-8s %-22s %s\n' COMPONENT STATE PID ADDRESS HEALTH
   for name in "${COMPONENTS[@]}"; do
     pid=-
@@ -662,10 +721,12 @@ cmd_kafka() {
   shift
   [[ -f $KAFKA_HOME/.complete ]] || die "Kafka jars not fetched yet: run stack.sh up first"
   find_java
+  KAFKA_CLI_ARGS=()
+  ((SECURE)) && secure_kafka_cli_args "$tool"
   # shellcheck disable=SC2086 # KAFKA_CLI_OPTS may hold several JVM flags
   exec "$JAVA" ${KAFKA_CLI_OPTS:--Xmx256m} \
     -Dlog4j.configuration="file:$SCRIPT_DIR/kafka/tools-log4j.properties" \
-    -cp "$KAFKA_HOME/libs/*" "$cls" --bootstrap-server "$HOST:$KAFKA_PORT" "$@"
+    -cp "$KAFKA_HOME/libs/*" "$cls" --bootstrap-server "$HOST:$KAFKA_PORT" "${KAFKA_CLI_ARGS[@]}" "$@"
 }
 
 usage() {
@@ -682,6 +743,10 @@ usage: stack.sh <command>
                       console-consumer, console-producer, offsets
                       (e.g. stack.sh kafka topics --list)
 
+  --secure            (any command; or LABELSTREAM_SECURE=1) the secure profile: SASL_SSL
+                      Kafka, TLS + ACL Redis, own dir and ports; \`env --secure\` prints
+                      the credentials
+
 stack dir: $STACK_DIR   cache: $CACHE_DIR
 EOF
 }
@@ -694,7 +759,13 @@ main() {
     down) cmd_down "$@" ;;
     status) cmd_status "$@" ;;
     logs) cmd_logs "$@" ;;
-    env) env_lines ;;
+    env)
+      if ((SECURE)); then
+        [[ -s $SECRETS_FILE ]] || die "no secure stack in $STACK_DIR yet: run \`stack.sh up --secure\` first"
+        secure_load_secrets
+      fi
+      env_lines
+      ;;
     kafka) cmd_kafka "$@" ;;
     help | -h | --help) usage ;;
     *)

@@ -90,3 +90,25 @@ export function metricSum(text: string, name: string, labels: Record<string, str
   }
   return sum;
 }
+
+/**
+ * Runs `services/<name>/dist/main.js` with `env` until it exits by itself (or `timeoutMs`
+ * passes, then SIGKILL): for start-up failures. Resolves with the exit code, everything it
+ * printed, and how long it ran.
+ */
+export async function runUntilExit(name: ServiceName, env: Record<string, string>, timeoutMs = 30_000): Promise<{ code: number | null; output: string; ms: number }> {
+  const started = Date.now();
+  let out = '';
+  const child = spawn(process.execPath, [join(ROOT, 'services', name, 'dist', 'main.js')], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', HTTP_HOST: '127.0.0.1', HTTP_PORT: String(await freePort()), ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout?.on('data', (b: Buffer) => (out += b.toString('utf8')));
+  child.stderr?.on('data', (b: Buffer) => (out += b.toString('utf8')));
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  // 'close', not 'exit': the last lines of output have been read by then
+  const code = await new Promise<number | null>((resolve) => child.once('close', (c: number | null) => resolve(c)));
+  clearTimeout(timer);
+  return { code, output: out, ms: Date.now() - started };
+}

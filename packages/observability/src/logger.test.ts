@@ -35,6 +35,17 @@ describe('logger redaction', () => {
     expect(all).toContain('[EMAIL]');
   });
 
+  it('masks the password of a connection URL quoted in a message or an error', () => {
+    const { lines, destination } = capture();
+    const log = createLogger({ service: 'test', level: 'debug', destination });
+    log.warn('cannot reach rediss://labelstream:0f3e9a7b@127.0.0.1:26380 (retrying)');
+    log.error({ err: new Error('connect failed for https://svc:s3cr3t-pw@registry.internal/apis/ccompat/v7') }, 'registry');
+    const all = lines.join('\n');
+    for (const secret of ['0f3e9a7b', 's3cr3t-pw']) expect(all).not.toContain(secret);
+    expect(all).toContain('rediss://labelstream:***@127.0.0.1:26380');
+    expect(all).toContain('https://svc:***@registry.internal/apis/ccompat/v7');
+  });
+
   it('writes JSON lines with service and level', () => {
     const { lines, destination } = capture();
     createLogger({ service: 'svc', destination }).info({ n: 1 }, 'hello');

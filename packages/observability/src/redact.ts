@@ -1,12 +1,15 @@
 /**
  * Personal-data scrubbing for log records. Two layers, because a log line is forever:
  *  1. any property whose key names personal data or a secret is replaced, at any depth;
- *  2. any string value (and the message) that contains an e-mail address or a phone-like
- *     number has it masked, wherever it came from (an error message quoting input, say).
+ *  2. any string value (and the message) that contains an e-mail address, a phone-like
+ *     number or a URL with a password has it masked, wherever it came from (an error
+ *     message quoting input or a connection string, say).
  */
 const SENSITIVE_KEY =
   /^(e-?mail(_?address)?|phone(_?number)?|mobile|msisdn|(first|last|full|customer|display|given|family)_?name|address|street|postcode|post_?code|zip(_?code)?|ip(_?address)?|password|passwd|secret|token|api_?key|authorization|cookie|sasl)$/i;
 const EMAIL = /[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/g;
+/** The password in a URL's user info (rediss://user:password@host): a connection string quoted in an error. */
+const URL_PASSWORD = /(\b[A-Za-z][A-Za-z0-9+.-]*:\/\/[^\s:/@]*:)[^\s/@]+@/g;
 const PHONE = /\+?\d[\d ()-]{7,}\d/g;
 
 export const REDACTED = '[REDACTED]';
@@ -16,9 +19,9 @@ export function isSensitiveKey(key: string): boolean {
   return SENSITIVE_KEY.test(key);
 }
 
-/** Masks e-mail addresses and phone-like digit runs inside free text. */
+/** Masks URL passwords, e-mail addresses and phone-like digit runs inside free text. */
 export function scrubText(text: string): string {
-  return text.replace(EMAIL, '[EMAIL]').replace(PHONE, (m) => (m.replace(/\D/g, '').length >= 9 ? '[PHONE]' : m));
+  return text.replace(URL_PASSWORD, '$1***@').replace(EMAIL, '[EMAIL]').replace(PHONE, (m) => (m.replace(/\D/g, '').length >= 9 ? '[PHONE]' : m));
 }
 
 /** Returns a deep copy of `value` with sensitive keys and personal text removed. */

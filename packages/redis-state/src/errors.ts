@@ -17,3 +17,21 @@ export class VersionConflictError extends Error {
     this.name = 'VersionConflictError';
   }
 }
+
+/**
+ * Redis refuses this client (wrong credentials, an untrusted certificate) or does not
+ * answer at start-up. The message names what failed and the variable to check, with the
+ * password masked.
+ */
+export class RedisAccessError extends Error {
+  constructor(
+    readonly code: 'REDIS_AUTH_FAILED' | 'REDIS_TLS_FAILED' | 'REDIS_UNREACHABLE',
+    message: string,
+    readonly retriable: boolean,
+    readonly context: Record<string, unknown>,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'RedisAccessError';
+  }
+}

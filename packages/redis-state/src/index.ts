@@ -1,5 +1,7 @@
 export { PartitionKeys } from './keys';
 export { PartitionStore, withScripts } from './partition-store';
 export type { CommitItem, OpObserver, OutboxEntry, StoredState } from './partition-store';
-export { FencedError, VersionConflictError } from './errors';
+export { FencedError, RedisAccessError, VersionConflictError } from './errors';
+export { checkRedisAccess, describeRedisAccessFailure, redactRedisUrl } from './access';
+export type { RedisAccessOptions } from './access';
 export { COMMIT, CLAIM, ACK } from './scripts';

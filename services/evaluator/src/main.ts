@@ -7,7 +7,8 @@ import { readFileSync } from 'node:fs';
 import Redis from 'ioredis';
 import { loadEvaluatorConfig, ConfigError } from '@labelstream/config';
 import { createLogger, createMetrics, onShutdown, startHttpServer } from '@labelstream/observability';
-import { createConsumerRunner, createKafka, createProducer, ensureTopics, Registry } from '@labelstream/kafka';
+import { checkKafkaAccess, createConsumerRunner, createKafka, createProducer, ensureTopics, Registry } from '@labelstream/kafka';
+import { checkRedisAccess } from '@labelstream/redis-state';
 import { loadRules } from '@labelstream/rules';
 import { createEvaluator } from './evaluator';
 import { explainCustomer } from './explain';
@@ -37,6 +38,10 @@ async function main(): Promise<void> {
     ...(config.redis.tlsCa ? { tls: { ca: config.redis.tlsCa } } : {}),
   });
   redis.on('error', (err) => logger.warn({ err: { message: err.message } }, 'redis connection error'));
+  // Wrong credentials or an untrusted certificate: stop now, saying which — Kafka's
+  // client and ioredis would otherwise retry (ioredis for ever).
+  await checkKafkaAccess(kafka, config.kafka);
+  await checkRedisAccess(redis, config.redis.url);
 
   const admin = kafka.admin();
   await admin.connect();

@@ -6,7 +6,7 @@
  */
 import { ConfigError, loadIngestConfig, type IngestConfig } from '@labelstream/config';
 import { InvalidIngestPolicyError } from '@labelstream/ingest-core';
-import { createConsumerRunner, createKafka, createProducer, ensureTopics, Registry } from '@labelstream/kafka';
+import { checkKafkaAccess, createConsumerRunner, createKafka, createProducer, ensureTopics, Registry } from '@labelstream/kafka';
 import { createLogger, createMetrics, onShutdown, startHttpServer } from '@labelstream/observability';
 import { createIngest } from './ingest';
 import { policyFromConfig } from './policy';
@@ -54,6 +54,8 @@ async function main(): Promise<void> {
   }
   const metrics = createMetrics('ingest');
   const kafka = createKafka(config.kafka, logger);
+  // Wrong credentials or an untrusted certificate: stop now, saying which (no retry loop).
+  await checkKafkaAccess(kafka, config.kafka);
   const registry = new Registry(config.registry);
 
   const admin = kafka.admin();
