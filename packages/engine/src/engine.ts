@@ -2,6 +2,7 @@ import type { LabelChange } from '@labelstream/contracts';
 import type { CompiledRules, FeatureValue } from '@labelstream/rules';
 import { eventView, type EngineEvent } from './event';
 import { commitEvaluation, evaluateLabels, type EvalError } from './evaluate';
+import { idsOf, setIds } from './ids';
 import { cloneState, emptyState, type CustomerState } from './state';
 import { applyEvent, planFor } from './store';
 
@@ -40,17 +41,18 @@ export function applyEvents(state: CustomerState | null, events: readonly Engine
   const plan = planFor(rules);
   const outcomes: Array<{ eventId: string; outcome: EventOutcome }> = [];
   const errors: EvalError[] = [];
+  let ids = idsOf(s);
   for (const e of events) {
     if (e.occurredAt < s.c - rules.allowedLatenessMs) {
       outcomes.push({ eventId: e.eventId, outcome: 'late' });
       continue;
     }
-    if (Object.prototype.hasOwnProperty.call(s.d, e.eventId)) {
+    if (ids.has(e.eventId)) {
       outcomes.push({ eventId: e.eventId, outcome: 'duplicate' });
       continue;
     }
     s.c = Math.max(s.c, e.occurredAt);
-    s.d[e.eventId] = e.occurredAt;
+    ids = ids.add(e.eventId, e.occurredAt);
     const view = eventView(e);
     for (const store of plan.stores) {
       const r = applyEvent(store, s.f[store.key], view, s.c);
@@ -59,6 +61,7 @@ export function applyEvents(state: CustomerState | null, events: readonly Engine
     }
     outcomes.push({ eventId: e.eventId, outcome: 'applied' });
   }
+  setIds(s, ids);
   return finish(s, rules, outcomes, errors);
 }
 

@@ -5,6 +5,7 @@
 import type { LabelChange } from '@labelstream/contracts';
 import type { CompiledLabel, CompiledRules, FeatureValue } from '@labelstream/rules';
 import { featureValue, nextChange, planFor, prune } from './store';
+import { idsOf, setIds } from './ids';
 import type { CustomerState } from './state';
 
 /** A condition or filter that failed to evaluate (it then counts as not holding / not matching). */
@@ -183,6 +184,5 @@ export function commitEvaluation(state: CustomerState, rules: CompiledRules, ev:
     if (kept) data[store.key] = kept;
   }
   state.f = data;
-  const horizon = ev.at - rules.allowedLatenessMs;
-  for (const [id, t] of Object.entries(state.d)) if (t < horizon) delete state.d[id];
+  setIds(state, idsOf(state).prune(ev.at - rules.allowedLatenessMs));
 }

@@ -116,7 +116,11 @@ export const MALFORMATIONS: readonly Malformation[] = Object.freeze([
   { name: 'nan-amount', description: 'amountMinor is the bare token NaN (as Python json.dumps writes it): not JSON', kinds: PURCHASE, inStream: true, make: (v) => withRawField(v, 'amountMinor', 'NaN') },
   { name: 'null-amount', description: 'amountMinor null (what JSON.stringify writes for NaN)', kinds: PURCHASE, inStream: true, make: (v) => withField(v, 'amountMinor', null) },
   { name: 'huge-amount', description: 'amountMinor 10^23: beyond a 64-bit long and exact JS integers', kinds: PURCHASE, inStream: true, make: (v) => withRawField(v, 'amountMinor', '100000000000000000000000') },
-  { name: 'float-amount', description: 'amountMinor has a fraction (major units sent by mistake)', kinds: PURCHASE, inStream: true, make: (v) => withField(v, 'amountMinor', purchaseOf(v).amountMinor / 100 + 0.01) },
+  {
+    name: 'float-amount', description: 'amountMinor has a fraction (major units sent by mistake)', kinds: PURCHASE, inStream: true,
+    // Always a fraction: `amount / 100 + 0.01` is whole for amounts ending in 99 (4999 → 50), which ingest rightly accepts.
+    make: (v) => withField(v, 'amountMinor', Math.trunc(purchaseOf(v).amountMinor / 100) + 0.25),
+  },
   { name: 'unknown-currency', description: 'currency is not an ISO 4217 code', kinds: PURCHASE, inStream: true, make: (v) => withField(v, 'currency', 'ZZZ') },
   {
     name: 'quantity-zero', description: 'an order line with quantity 0 (amount still consistent)', kinds: PURCHASE, inStream: true,

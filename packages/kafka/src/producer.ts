@@ -1,5 +1,6 @@
 import type { Kafka, Message, Producer, TopicMessages } from 'kafkajs';
 import { CompressionTypes, Partitioners } from 'kafkajs';
+import { chunkMessages, MAX_SEND_BYTES } from './chunk';
 
 /**
  * An idempotent producer (acks=all, one request in flight per broker so retries cannot
@@ -17,10 +18,30 @@ export function createProducer(kafka: Kafka, opts: { transactionalId?: string } 
   });
 }
 
-/** Sends all messages, grouped by topic, in one request per broker, and waits for all replicas. */
+/**
+ * Sends all messages, grouped by topic, in one request per broker, and waits for all
+ * replicas. One request means one record batch per partition, which Kafka appends
+ * atomically (the publisher relies on that); it must therefore stay under the broker's
+ * `message.max.bytes` — use {@link sendChunked} for output of unbounded size.
+ */
 export async function sendAll(producer: Producer, byTopic: Map<string, Message[]>): Promise<void> {
   const topicMessages: TopicMessages[] = [];
   for (const [topic, messages] of byTopic) if (messages.length) topicMessages.push({ topic, messages });
   if (!topicMessages.length) return;
   await producer.sendBatch({ topicMessages, acks: -1, compression: CompressionTypes.None });
+}
+
+/**
+ * Like {@link sendAll}, in as many requests of at most `maxBytes` (default 512 KiB) as it
+ * takes, one after the other, so per-partition order is kept. Not atomic: a failure part-way
+ * leaves the earlier requests written (at-least-once callers re-send, and dedupe).
+ */
+export async function sendChunked(producer: Producer, byTopic: Map<string, Message[]>, maxBytes = MAX_SEND_BYTES): Promise<void> {
+  const all: Array<{ topic: string; message: Message }> = [];
+  for (const [topic, messages] of byTopic) for (const message of messages) all.push({ topic, message });
+  for (const run of chunkMessages(all, (x) => x.message, maxBytes)) {
+    const grouped = new Map<string, Message[]>();
+    for (const { topic, message } of run) grouped.set(topic, [...(grouped.get(topic) ?? []), message]);
+    await sendAll(producer, grouped);
+  }
 }

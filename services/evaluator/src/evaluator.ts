@@ -1,12 +1,13 @@
 import type { Message, Producer } from 'kafkajs';
 import type { Redis } from 'ioredis';
 import { customerEventType, labelDecisionType, subjectFor, COMPATIBILITY, type CustomerEvent, type LabelDecision } from '@labelstream/contracts';
-import { applyEvents, decodeState, encodeState, evaluateAt, toEngineEvent, type StepResult, type EngineEvent } from '@labelstream/engine';
+import { decodeState, evaluateAt, toEngineEvent, type EngineEvent } from '@labelstream/engine';
 import type { CompiledRules } from '@labelstream/rules';
-import { AdapterError, isRetriable, toDeadLetter, type Batch, type BatchContext, type Registry } from '@labelstream/kafka';
+import { AdapterError, chunkMessages, isRetriable, sendChunked, toDeadLetter, type Batch, type BatchContext, type Registry } from '@labelstream/kafka';
 import type { Logger, Metrics } from '@labelstream/observability';
 import { FencedError, PartitionStore, type CommitItem } from '@labelstream/redis-state';
 import { KeyedMutex } from './ownership';
+import { checkpoints, checkpointsOf, replaySteps, type Checkpoint } from './customer-steps';
 import { historyEntry, toDecision, type PendingDecision } from './decisions';
 
 export interface EvaluatorDeps {
@@ -65,15 +66,16 @@ export function createEvaluator(deps: EvaluatorDeps) {
   async function publish(partition: number, store: PartitionStore, decisions: LabelDecision[]): Promise<void> {
     if (!decisions.length) return;
     const encode = encodeDecision!;
-    const messages: Message[] = decisions.map((d) => ({
-      key: d.customerId,
-      value: encode(d),
-      partition,
-      headers: { 'ls-seq': String(d.seq), 'ls-source-partition': String(partition) },
+    const items = decisions.map((d): { seq: number; message: Message } => ({
+      seq: d.seq,
+      message: { key: d.customerId, value: encode(d), partition, headers: { 'ls-seq': String(d.seq), 'ls-source-partition': String(partition) } },
     }));
-    await deps.producer.send({ topic: deps.topics.decisions, messages, acks: -1 });
-    metrics.eventsProduced.inc({ topic: deps.topics.decisions, type: 'DECISION' }, decisions.length);
-    await store.ack(decisions[decisions.length - 1]!.seq);
+    // In runs that fit a record batch; each run acknowledged in the outbox once Kafka has it.
+    for (const run of chunkMessages(items, (i) => i.message)) {
+      await deps.producer.send({ topic: deps.topics.decisions, messages: run.map((i) => i.message), acks: -1 });
+      metrics.eventsProduced.inc({ topic: deps.topics.decisions, type: 'DECISION' }, run.length);
+      await store.ack(run[run.length - 1]!.seq);
+    }
   }
 
   /** Delivers what a previous owner (or our own crash) left in the outbox, in order. */
@@ -107,61 +109,58 @@ export function createEvaluator(deps: EvaluatorDeps) {
     return p;
   }
 
-  function describeCause(events: EngineEvent[], result: StepResult): PendingDecision['cause'] {
-    const applied = new Set(result.outcomes.filter((o) => o.outcome === 'applied').map((o) => o.eventId));
-    const last = [...events].reverse().find((e) => applied.has(e.eventId)) ?? events[events.length - 1];
-    return { kind: 'EVENT', eventId: last?.eventId ?? null, eventType: last?.eventType ?? null, eventOccurredAt: last?.occurredAt ?? null };
-  }
-
-  /** Commits step results of one partition and publishes the decisions they produced. */
+  /**
+   * Commits the checkpoints of one partition's customers and publishes the decisions they
+   * made. Each customer's checkpoints go in consecutive rounds: round r holds every
+   * customer's r-th checkpoint, committed atomically at version + r. Usually there is one
+   * round; a customer with several decisions in one batch needs as many.
+   */
   async function commitAndPublish(
     partition: number,
     store: PartitionStore,
-    steps: Array<{ customerId: string; version: number; result: StepResult; cause: PendingDecision['cause'] }>,
+    plans: Array<{ customerId: string; version: number; points: Checkpoint[] }>,
   ): Promise<void> {
-    const items: CommitItem[] = [];
-    const pending: Array<PendingDecision | undefined> = [];
     const decidedAt = now();
-    for (const s of steps) {
-      const d: PendingDecision | undefined = s.result.changes.length
-        ? {
-            customerId: s.customerId,
-            effectiveAt: s.result.effectiveAt,
-            decidedAt,
-            rulesVersion: rules.version,
-            cause: s.cause,
-            changes: s.result.changes,
-            labels: s.result.labels,
-          }
-        : undefined;
-      pending.push(d);
-      items.push({
-        customerId: s.customerId,
-        expectedVersion: s.version,
-        state: encodeState(s.result.state),
-        ...(d ? { decision: JSON.stringify(d), historyEntry: historyEntry(d) } : {}),
-        dueAt: s.result.nextDueAt,
+    const rounds = Math.max(0, ...plans.map((p) => p.points.length));
+    const decisions: LabelDecision[] = [];
+    // From the first commit on, the outbox may hold decisions Kafka has not seen.
+    if (rounds > 0) undelivered.add(partition);
+    for (let r = 0; r < rounds; r++) {
+      const items: CommitItem[] = [];
+      const pending: Array<PendingDecision | undefined> = [];
+      for (const p of plans) {
+        const point = p.points[r];
+        if (!point) continue;
+        const d: PendingDecision | undefined = point.changes.length
+          ? { customerId: p.customerId, effectiveAt: point.effectiveAt, decidedAt, rulesVersion: rules.version, cause: point.cause, changes: point.changes, labels: point.labels }
+          : undefined;
+        pending.push(d);
+        items.push({
+          customerId: p.customerId,
+          expectedVersion: p.version + r,
+          state: point.state,
+          ...(d ? { decision: JSON.stringify(d), historyEntry: historyEntry(d) } : {}),
+          dueAt: point.nextDueAt,
+        });
+      }
+      let seqs: number[];
+      try {
+        seqs = await store.commit(items);
+      } catch (err) {
+        if (err instanceof FencedError) {
+          metrics.fencedWrites.inc();
+          owned.delete(partition);
+          throw new OwnershipLostError(partition, err);
+        }
+        throw err;
+      }
+      seqs.forEach((seq, i) => {
+        const d = pending[i];
+        if (d && seq > 0) decisions.push(toDecision(partition, seq, d));
       });
     }
-    let seqs: number[];
-    try {
-      seqs = await store.commit(items);
-    } catch (err) {
-      if (err instanceof FencedError) {
-        metrics.fencedWrites.inc();
-        owned.delete(partition);
-        throw new OwnershipLostError(partition, err);
-      }
-      throw err;
-    }
-    const decisions: LabelDecision[] = [];
-    seqs.forEach((seq, i) => {
-      const d = pending[i];
-      if (d && seq > 0) decisions.push(toDecision(partition, seq, d));
-    });
     for (const d of decisions) metrics.decisions.inc({ cause: d.cause.kind });
     metrics.outboxBacklog.set({ partition: String(partition) }, decisions.length);
-    undelivered.add(partition);
     await publish(partition, store, decisions);
     undelivered.delete(partition);
     metrics.outboxBacklog.set({ partition: String(partition) }, 0);
@@ -205,22 +204,23 @@ export function createEvaluator(deps: EvaluatorDeps) {
       }
       const customers = [...byCustomer.keys()];
       const stored = await store.load(customers);
-      const steps = [];
+      const steps: Array<{ customerId: string; version: number; points: Checkpoint[] }> = [];
       for (const customerId of customers) {
         const events = byCustomer.get(customerId)!;
         const s = stored.get(customerId)!;
-        const result = applyEvents(s.state ? decodeState(s.state) : null, events, rules);
-        for (const o of result.outcomes) {
-          if (o.outcome === 'late') metrics.lateEvents.inc();
-          else if (o.outcome === 'duplicate') metrics.duplicateEvents.inc();
-        }
-        if (!result.changes.length && result.outcomes.every((o) => o.outcome !== 'applied')) continue; // nothing new
-        steps.push({ customerId, version: s.version, result, cause: describeCause(events, result) });
+        const { points, changed } = checkpointsOf(replaySteps(s.state ? decodeState(s.state) : null, events, rules), (step) => {
+          for (const o of step.result.outcomes) {
+            if (o.outcome === 'late') metrics.lateEvents.inc();
+            else if (o.outcome === 'duplicate') metrics.duplicateEvents.inc();
+          }
+        });
+        if (!changed) continue; // nothing new
+        steps.push({ customerId, version: s.version, points });
       }
       if (!ctx.isActive()) throw new OwnershipLostError(partition, new Error('revoked mid-batch'));
       await commitAndPublish(partition, store, steps);
       if (dead.length) {
-        await deps.producer.send({ topic: deps.topics.dlq, messages: dead, acks: -1 });
+        await sendChunked(deps.producer, new Map([[deps.topics.dlq, dead]]));
       }
     });
   }
@@ -239,7 +239,8 @@ export function createEvaluator(deps: EvaluatorDeps) {
           const s = stored.get(customerId)!;
           metrics.timerLateness.observe(Math.max(0, t - dueAt) / 1000);
           const result = evaluateAt(s.state ? decodeState(s.state) : null, dueAt, rules);
-          return { customerId, version: s.version, result, cause: { kind: 'TIMER' as const, eventId: null, eventType: null, eventOccurredAt: dueAt } };
+          const cause = { kind: 'TIMER' as const, eventId: null, eventType: null, eventOccurredAt: dueAt };
+          return { customerId, version: s.version, points: checkpoints([{ result, cause }]) };
         });
         await commitAndPublish(partition, store, steps);
         if (due.length < 500) return;

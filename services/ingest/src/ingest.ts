@@ -11,7 +11,7 @@ import {
   type RawKind,
   type RawMessage,
 } from '@labelstream/ingest-core';
-import { sendAll, toDeadLetter, type Batch, type BatchContext, type Registry } from '@labelstream/kafka';
+import { sendChunked, toDeadLetter, type Batch, type BatchContext, type Registry } from '@labelstream/kafka';
 import type { Logger, Metrics } from '@labelstream/observability';
 import { rejectionForDecodeError } from './decode-errors';
 import { BatchAbandonedError, IngestNotInitialisedError, UnknownRawTopicError } from './errors';
@@ -30,7 +30,7 @@ export interface IngestTopics {
 export interface IngestDeps {
   /** Registers the canonical schema at init, decodes framed raw values with their writer schema. */
   readonly registry: Pick<Registry, 'register' | 'encoder' | 'decodeWithWriter'>;
-  /** An idempotent producer (createProducer): every batch's output goes out in one `sendAll`. */
+  /** An idempotent producer (createProducer): every batch's output goes out through `sendChunked`. */
   readonly producer: Producer;
   readonly policy: IngestPolicy;
   readonly topics: IngestTopics;
@@ -80,12 +80,14 @@ const EVENT_TYPE: Readonly<Record<RawKind, EventType>> = {
  * The ingest service's core: per batch of one raw partition, it validates and normalises
  * every message (JSON, or Confluent-Avro decoded with its writer schema), encodes accepted
  * events as Confluent-Avro `CustomerEvent`s keyed by customerId, turns rejects into DLQ
- * records (original bytes and headers, plus the reason), and sends both in one
- * acknowledged (acks=-1) produce. Only then does it return, and only then does the runner
- * commit the batch's offsets: at-least-once, with no message ever blocking its partition.
+ * records (original bytes and headers, plus the reason), and sends both acknowledged
+ * (acks=-1), in produce requests of at most 512 KiB. Only then does it return, and only
+ * then does the runner commit the batch's offsets: at-least-once, with no message ever
+ * blocking its partition.
  *
- * Message order is kept: canonical records are sent in the batch's order, and a produce
- * request keeps order per output partition, so one customer's events stay in order.
+ * Message order is kept: canonical records are sent in the batch's order, one request after
+ * the other, and a request keeps order per output partition, so one customer's events stay
+ * in order.
  */
 export function createIngest(deps: IngestDeps): Ingest {
   const { registry, producer, policy, topics, logger, metrics } = deps;
@@ -173,7 +175,9 @@ export function createIngest(deps: IngestDeps): Ingest {
 
     // Nothing has been sent yet: if the partition moved on, leave the whole batch to its new owner.
     abandonIfInactive(messages.length);
-    await sendAll(
+    // In requests that fit the broker's limit: a backlog makes a batch's output several MiB,
+    // and one request that large fails for good (MESSAGE_TOO_LARGE is not retriable).
+    await sendChunked(
       producer,
       new Map([
         [topics.customerEvents, canonical],

@@ -1,0 +1,129 @@
+'use strict';
+/**
+ * `pnpm bench` options: defaults for the full run (about 10 minutes on a 2-core machine),
+ * `--quick` for a CI-sized run (1–2 minutes), and flags for each knob.
+ */
+
+const PHASES = ['redis', 'preload', 'baseline', 'throughput', 'latency', 'timers', 'memory'];
+
+const FULL = {
+  events: 1_000_000,
+  customers: 100_000,
+  partitions: 6,
+  rawPartitions: 3,
+  rate: 5000,
+  warmupMs: 30_000,
+  latencyMs: 150_000,
+  timerRate: 2000,
+  timerCustomers: 20_000,
+  timerMs: 60_000,
+  memorySizes: [10_000, 100_000, 1_000_000],
+  redisRequests: 200_000,
+};
+
+const QUICK = {
+  events: 100_000,
+  customers: 10_000,
+  partitions: 6,
+  rawPartitions: 3,
+  rate: 5000,
+  warmupMs: 5000,
+  latencyMs: 20_000,
+  timerRate: 1000,
+  timerCustomers: 2000,
+  timerMs: 25_000,
+  memorySizes: [10_000, 100_000],
+  redisRequests: 50_000,
+};
+
+const HELP = `pnpm bench [options]   throughput, latency, memory and timer figures on the native stack
+
+  --quick                  CI-sized run (~2 min): ${QUICK.events} events, shorter phases, memory at 10k/100k
+  --events <n>             events preloaded for the throughput phase (default ${FULL.events})
+  --customers <n>          customers they spread over (default ${FULL.customers})
+  --partitions <n>         partitions of the pipeline's topics (default ${FULL.partitions}, as TOPIC_PARTITIONS)
+  --raw-partitions <n>     partitions of each raw storefront topic (default ${FULL.rawPartitions}, as \`generate\`)
+  --activity-skew <s>      Zipf exponent of customer activity (default: the generator's, 1.1)
+  --rate <events/s>        offered rate of the latency phase, open loop (default ${FULL.rate})
+  --warmup <d>             excluded start of the latency phase (default ${FULL.warmupMs / 1000}s)
+  --latency-duration <d>   measured part of the latency phase (default ${FULL.latencyMs / 1000}s)
+  --timer-rate <events/s>  load during the timer phase (default ${FULL.timerRate})
+  --timer-customers <n>    customers of the timer phase (default ${FULL.timerCustomers})
+  --timer-duration <d>     length of the timer phase (default ${FULL.timerMs / 1000}s)
+  --memory-sizes <list>    customer counts of the memory phase (default ${FULL.memorySizes.join(',')})
+  --phases <list>          run only these of: ${PHASES.join(',')}
+  --profile                run the evaluator with --cpu-prof (profiles in bench/results/tmp/)
+  --keep                   keep the run's topics and Redis keys (for inspection)
+  --note <text>            free text stored with the results (e.g. what changed)
+  --seed <n>               generator seed (default 7)
+  -h, --help               this text
+
+Durations: 90s, 2m, 500ms. Results: bench/results/latest.json (+ history/), a table on
+stdout, and bench/results/latest.svg.`;
+
+function duration(text, name) {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)$/.exec(String(text).trim());
+  if (!m) throw new Error(`${name}: expected a duration such as 90s, 2m or 500ms, got "${text}"`);
+  return Math.round(Number(m[1]) * { ms: 1, s: 1000, m: 60_000 }[m[2]]);
+}
+
+function count(text, name, min = 1) {
+  const n = Number(String(text).replace(/_/g, ''));
+  if (!Number.isSafeInteger(n) || n < min) throw new Error(`${name}: expected an integer ≥ ${min}, got "${text}"`);
+  return n;
+}
+
+/** Parses argv into the options of one run. Throws with a message naming the bad flag. */
+function parseOptions(argv) {
+  const args = [...argv];
+  if (args.includes('-h') || args.includes('--help')) return { help: HELP };
+  const quick = args.includes('--quick');
+  const o = { ...(quick ? QUICK : FULL), quick, phases: [...PHASES], profile: false, keep: false, note: '', seed: 7 };
+  for (let i = 0; i < args.length; i++) {
+    const flag = args[i];
+    const value = () => {
+      const v = args[++i];
+      if (v === undefined) throw new Error(`${flag} needs a value`);
+      return v;
+    };
+    switch (flag) {
+      case '--quick':
+        break;
+      case '--events': o.events = count(value(), flag); break;
+      case '--customers': o.customers = count(value(), flag); break;
+      case '--partitions': o.partitions = count(value(), flag); break;
+      case '--raw-partitions': o.rawPartitions = count(value(), flag); break;
+      case '--activity-skew': {
+        const v = Number(value());
+        if (!Number.isFinite(v) || v < 0) throw new Error('--activity-skew: expected a number ≥ 0');
+        o.activitySkew = v;
+        break;
+      }
+      case '--rate': o.rate = count(value(), flag); break;
+      case '--warmup': o.warmupMs = duration(value(), flag); break;
+      case '--latency-duration': o.latencyMs = duration(value(), flag); break;
+      case '--timer-rate': o.timerRate = count(value(), flag); break;
+      case '--timer-customers': o.timerCustomers = count(value(), flag); break;
+      case '--timer-duration': o.timerMs = duration(value(), flag); break;
+      case '--memory-sizes': o.memorySizes = value().split(',').map((s) => count(s, flag)); break;
+      case '--phases': {
+        const list = value().split(',').map((s) => s.trim()).filter(Boolean);
+        const bad = list.filter((p) => !PHASES.includes(p));
+        if (bad.length) throw new Error(`--phases: unknown ${bad.join(', ')} (known: ${PHASES.join(', ')})`);
+        o.phases = list;
+        break;
+      }
+      case '--profile': o.profile = true; break;
+      case '--keep': o.keep = true; break;
+      case '--note': o.note = value(); break;
+      case '--seed': o.seed = count(value(), flag, 0); break;
+      default:
+        throw new Error(`unknown option ${flag} (see --help)`);
+    }
+  }
+  // The baseline and throughput phases read what the preload wrote.
+  if ((o.phases.includes('baseline') || o.phases.includes('throughput')) && !o.phases.includes('preload')) o.phases.unshift('preload');
+  return o;
+}
+
+module.exports = { parseOptions, PHASES, HELP };

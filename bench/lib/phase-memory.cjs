@@ -1,0 +1,162 @@
+'use strict';
+/**
+ * Redis memory per tracked customer with the default rules, at growing customer counts.
+ *
+ * Pushing a million customers through the pipeline would take longer than the whole
+ * benchmark, so the customers are synthetic but their data is real: templates are the
+ * state values, recent-decision histories and timer entries that the evaluator wrote for
+ * a sample of this run's customers (throughput and latency phases). Customers are written
+ * with the evaluator's key layout (packages/redis-state/src/keys.ts) under a prefix of
+ * their own, spread over the run's partitions, in steps up to each size. Per size: the
+ * growth of INFO used_memory divided by customers (all Redis pays, its dictionaries
+ * included), and MEMORY USAGE of a sample of keys as a breakdown.
+ *
+ * Two variants, because every event of a benchmark run is minutes old:
+ *  - at rest (the headline): the templates' states as they are an hour after the
+ *    customer's last event, i.e. without the event ids the engine keeps for de-duplication
+ *    during the lateness horizon (1 h in the default rules). Most of a large customer base
+ *    is in this state at any moment.
+ *  - just active: the states as written, every id of the run still held.
+ */
+const pkgs = require('./pkgs.cjs');
+const { round } = require('./system.cjs');
+const { deleteKeys } = require('./pipeline.cjs');
+
+async function usedMemory(redis) {
+  const info = await redis.info('memory');
+  return Number(/used_memory:(\d+)/.exec(info)[1]);
+}
+
+/** Up to `max` real customers of the run: state value, history entries, due time. */
+async function collectTemplates(redis, keyPrefix, partitions, max) {
+  const out = [];
+  const perPartition = Math.ceil(max / partitions);
+  for (let p = 0; p < partitions; p++) {
+    const keys = new pkgs.redisState.PartitionKeys(keyPrefix, p);
+    let cursor = '0';
+    const ids = [];
+    do {
+      const [next, found] = await redis.scan(cursor, 'MATCH', `${keys.tag}:c:*`, 'COUNT', 5000);
+      cursor = next;
+      for (const k of found) ids.push(k.slice(`${keys.tag}:c:`.length));
+    } while (cursor !== '0' && ids.length < perPartition);
+    const chosen = ids.slice(0, perPartition);
+    const pipe = redis.pipeline();
+    for (const id of chosen) {
+      pipe.get(keys.customer(id));
+      pipe.lrange(keys.history(id), 0, -1);
+      pipe.zscore(keys.timers, id);
+    }
+    const res = await pipe.exec();
+    for (let i = 0; i < chosen.length; i++) {
+      const [, value] = res[3 * i];
+      const [, history] = res[3 * i + 1];
+      const [, due] = res[3 * i + 2];
+      if (value) out.push({ value, history: history ?? [], due: due == null ? null : Number(due) });
+    }
+  }
+  return out;
+}
+
+/** The stored value ("<version>|<state>") without the de-duplication ids. */
+function atRest(value) {
+  const { decodeState, encodeState } = pkgs.engine;
+  const bar = value.indexOf('|');
+  const state = decodeState(value.slice(bar + 1));
+  state.d = {};
+  return `${value.slice(0, bar)}|${encodeState(state)}`;
+}
+
+async function sampleUsage(redis, keyPrefix, partitions, total, sample = 1000) {
+  const n = Math.min(sample, total);
+  const pipe = redis.pipeline();
+  for (let i = 0; i < n; i++) {
+    const c = Math.floor((i * total) / n);
+    const keys = new pkgs.redisState.PartitionKeys(keyPrefix, c % partitions);
+    pipe.memory('USAGE', keys.customer(customerId(c)), 'SAMPLES', '0');
+    pipe.memory('USAGE', keys.history(customerId(c)), 'SAMPLES', '0');
+  }
+  for (let p = 0; p < partitions; p++) pipe.memory('USAGE', new pkgs.redisState.PartitionKeys(keyPrefix, p).timers, 'SAMPLES', '0');
+  const res = (await pipe.exec()).map(([, v]) => Number(v ?? 0));
+  let state = 0;
+  let history = 0;
+  for (let i = 0; i < n; i++) {
+    state += res[2 * i];
+    history += res[2 * i + 1];
+  }
+  let zset = 0;
+  for (let p = 0; p < partitions; p++) zset += res[2 * n + p];
+  const out = { state_key: Math.round(state / n), history_key: Math.round(history / n), timer_entry: Math.round(zset / total) };
+  return { ...out, total: out.state_key + out.history_key + out.timer_entry };
+}
+
+const customerId = (n) => `m-${String(n).padStart(7, '0')}`;
+
+/** Writes customers [from, to) from `templates` (pipelined, 2 000 per round trip). */
+async function writeCustomers(redis, keyPrefix, partitions, templates, from, to) {
+  for (let start = from; start < to; start += 2000) {
+    const pipe = redis.pipeline();
+    for (let n = start; n < Math.min(to, start + 2000); n++) {
+      const t = templates[n % templates.length];
+      const keys = new pkgs.redisState.PartitionKeys(keyPrefix, n % partitions);
+      pipe.set(keys.customer(customerId(n)), t.value);
+      if (t.history.length) pipe.rpush(keys.history(customerId(n)), ...t.history);
+      if (t.due !== null) pipe.zadd(keys.timers, t.due, customerId(n));
+    }
+    await pipe.exec();
+  }
+}
+
+/** Writes up to each of `sizes` customers and measures after each step. */
+async function measureVariant(redis, keyPrefix, partitions, templates, sizes, log, label) {
+  await deleteKeys(redis, `${keyPrefix}:*`);
+  const base = await usedMemory(redis);
+  const rows = [];
+  let written = 0;
+  try {
+    for (const size of sizes) {
+      await writeCustomers(redis, keyPrefix, partitions, templates, written, size);
+      written = size;
+      const used = await usedMemory(redis);
+      const sampled = await sampleUsage(redis, keyPrefix, partitions, size);
+      const row = { customers: size, used_memory_delta_bytes: used - base, bytes_per_customer: Math.round((used - base) / size), sampled };
+      rows.push(row);
+      log(`  ${label}, ${size.toLocaleString('en')} customers: ${row.bytes_per_customer} B/customer (INFO delta); sampled ${sampled.total} B = state ${sampled.state_key} + history ${sampled.history_key} + timer ${sampled.timer_entry}`);
+    }
+  } finally {
+    await deleteKeys(redis, `${keyPrefix}:*`);
+  }
+  return rows;
+}
+
+async function memory({ redis, opts, names, templatesFrom, log }) {
+  const real = await collectTemplates(redis, templatesFrom.keyPrefix, opts.partitions, 20_000);
+  if (!real.length) return { skipped: 'no customer state to copy: run the throughput or latency phase in the same run' };
+  const rest = real.map((t) => ({ ...t, value: atRest(t.value) }));
+  const bytes = (list) => {
+    const b = list.map((t) => Buffer.byteLength(t.value) - t.value.indexOf('|') - 1).sort((x, y) => x - y);
+    return { p50: b[b.length >> 1], p90: b[Math.floor(b.length * 0.9)], max: b[b.length - 1], mean: Math.round(b.reduce((x, y) => x + y, 0) / b.length) };
+  };
+  const stateBytes = { just_active: bytes(real), at_rest: bytes(rest) };
+  log(`  ${real.length} template customers; state bytes just active p50 ${stateBytes.just_active.p50} / mean ${stateBytes.just_active.mean} / max ${stateBytes.just_active.max}, at rest p50 ${stateBytes.at_rest.p50} / mean ${stateBytes.at_rest.mean}`);
+  const sizes = [...opts.memorySizes].sort((a, b) => a - b);
+  const started = Date.now();
+  const restRows = await measureVariant(redis, names.keyPrefix, opts.partitions, rest, sizes, log, 'at rest');
+  // Just-active customers only up to 100k: enough to show what the de-duplication ids cost.
+  const activeRows = await measureVariant(redis, names.keyPrefix, opts.partitions, real, sizes.filter((s) => s <= 100_000), log, 'just active');
+  const avgHistory = real.reduce((n, t) => n + t.history.length, 0) / real.length;
+  return {
+    method: "synthetic customers whose data (state, recent-decision history, timer entry) is copied from a sample of this run's pipeline-written customers",
+    template_customers: real.length,
+    template_state_bytes: stateBytes,
+    template_history_entries_avg: round(avgHistory, 2),
+    template_with_timer: round(real.filter((t) => t.due !== null).length / real.length, 3),
+    seconds: round((Date.now() - started) / 1000, 1),
+    at_rest: restRows,
+    just_active: activeRows,
+    redis_bytes_per_customer: Object.fromEntries(restRows.map((r) => [String(r.customers), r.bytes_per_customer])),
+    redis_bytes_per_customer_just_active: Object.fromEntries(activeRows.map((r) => [String(r.customers), r.bytes_per_customer])),
+  };
+}
+
+module.exports = { memory };

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# `pnpm bench`: builds, starts the native stack if needed (like the demo), then runs the
+# benchmark harness. Options pass through: `pnpm bench --quick`, `pnpm bench --help`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+for a in "$@"; do
+  if [ "$a" = -h ] || [ "$a" = --help ]; then exec node bench/run.cjs --help; fi
+done
+bash scripts/bootstrap.sh
+bash deploy/local/stack.sh up
+eval "$(bash deploy/local/stack.sh env)"
+exec node bench/run.cjs "$@"

@@ -1,0 +1,86 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import type { CustomerEvent } from '@labelstream/contracts';
+import { applyEvents, encodeState, toEngineEvent, type CustomerState } from '@labelstream/engine';
+import { oracleForCustomer } from '@labelstream/oracle';
+import { loadRules } from '@labelstream/rules';
+import { checkpoints, changesState, replayCustomer, type CustomerStep } from './customer-steps';
+
+const T0 = Date.UTC(2026, 0, 1);
+const S = 1000;
+const DEMO = loadRules(readFileSync(join(__dirname, '..', '..', '..', 'rules', 'demo.yaml'), 'utf8'));
+
+function event(kind: 'purchase' | 'click', id: string, at: number, amount = 1000): CustomerEvent {
+  const base = { eventId: id, customerId: 'c-1', occurredAt: at, ingestedAt: at, source: { topic: 't', partition: 0, offset: 0 }, purchase: null, emailClick: null, supportTicket: null };
+  if (kind === 'click') return { ...base, eventType: 'EMAIL_CLICK', emailClick: { campaignId: 'c', emailId: `m-${id}`, linkId: '/' } };
+  return {
+    ...base,
+    eventType: 'PURCHASE',
+    purchase: { orderId: `o-${id}`, amountMinor: amount, currency: 'EUR', amountMinorBase: amount, items: [{ sku: 's', category: 'home', quantity: 1, unitPriceMinor: amount }], channel: 'WEB' },
+  };
+}
+
+const summary = (steps: readonly CustomerStep[]) =>
+  steps.flatMap((s) => s.result.changes.map((c) => `${c.change === 'ASSIGNED' ? '+' : '-'}${c.label}@${(s.result.effectiveAt - T0) / S}s ${s.cause.kind}`));
+
+describe('replayCustomer', () => {
+  it('evaluates each event of a batch on its own: a first order followed by a second shows first_time_buyer, then removes it', () => {
+    const steps = replayCustomer(null, [event('purchase', 'p1', T0), event('purchase', 'p2', T0 + S)].map(toEngineEvent), DEMO);
+    expect(steps.map((s) => s.cause.kind)).toEqual(['EVENT', 'EVENT']);
+    expect(summary(steps)).toEqual(['+first_time_buyer@0s EVENT', '+customer@0s EVENT', '-first_time_buyer@1s EVENT', '+repeat_customer@1s EVENT']);
+    // Applied as one batch, the engine would only see the end state (no first_time_buyer at all).
+    expect(applyEvents(null, [event('purchase', 'p1', T0), event('purchase', 'p2', T0 + S)].map(toEngineEvent), DEMO).changes.map((c) => c.label)).not.toContain('first_time_buyer');
+  });
+
+  it('evaluates a due time that comes before an event first, from the stored state', () => {
+    const stored: CustomerState = applyEvents(null, [toEngineEvent(event('click', 'k1', T0))], DEMO).state;
+    // Due before the click at 100s: clicks_60s drops the first click at 1s + 60s = 61s (no label
+    // change), activity_90s at 1s + 90s = 91s (inactive).
+    const steps = replayCustomer(stored, [toEngineEvent(event('click', 'k2', T0 + 100 * S))], DEMO);
+    expect(steps.map((s) => `${s.cause.kind}@${(s.result.effectiveAt - T0) / S}s`)).toEqual(['TIMER@61s', 'TIMER@91s', 'EVENT@100s']);
+    expect(summary(steps)).toEqual(['+inactive@91s TIMER', '-inactive@100s EVENT']);
+    expect(steps[1]!.cause).toEqual({ kind: 'TIMER', eventId: null, eventType: null, eventOccurredAt: T0 + 91 * S });
+  });
+
+  it('checkpoints: one per deciding step plus the final state; duplicates alone change nothing', () => {
+    const first = replayCustomer(null, [event('purchase', 'p1', T0), event('click', 'k1', T0 + 10), event('click', 'k2', T0 + 20)].map(toEngineEvent), DEMO);
+    expect(checkpoints(first).map((c) => c.cause.eventId)).toEqual(['p1', 'k2']);
+    expect(checkpoints(first)[1]!.state).toBe(encodeState(first[2]!.result.state));
+    const again = replayCustomer(first[first.length - 1]!.result.state, [toEngineEvent(event('click', 'k2', T0 + 20))], DEMO);
+    expect(again[0]!.result.outcomes[0]!.outcome).toBe('duplicate');
+    expect(changesState(again)).toBe(false);
+  });
+
+  it('gives exactly the oracle’s changes for any split of a log into batches', () => {
+    const specs = fc.array(
+      fc.record({ kind: fc.constantFrom('purchase' as const, 'click' as const), dt: fc.integer({ min: 0, max: 400 * S }), amount: fc.integer({ min: 1, max: 40_000 }), cut: fc.boolean() }),
+      { maxLength: 30 },
+    );
+    fc.assert(
+      fc.property(specs, (list) => {
+        const events = list.map((x, i) => event(x.kind, `e${i}`, T0 + x.dt, x.amount));
+        // Split into batches where `cut` says so; the state carries over between them.
+        const steps: CustomerStep[] = [];
+        let state: CustomerState | null = null;
+        let batch: CustomerEvent[] = [];
+        const flush = () => {
+          if (!batch.length) return;
+          const got = replayCustomer(state, batch.map(toEngineEvent), DEMO);
+          steps.push(...got);
+          state = got[got.length - 1]!.result.state;
+          batch = [];
+        };
+        list.forEach((x, i) => {
+          batch.push(events[i]!);
+          if (x.cut) flush();
+        });
+        flush();
+        const oracle = oracleForCustomer('c-1', events, DEMO, { horizon: Number.NEGATIVE_INFINITY });
+        const got = steps.flatMap((s) => s.result.changes.map((c) => ({ label: c.label, change: c.change, effectiveAt: s.result.effectiveAt, causeEventId: s.cause.eventId })));
+        expect(got).toEqual(oracle.changes.map((c) => ({ label: c.label, change: c.change, effectiveAt: c.effectiveAt, causeEventId: c.causeEventId })));
+      }),
+      { numRuns: 200 },
+    );
+  });
+});

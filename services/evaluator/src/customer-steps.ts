@@ -1,0 +1,104 @@
+import type { LabelChange } from '@labelstream/contracts';
+import type { CompiledRules } from '@labelstream/rules';
+import { applyEvents, encodeState, evaluateAt, type CustomerState, type EngineEvent, type StepResult } from '@labelstream/engine';
+import type { PendingDecision } from './decisions';
+
+/** One evaluation of a customer: after an arriving event, or at a due time with no event. */
+export interface CustomerStep {
+  readonly result: StepResult;
+  readonly cause: PendingDecision['cause'];
+}
+
+/**
+ * Replays one customer's events of a batch exactly as if they had arrived one by one with
+ * the timers firing on time in between: each event is applied and evaluated on its own,
+ * and every due time at or before an event's time is evaluated first (a due time is when
+ * a window bucket expires or a dwell ends, so it comes before a later event in event
+ * time).
+ *
+ * Why not one `applyEvents` per customer per batch: the label changes would then depend on
+ * where batch boundaries fall — a first order and a second one in the same batch would
+ * never show "first_time_buyer", and a backlog after a restart would swallow the
+ * time-based changes due between its events. Batch boundaries move with crashes,
+ * restarts and lag, so the published changes would too (DESIGN §3.1). With this, the
+ * changes are a function of the customer's event sequence alone.
+ *
+ * `state` is the stored state (null for a new customer). Yields at least one step per
+ * event, in order, lazily (a long batch need not hold every intermediate state); pure.
+ */
+export function* replaySteps(state: CustomerState | null, events: readonly EngineEvent[], rules: CompiledRules): Generator<CustomerStep> {
+  let current = state;
+  // The stored state's pending due time, recomputed (evaluating at the clock changes nothing).
+  let due = current ? evaluateAt(current, current.c, rules).nextDueAt : null;
+  for (const e of events) {
+    while (due !== null && due <= e.occurredAt) {
+      const result = evaluateAt(current, due, rules);
+      yield { result, cause: { kind: 'TIMER', eventId: null, eventType: null, eventOccurredAt: due } };
+      current = result.state;
+      due = result.nextDueAt;
+    }
+    const result = applyEvents(current, [e], rules);
+    yield { result, cause: { kind: 'EVENT', eventId: e.eventId, eventType: e.eventType, eventOccurredAt: e.occurredAt } };
+    current = result.state;
+    due = result.nextDueAt;
+  }
+}
+
+/** {@link replaySteps}, all at once. */
+export function replayCustomer(state: CustomerState | null, events: readonly EngineEvent[], rules: CompiledRules): CustomerStep[] {
+  return [...replaySteps(state, events, rules)];
+}
+
+/** Whether the steps changed anything worth storing: an event applied, a timer evaluated, or a label changed. */
+export function changesState(steps: Iterable<CustomerStep>): boolean {
+  for (const s of steps) if (changed(s)) return true;
+  return false;
+}
+
+function changed(s: CustomerStep): boolean {
+  return s.cause.kind === 'TIMER' || s.result.changes.length > 0 || s.result.outcomes.some((o) => o.outcome === 'applied');
+}
+
+/** One state to commit: encoded, with what the step that produced it decided. */
+export interface Checkpoint {
+  readonly state: string;
+  readonly changes: LabelChange[];
+  readonly labels: string[];
+  readonly effectiveAt: number;
+  readonly nextDueAt: number | null;
+  readonly cause: CustomerStep['cause'];
+}
+
+/**
+ * The states to commit, in order: one after every step that decided something (it carries
+ * that decision), and the final state. A customer with k decisions in a batch is committed
+ * in k (or k + 1) consecutive versions, so each decision is stored with the state that
+ * produced it and a crash between two commits replays deterministically. States are
+ * encoded as the steps come, so a large batch keeps strings, not every step's state.
+ * `onStep` sees every step (for metrics). `changed` is {@link changesState} of the steps.
+ */
+export function checkpointsOf(steps: Iterable<CustomerStep>, onStep?: (step: CustomerStep) => void): { points: Checkpoint[]; changed: boolean } {
+  const points: Checkpoint[] = [];
+  let anyChange = false;
+  let last: CustomerStep | undefined;
+  let lastTaken = false;
+  for (const step of steps) {
+    onStep?.(step);
+    anyChange ||= changed(step);
+    last = step;
+    lastTaken = step.result.changes.length > 0;
+    if (lastTaken) points.push(toCheckpoint(step));
+  }
+  if (last && !lastTaken) points.push(toCheckpoint(last));
+  return { points, changed: anyChange };
+}
+
+/** {@link checkpointsOf} without the extras. */
+export function checkpoints(steps: Iterable<CustomerStep>): Checkpoint[] {
+  return checkpointsOf(steps).points;
+}
+
+function toCheckpoint(s: CustomerStep): Checkpoint {
+  const { changes, labels, effectiveAt, nextDueAt } = s.result;
+  return { state: encodeState(s.result.state), changes, labels, effectiveAt, nextDueAt, cause: s.cause };
+}

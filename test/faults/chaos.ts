@@ -1,0 +1,154 @@
+/**
+ * The fault schedule: one chain per service (SIGKILL a random instance at a random moment,
+ * start a replacement, wait until it is ready, pause, again) and one chain of
+ * infrastructure faults (Redis kill -9, evaluator 1 → 3 → 1, broker restart) in random
+ * order. Service chains run concurrently; an infrastructure fault waits until no other
+ * fault is in progress and holds the others off while it runs, so the longest delay an
+ * event can see stays bounded (RELIABILITY.md, "Exactness").
+ */
+import type { Rng } from '@labelstream/generator';
+import type { Fleet, ServiceName } from './fleet';
+import type { OwnRedis } from './own-redis';
+import type { PrivateStack } from './private-stack';
+
+export type FaultKind = 'kill-ingest' | 'kill-evaluator' | 'kill-publisher' | 'redis-kill9' | 'scale-evaluator' | 'broker-restart';
+
+export interface FaultRecord {
+  kind: FaultKind;
+  startedAt: number;
+  /** Until the pipeline was whole again (replacement ready, Redis answering, broker up). */
+  recoveredAt: number;
+  detail: string;
+}
+
+export interface ChaosPlan {
+  kills: Record<ServiceName, number>;
+  redisKills: number;
+  scaleCycles: number;
+  brokerRestarts: number;
+  gapMs: { min: number; max: number };
+}
+
+export interface ChaosDeps {
+  fleet: Fleet;
+  redis: OwnRedis;
+  stack: PrivateStack | undefined;
+  rng: Rng;
+  log: (line: string) => void;
+}
+
+/** Shared for service faults, exclusive for infrastructure faults (which go first when waiting). */
+class FaultLock {
+  private shared = 0;
+  private exclusive = false;
+  private exclusiveWaiting = 0;
+  private waiters: Array<() => void> = [];
+
+  private wake(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const f of w) f();
+  }
+
+  private async until(ok: () => boolean): Promise<void> {
+    while (!ok()) await new Promise<void>((r) => this.waiters.push(r));
+  }
+
+  async run<T>(mode: 'shared' | 'exclusive', work: () => Promise<T>): Promise<T> {
+    if (mode === 'shared') {
+      await this.until(() => !this.exclusive && this.exclusiveWaiting === 0);
+      this.shared++;
+    } else {
+      this.exclusiveWaiting++;
+      await this.until(() => !this.exclusive && this.shared === 0);
+      this.exclusiveWaiting--;
+      this.exclusive = true;
+    }
+    try {
+      return await work();
+    } finally {
+      if (mode === 'shared') this.shared--;
+      else this.exclusive = false;
+      this.wake();
+    }
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Runs every fault of the plan; resolves with what happened, in order of start. */
+export async function runChaos(plan: ChaosPlan, deps: ChaosDeps): Promise<FaultRecord[]> {
+  const { fleet, redis, stack, rng, log } = deps;
+  const lock = new FaultLock();
+  const records: FaultRecord[] = [];
+  const gap = () => sleep(rng.int(plan.gapMs.min, plan.gapMs.max));
+  const record = async (kind: FaultKind, mode: 'shared' | 'exclusive', work: () => Promise<string>) =>
+    lock.run(mode, async () => {
+      const startedAt = Date.now();
+      const detail = await work();
+      const r = { kind, startedAt, recoveredAt: Date.now(), detail };
+      records.push(r);
+      log(`fault ${kind}: ${detail} (whole again after ${((r.recoveredAt - startedAt) / 1000).toFixed(1)} s)`);
+    });
+
+  const killChain = async (name: ServiceName, count: number) => {
+    for (let i = 0; i < count; i++) {
+      await gap();
+      await record(`kill-${name}` as FaultKind, 'shared', async () => {
+        const victims = fleet.running(name);
+        const victim = victims[rng.int(0, victims.length - 1)]!;
+        await fleet.kill(victim);
+        const next = await fleet.start(name);
+        return `SIGKILL ${victim.id} (pid ${victim.child.pid}), replaced by ${next.id}`;
+      });
+    }
+  };
+
+  const infra: Array<() => Promise<void>> = [];
+  for (let i = 0; i < plan.redisKills; i++) {
+    infra.push(() =>
+      record('redis-kill9', 'exclusive', async () => {
+        const pid = redis.pid;
+        await redis.kill9AndRestart(rng.int(500, 3000));
+        return `kill -9 redis-server (pid ${pid}), restarted (pid ${redis.pid}) from its AOF`;
+      }),
+    );
+  }
+  for (let i = 0; i < plan.scaleCycles; i++) {
+    infra.push(() =>
+      record('scale-evaluator', 'exclusive', async () => {
+        const added = await Promise.all([fleet.start('evaluator'), fleet.start('evaluator')]);
+        await sleep(rng.int(8_000, 20_000));
+        const running = fleet.running('evaluator');
+        const leaving = [running[rng.int(0, running.length - 1)]!];
+        const rest = running.filter((p) => p !== leaving[0]);
+        leaving.push(rest[rng.int(0, rest.length - 1)]!);
+        const stops = await Promise.all(leaving.map((p) => fleet.stop(p, 20_000)));
+        return `evaluator 1 → 3 (+${added.map((p) => p.id).join(', ')}) → 1 (SIGTERM ${leaving.map((p, i) => `${p.id}: exit ${stops[i]!.code} in ${stops[i]!.ms} ms`).join(', ')})`;
+      }),
+    );
+  }
+  for (let i = 0; i < plan.brokerRestarts && stack; i++) {
+    infra.push(() =>
+      record('broker-restart', 'exclusive', async () => {
+        await stack.restartBroker(rng.int(1000, 5000));
+        return 'Kafka broker stopped (SIGTERM) and started again';
+      }),
+    );
+  }
+  // Random order, spread over the run.
+  for (let i = infra.length - 1; i > 0; i--) {
+    const j = rng.int(0, i);
+    [infra[i], infra[j]] = [infra[j]!, infra[i]!];
+  }
+  const infraChain = async () => {
+    for (const f of infra) {
+      await gap();
+      await gap();
+      await f();
+    }
+  };
+
+  await Promise.all([killChain('ingest', plan.kills.ingest), killChain('evaluator', plan.kills.evaluator), killChain('publisher', plan.kills.publisher), infraChain()]);
+  return records.sort((a, b) => a.startedAt - b.startedAt);
+}

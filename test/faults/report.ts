@@ -1,0 +1,134 @@
+/**
+ * The figures of a fault run: what went in, what the oracle expects, what came out, and
+ * how the two compare per customer. Pure: everything read from Kafka is passed in.
+ */
+import type { CustomerEvent, LabelEvent } from '@labelstream/contracts';
+import { compareSequences, type ChangeKey, type CustomerOutcome } from '@labelstream/oracle';
+
+export interface RunInputs {
+  sent: { raw: number; validIds: ReadonlySet<string>; malformed: number; duplicateCopies: number; late: number; sendErrors: number };
+  /** Canonical events, each customer's in partition order (duplicates included). */
+  canonical: readonly CustomerEvent[];
+  /** DLQ records' source positions (`topic/partition/offset`). */
+  dlqSources: readonly string[];
+  /** Public label events in topic order (per partition). */
+  labelEvents: readonly LabelEvent[];
+  /** Oracle outcome per customer. */
+  oracle: ReadonlyMap<string, CustomerOutcome>;
+  /** Changes with effectiveAt after this are not compared (not all due yet when the run stopped). */
+  horizon: number;
+}
+
+export interface Figures {
+  eventsIn: { rawMessages: number; validEvents: number; malformed: number; duplicateCopies: number; lateSent: number; sendRetries: number };
+  ingest: { canonicalRecords: number; distinctEvents: number; validLost: number; invented: number; deadLettered: number };
+  evaluation: { customers: number; applied: number; late: number; duplicatesSkipped: number };
+  labelEvents: {
+    expected: number;
+    expectedTimeBased: number;
+    published: number;
+    duplicates: number;
+    missing: number;
+    unexplained: number;
+    outOfOrder: number;
+    afterHorizon: number;
+  };
+  /** Up to 20 examples of each discrepancy, for diagnosis. */
+  examples: { lost: string[]; invented: string[]; missing: string[]; unexplained: string[]; outOfOrder: string[] };
+}
+
+const key = (e: Pick<ChangeKey, 'label' | 'change' | 'effectiveAt' | 'causeEventId'>): ChangeKey => ({ label: e.label, change: e.change, effectiveAt: e.effectiveAt, causeEventId: e.causeEventId });
+const show = (customerId: string, c: ChangeKey) => `${customerId} ${c.change === 'ASSIGNED' ? '+' : '-'}${c.label} @${new Date(c.effectiveAt).toISOString()} ${c.causeEventId ?? 'timer'}`;
+
+export function figures(i: RunInputs): Figures {
+  const distinct = new Set(i.canonical.map((e) => e.eventId));
+  const lost = [...i.sent.validIds].filter((id) => !distinct.has(id));
+  const invented = [...distinct].filter((id) => !i.sent.validIds.has(id));
+  let applied = 0;
+  let late = 0;
+  let dups = 0;
+  for (const o of i.oracle.values()) {
+    applied += o.applied;
+    late += o.late;
+    dups += o.duplicates;
+  }
+
+  // Published: de-duplicated by eventId (first copy), per customer in topic order.
+  const seen = new Set<string>();
+  let duplicates = 0;
+  let afterHorizon = 0;
+  const actual = new Map<string, ChangeKey[]>();
+  for (const e of i.labelEvents) {
+    if (seen.has(e.eventId)) {
+      duplicates++;
+      continue;
+    }
+    seen.add(e.eventId);
+    if (e.effectiveAt > i.horizon) {
+      afterHorizon++;
+      continue;
+    }
+    const list = actual.get(e.customerId) ?? [];
+    list.push(key({ label: e.label, change: e.type === 'LABEL_ASSIGNED' ? 'ASSIGNED' : 'REMOVED', effectiveAt: e.effectiveAt, causeEventId: e.causeEventId }));
+    actual.set(e.customerId, list);
+  }
+
+  let expected = 0;
+  let expectedTimeBased = 0;
+  let missing = 0;
+  let unexplained = 0;
+  let outOfOrder = 0;
+  const ex = { lost: lost.slice(0, 20), invented: invented.slice(0, 20), missing: [] as string[], unexplained: [] as string[], outOfOrder: [] as string[] };
+  const customers = new Set([...i.oracle.keys(), ...actual.keys()]);
+  for (const customerId of customers) {
+    const want = (i.oracle.get(customerId)?.changes ?? []).filter((c) => c.effectiveAt <= i.horizon).map(key);
+    const got = actual.get(customerId) ?? [];
+    const cmp = compareSequences(want, got);
+    expected += want.length;
+    expectedTimeBased += want.filter((c) => c.causeEventId === null).length;
+    missing += cmp.missing.length;
+    unexplained += cmp.unexplained.length;
+    outOfOrder += cmp.outOfOrder;
+    for (const c of cmp.missing) if (ex.missing.length < 20) ex.missing.push(show(customerId, c));
+    for (const c of cmp.unexplained) if (ex.unexplained.length < 20) ex.unexplained.push(show(customerId, c));
+    if (cmp.outOfOrder > 0 && ex.outOfOrder.length < 20) ex.outOfOrder.push(`${customerId}: ${cmp.outOfOrder}`);
+  }
+
+  return {
+    eventsIn: { rawMessages: i.sent.raw, validEvents: i.sent.validIds.size, malformed: i.sent.malformed, duplicateCopies: i.sent.duplicateCopies, lateSent: i.sent.late, sendRetries: i.sent.sendErrors },
+    ingest: { canonicalRecords: i.canonical.length, distinctEvents: distinct.size, validLost: lost.length, invented: invented.length, deadLettered: new Set(i.dlqSources).size },
+    evaluation: { customers: i.oracle.size, applied, late, duplicatesSkipped: dups },
+    labelEvents: { expected, expectedTimeBased, published: seen.size, duplicates, missing, unexplained, outOfOrder, afterHorizon },
+    examples: ex,
+  };
+}
+
+/** The promise: nothing lost, nothing invented, nothing twice, nothing out of order. */
+export function verdict(f: Figures, unexpectedExits: number): string[] {
+  const problems: string[] = [];
+  if (f.ingest.validLost) problems.push(`${f.ingest.validLost} valid events never reached the canonical topic`);
+  if (f.ingest.invented) problems.push(`${f.ingest.invented} canonical events were never sent as valid events`);
+  if (f.ingest.deadLettered < f.eventsIn.malformed) problems.push(`${f.eventsIn.malformed} malformed messages sent, only ${f.ingest.deadLettered} dead-lettered`);
+  if (f.labelEvents.missing) problems.push(`${f.labelEvents.missing} label events missing`);
+  if (f.labelEvents.unexplained) problems.push(`${f.labelEvents.unexplained} label events unexplained`);
+  if (f.labelEvents.duplicates) problems.push(`${f.labelEvents.duplicates} duplicate label events (by eventId)`);
+  if (f.labelEvents.outOfOrder) problems.push(`${f.labelEvents.outOfOrder} label events out of order`);
+  if (unexpectedExits) problems.push(`${unexpectedExits} service processes exited without being killed`);
+  return problems;
+}
+
+/** The figures as the lines the run prints. */
+export function formatFigures(f: Figures): string {
+  const l = f.labelEvents;
+  return [
+    `events in:            ${f.eventsIn.rawMessages} raw messages = ${f.eventsIn.validEvents} valid events + ${f.eventsIn.malformed} malformed + ${f.eventsIn.duplicateCopies} re-sent copies (${f.eventsIn.lateSent} sent 1-40 s late; ${f.eventsIn.sendRetries} send retries)`,
+    `ingest:               ${f.ingest.distinctEvents} distinct events in ${f.ingest.canonicalRecords} canonical records, ${f.ingest.validLost} valid events lost, ${f.ingest.invented} invented, ${f.ingest.deadLettered} dead-lettered`,
+    `evaluation (oracle):  ${f.evaluation.customers} customers, ${f.evaluation.applied} events applied, ${f.evaluation.late} late, ${f.evaluation.duplicatesSkipped} duplicates skipped`,
+    `label events expected: ${l.expected} (${l.expectedTimeBased} time-based)`,
+    `label events published: ${l.published} distinct (+ ${l.afterHorizon} after the horizon, not compared)`,
+    `missing:      ${l.missing}`,
+    `unexplained:  ${l.unexplained}`,
+    `duplicates:   ${l.duplicates}`,
+    `out of order: ${l.outOfOrder}`,
+  ].join('\n');
+}

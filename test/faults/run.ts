@@ -1,0 +1,197 @@
+/**
+ * The fault run (`pnpm test:faults`; RELIABILITY.md explains it and records its figures).
+ *
+ * Drives the built ingest, evaluator and publisher as processes on the run's own topics,
+ * Redis key prefix and redis-server, with a generated storefront workload, while faults
+ * happen at random moments: SIGKILL of each service (many times), kill -9 and restart of
+ * Redis (AOF on), evaluator scaled 1 → 3 → 1, and — with --broker-restart — restarts of a
+ * Kafka broker private to the run. At the end it reads the canonical events ingest
+ * accepted, computes the label changes they imply with the reference oracle, and compares
+ * them with the public label events: events in, label events expected, missing,
+ * unexplained, duplicates (by eventId), out of order. Exit status 0 only when the last
+ * four are 0 (and nothing was lost at ingest and no service crashed on its own).
+ */
+import './workspace-resolve';
+import { mkdirSync, readFileSync, writeFileSync, appendFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Redis from 'ioredis';
+import { Kafka, logLevel } from 'kafkajs';
+import { customerEventType, labelEventType, DLQ_HEADERS, type CustomerEvent, type LabelEvent } from '@labelstream/contracts';
+import { createRng } from '@labelstream/generator';
+import { Registry } from '@labelstream/kafka';
+import { runOracle } from '@labelstream/oracle';
+import { loadRules } from '@labelstream/rules';
+import { connectStack, createTestTopics, waitFor } from '@labelstream/testkit';
+import { runChaos, type FaultRecord } from './chaos';
+import { Fleet, type ServiceName } from './fleet';
+import { evaluatorBacklog, groupLag, readTopic } from './observe';
+import { parseOptions, type FaultOptions } from './options';
+import { OwnRedis } from './own-redis';
+import { PrivateStack } from './private-stack';
+import { figures, formatFigures, verdict } from './report';
+import { startWorkload } from './workload';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function main(): Promise<number> {
+  const o: FaultOptions = parseOptions(process.argv.slice(2), process.env);
+  mkdirSync(join(o.outDir, 'logs'), { recursive: true });
+  const t0 = Date.now();
+  const log = (line: string) => {
+    const text = `[faults +${((Date.now() - t0) / 1000).toFixed(1)}s] ${line}`;
+    console.log(text);
+    appendFileSync(join(o.outDir, 'timeline.log'), text + '\n');
+  };
+  log(`options: ${JSON.stringify({ ...o, rulesFile: o.rulesFile.replace(/.*\/rules\//, 'rules/') })}`);
+  log(`output in ${o.outDir}`);
+
+  const cleanups: Array<() => Promise<unknown>> = [];
+  const cleanup = async () => {
+    for (const f of cleanups.reverse()) await f().catch((e: unknown) => log(`cleanup: ${(e as Error).message}`));
+    cleanups.length = 0;
+  };
+  process.once('SIGINT', () => void cleanup().then(() => process.exit(130)));
+  try {
+    const redis = await OwnRedis.start(join(o.outDir, 'redis'));
+    cleanups.push(() => redis.stop());
+    log(`own redis-server on :${redis.port} (AOF, appendfsync always)`);
+    let stack: PrivateStack | undefined;
+    let brokers: string;
+    let registryUrl: string;
+    if (o.brokerRestarts > 0) {
+      log('starting a private Kafka broker and registry for broker restarts…');
+      stack = await PrivateStack.start(join(o.outDir, 'stack'), redis.url);
+      const s = stack;
+      cleanups.push(() => s.down());
+      brokers = stack.brokers;
+      registryUrl = stack.registryUrl;
+    } else {
+      const env = await connectStack();
+      brokers = env.kafkaBrokers.join(',');
+      registryUrl = env.schemaRegistryUrl;
+    }
+    log(`kafka ${brokers}, registry ${registryUrl}`);
+
+    const kafka = new Kafka({ clientId: 'faults', brokers: brokers.split(','), logLevel: logLevel.NOTHING, retry: { retries: 10, maxRetryTime: 5000 } });
+    const run = `faults-${Date.now().toString(36)}`;
+    const topics = {
+      TOPIC_RAW_PURCHASES: `${run}.purchases`,
+      TOPIC_RAW_EMAIL_CLICKS: `${run}.email-clicks`,
+      TOPIC_RAW_SUPPORT_TICKETS: `${run}.support-tickets`,
+      TOPIC_CUSTOMER_EVENTS: `${run}.customer-events`,
+      TOPIC_DLQ: `${run}.dlq`,
+      TOPIC_DECISIONS: `${run}.decisions`,
+      TOPIC_LABEL_EVENTS: `${run}.label-events`,
+      TOPIC_CUSTOMER_LABELS: `${run}.customer-labels`,
+    };
+    const raw = [topics.TOPIC_RAW_PURCHASES, topics.TOPIC_RAW_EMAIL_CLICKS, topics.TOPIC_RAW_SUPPORT_TICKETS];
+    const admin = kafka.admin();
+    await admin.connect();
+    cleanups.push(() => admin.disconnect());
+    await createTestTopics(admin, [
+      ...raw.map((topic) => ({ topic, partitions: 3 })),
+      { topic: topics.TOPIC_DLQ, partitions: 3 },
+      ...[topics.TOPIC_CUSTOMER_EVENTS, topics.TOPIC_DECISIONS, topics.TOPIC_LABEL_EVENTS].map((topic) => ({ topic, partitions: o.partitions })),
+      { topic: topics.TOPIC_CUSTOMER_LABELS, partitions: o.partitions, config: { 'cleanup.policy': 'compact' } },
+    ]);
+    if (!o.keepTopics && !stack) cleanups.push(() => admin.deleteTopics({ topics: Object.values(topics) }));
+    const groups = { ingest: `${run}-ingest`, evaluator: `${run}-evaluator`, publisher: `${run}-publisher` };
+    const keyPrefix = run.replace(/[^a-z0-9_-]/g, '');
+    const common = { KAFKA_BROKERS: brokers, SCHEMA_REGISTRY_URL: registryUrl, LOG_LEVEL: 'info', TOPIC_PARTITIONS: String(o.partitions), SHUTDOWN_TIMEOUT: '10s', ...topics };
+    const envFor = (name: ServiceName): Record<string, string> => {
+      // The storefront's customer ids are c-<6+ digits>; its bad-customer-id-format messages rely on that.
+      if (name === 'ingest') return { ...common, INGEST_GROUP_ID: groups.ingest, INGEST_CUSTOMER_ID_PATTERN: '^c-[0-9]{6,}$' };
+      if (name === 'evaluator') return { ...common, EVALUATOR_GROUP_ID: groups.evaluator, REDIS_URL: redis.url, REDIS_KEY_PREFIX: keyPrefix, RULES_FILE: o.rulesFile };
+      return { ...common, PUBLISHER_GROUP_ID: groups.publisher };
+    };
+    const fleet = new Fleet(envFor, join(o.outDir, 'logs'), 180_000, o.evaluatorMain ? { evaluator: o.evaluatorMain } : {});
+    cleanups.push(() => fleet.stopAll());
+    await Promise.all([fleet.start('ingest'), fleet.start('evaluator'), fleet.start('publisher')]);
+    log('ingest, evaluator and publisher ready');
+
+    const workload = await startWorkload(kafka, { purchases: topics.TOPIC_RAW_PURCHASES, emailClicks: topics.TOPIC_RAW_EMAIL_CLICKS, supportTickets: topics.TOPIC_RAW_SUPPORT_TICKETS }, o);
+    log(`producing ${o.rate} events/s for ${o.customers} customers, event times ${o.leadMs / 1000} s ahead of the wall clock`);
+    const progress = setInterval(() => log(`produced ${workload.stats.validIds.size} valid events (${workload.stats.sent} messages)`), 15_000);
+    const faults: FaultRecord[] = await runChaos(
+      { kills: o.kills, redisKills: o.redisKills, scaleCycles: o.scaleCycles, brokerRestarts: o.brokerRestarts, gapMs: o.gapMs },
+      { fleet, redis, stack, rng: createRng(o.seed, 5), log },
+    );
+    log(`faults done: ${faults.length}`);
+    await waitFor('the workload to reach its event count', () => workload.stats.validIds.size >= o.events, { timeoutMs: Math.ceil((o.events / o.rate) * 1000) + 600_000, intervalMs: 500 });
+    await workload.stop();
+    clearInterval(progress);
+    const producedUntil = Date.now();
+    log(`production stopped: ${workload.stats.validIds.size} valid events; letting the clock run ${o.tailMs / 1000} s so their time-based changes come due`);
+    while (Date.now() < producedUntil + o.tailMs) await sleep(1000);
+
+    // The horizon: every change the rules imply up to here must be out.
+    const horizon = Date.now();
+    const redisClient = new Redis(redis.url, { maxRetriesPerRequest: 3 });
+    cleanups.push(async () => redisClient.disconnect());
+    let last: unknown;
+    await waitFor(
+      'the pipeline to catch up (inputs committed to their end, timers due by the horizon fired, outboxes empty)',
+      async () => {
+        const lag = {
+          ingest: await groupLag(admin, groups.ingest, raw),
+          evaluator: await groupLag(admin, groups.evaluator, [topics.TOPIC_CUSTOMER_EVENTS]),
+          publisher: await groupLag(admin, groups.publisher, [topics.TOPIC_DECISIONS]),
+          ...(await evaluatorBacklog(redisClient, keyPrefix, o.partitions, horizon)),
+        };
+        last = lag;
+        return Object.values(lag).every((v) => v === 0);
+      },
+      { timeoutMs: 300_000, intervalMs: 1000, lastSeen: () => last },
+    );
+    log('pipeline caught up; reading the topics');
+
+    const registry = new Registry({ url: registryUrl });
+    const canonicalRecords = await readTopic(kafka, topics.TOPIC_CUSTOMER_EVENTS);
+    const canonical: CustomerEvent[] = [];
+    for (const r of canonicalRecords) canonical.push(await registry.decode<CustomerEvent>(r.value, customerEventType));
+    const dlq = await readTopic(kafka, topics.TOPIC_DLQ);
+    const dlqSources = dlq.map((r) => ['sourceTopic', 'sourcePartition', 'sourceOffset'].map((h) => String(r.headers?.[DLQ_HEADERS[h as 'sourceTopic']] ?? '')).join('/'));
+    const labelRecords = await readTopic(kafka, topics.TOPIC_LABEL_EVENTS);
+    const labelEvents: LabelEvent[] = [];
+    for (const r of labelRecords) labelEvents.push(await registry.decode<LabelEvent>(r.value, labelEventType));
+
+    const rules = loadRules(readFileSync(o.rulesFile, 'utf8'), { source: o.rulesFile });
+    const tOracle = Date.now();
+    const oracle = runOracle(canonical, rules, { horizon });
+    log(`oracle: ${canonical.length} canonical records in ${((Date.now() - tOracle) / 1000).toFixed(1)} s`);
+    const f = figures({
+      sent: { raw: workload.stats.sent, validIds: workload.stats.validIds, malformed: workload.stats.malformed, duplicateCopies: workload.stats.duplicatesSent, late: workload.stats.lateSent, sendErrors: workload.stats.sendErrors },
+      canonical,
+      dlqSources,
+      labelEvents,
+      oracle,
+      horizon,
+    });
+    const counts: Record<string, number> = {};
+    for (const r of faults) counts[r.kind] = (counts[r.kind] ?? 0) + 1;
+    const problems = verdict(f, fleet.unexpected.length);
+    const summary = [
+      '',
+      `==== fault run ${run}: ${((Date.now() - t0) / 60_000).toFixed(1)} min ====`,
+      `faults:               ${Object.entries(counts).map(([k, n]) => `${k} ×${n}`).join(', ') || 'none'}`,
+      `service starts:       ${Object.entries(fleet.starts).map(([k, n]) => `${k} ${n}`).join(', ')}; unexpected exits: ${fleet.unexpected.length}`,
+      formatFigures(f),
+      problems.length ? `FAILED: ${problems.join('; ')}` : 'PASSED: 0 missing, 0 unexplained, 0 duplicates, 0 out of order',
+      '',
+    ].join('\n');
+    console.log(summary);
+    writeFileSync(join(o.outDir, 'report.txt'), summary);
+    writeFileSync(join(o.outDir, 'report.json'), JSON.stringify({ run, options: o, horizon, faults, unexpectedExits: fleet.unexpected, figures: f, problems }, null, 2));
+    return problems.length ? 1 : 0;
+  } finally {
+    await cleanup();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error('fault run failed:', err instanceof Error ? (err.stack ?? err.message) : err);
+    process.exit(2);
+  },
+);

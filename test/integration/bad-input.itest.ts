@@ -1,0 +1,362 @@
+/**
+ * Bad input end to end, on the real stack: the three built services as processes on this
+ * test's own topics, fed a corpus of more than 50 bad raw messages — the generator's whole
+ * malformed corpus (`allMalformed`) plus framed Avro with an unknown, a deleted or a
+ * mismatching schema id, NaN and infinite amounts, Infinity, huge and negative numbers,
+ * out-of-range fields, oversize values, empty and null keys and values — each between two
+ * valid events. Every bad message lands in the DLQ with its reason code (and its original
+ * bytes and position); every valid event around it arrives and gets its label; duplicated
+ * event ids are counted once; every consumer group commits to the end of its input; and
+ * no service restarts (same processes, /healthz 200 throughout).
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Admin, Kafka, KafkaMessage } from 'kafkajs';
+import { customerEventType, DLQ_HEADERS, labelEventType, typeForSchema, type AvroRecordSchema, type CustomerEvent, type LabelEvent } from '@labelstream/contracts';
+import { allMalformed } from '@labelstream/generator';
+import { Registry } from '@labelstream/kafka';
+import { connectStack, createTestTopics, testKafka, uniqueName, waitFor, type StackEnv } from '@labelstream/testkit';
+import { metricSum, startService, type RunningService } from '../support/services';
+
+jest.setTimeout(300_000);
+
+const ROOT = join(__dirname, '..', '..');
+const ADMIN_TOKEN = 'bad-input-admin-token-0123456789';
+const RULES = `
+version: "bad-input-1"
+allowedLateness: 1h
+features:
+  events_life: { event: any, agg: count }
+labels:
+  seen:
+    category: custom
+    description: "Any event counted."
+    when: "events_life >= 1"
+`;
+
+/** The reason ingest gives each malformation of the generator's corpus (with c-<digits> customer ids). */
+const CORPUS_REASONS: Record<string, string> = {
+  'truncated-json': 'MALFORMED_JSON',
+  'not-json': 'MALFORMED_JSON',
+  'json-array': 'NOT_AN_OBJECT',
+  'json-null': 'NOT_AN_OBJECT',
+  'missing-customer-id': 'MISSING_FIELD',
+  'missing-event-id': 'MISSING_FIELD',
+  'missing-occurred-at': 'MISSING_FIELD',
+  'customer-id-wrong-type': 'WRONG_TYPE',
+  'bad-customer-id-format': 'INVALID_CUSTOMER_ID',
+  'far-future-timestamp': 'TIMESTAMP_IN_FUTURE',
+  'ancient-timestamp': 'TIMESTAMP_TOO_OLD',
+  'epoch-seconds-timestamp': 'TIMESTAMP_TOO_OLD',
+  'invalid-date-string': 'INVALID_TIMESTAMP',
+  'invalid-utf8': 'INVALID_UTF8',
+  'empty-value': 'EMPTY_VALUE',
+  'null-value': 'EMPTY_VALUE',
+  oversize: 'OVERSIZE',
+  'amount-as-string': 'WRONG_TYPE',
+  'negative-amount': 'NEGATIVE_AMOUNT',
+  'nan-amount': 'MALFORMED_JSON',
+  'null-amount': 'MISSING_FIELD',
+  'huge-amount': 'AMOUNT_TOO_LARGE',
+  'float-amount': 'AMOUNT_NOT_INTEGER',
+  'unknown-currency': 'UNKNOWN_CURRENCY',
+  'quantity-zero': 'OUT_OF_RANGE',
+  'items-not-array': 'WRONG_TYPE',
+  'missing-campaign-id': 'MISSING_FIELD',
+  'satisfaction-out-of-range': 'OUT_OF_RANGE',
+  'unknown-status': 'INVALID_ENUM',
+};
+
+/** A storefront team's raw purchase with the amount as an Avro double: it can carry NaN and Infinity. */
+const rawPurchaseDouble: AvroRecordSchema = {
+  type: 'record',
+  name: 'BadInputPurchase',
+  namespace: 'com.example.badinput',
+  fields: [
+    { name: 'eventId', type: 'string' },
+    { name: 'customerId', type: 'string' },
+    { name: 'occurredAt', type: 'long' },
+    { name: 'orderId', type: 'string' },
+    { name: 'amountMinor', type: 'double' },
+    { name: 'currency', type: 'string' },
+  ],
+};
+
+type Kind = 'purchase' | 'click' | 'ticket';
+interface BadCase {
+  name: string;
+  kind: Kind;
+  key: string | null;
+  value: Buffer | null;
+  reason: string;
+}
+
+let env: StackEnv;
+let admin: Admin;
+const services: RunningService[] = [];
+
+beforeAll(async () => {
+  env = await connectStack();
+  execFileSync(join(ROOT, 'node_modules/.bin/tsc'), ['-b', 'services/ingest', 'services/evaluator', 'services/publisher'], { cwd: ROOT, stdio: 'pipe', timeout: 300_000 });
+  admin = testKafka(env, 'bad-input').admin();
+  await admin.connect();
+}, 320_000);
+afterAll(async () => {
+  await Promise.all(services.map((s) => s.stop()));
+  await admin?.disconnect();
+});
+
+const json = (o: unknown) => Buffer.from(JSON.stringify(o), 'utf8');
+const withRaw = (o: Record<string, unknown>, field: string, raw: string) => Buffer.from(JSON.stringify({ ...o, [field]: '__RAW__' }).replace('"__RAW__"', raw), 'utf8');
+const frame = (id: number, body: Buffer) => {
+  const header = Buffer.alloc(5);
+  header.writeUInt32BE(id, 1);
+  return Buffer.concat([header, body]);
+};
+
+/** Collects a topic from the beginning; fetches up to 8 MiB per partition, so the > 1 MiB record does not stall it. */
+async function collect(kafka: Kafka, topic: string) {
+  const consumer = kafka.consumer({ groupId: uniqueName('bad-input-collector'), maxBytesPerPartition: 8 * 1024 * 1024, maxWaitTimeInMs: 50 });
+  const messages: KafkaMessage[] = [];
+  await consumer.connect();
+  await consumer.subscribe({ topics: [topic], fromBeginning: true });
+  await consumer.run({ eachMessage: async ({ message }) => void messages.push(message) });
+  return {
+    messages,
+    waitForCount: (n: number, timeoutMs: number) => waitFor(`${n} messages on ${topic}`, () => (messages.length >= n ? messages.slice() : undefined), { timeoutMs, lastSeen: () => ({ received: messages.length }) }),
+    stop: () => consumer.disconnect(),
+  };
+}
+
+describe('bad input through the whole pipeline', () => {
+  it('every bad message lands in the DLQ with its reason; everything valid around it arrives; nothing restarts', async () => {
+    const p = uniqueName('bad-input');
+    const topics = {
+      TOPIC_RAW_PURCHASES: `${p}.purchases`,
+      TOPIC_RAW_EMAIL_CLICKS: `${p}.email-clicks`,
+      TOPIC_RAW_SUPPORT_TICKETS: `${p}.support-tickets`,
+      TOPIC_CUSTOMER_EVENTS: `${p}.customer-events`,
+      TOPIC_DLQ: `${p}.dlq`,
+      TOPIC_DECISIONS: `${p}.decisions`,
+      TOPIC_LABEL_EVENTS: `${p}.label-events`,
+      TOPIC_CUSTOMER_LABELS: `${p}.customer-labels`,
+    };
+    const raw = { purchase: topics.TOPIC_RAW_PURCHASES, click: topics.TOPIC_RAW_EMAIL_CLICKS, ticket: topics.TOPIC_RAW_SUPPORT_TICKETS };
+    await createTestTopics(admin, [
+      ...Object.values(raw).map((topic) => ({ topic, partitions: 2 })),
+      { topic: topics.TOPIC_DLQ, partitions: 1 },
+      ...[topics.TOPIC_CUSTOMER_EVENTS, topics.TOPIC_DECISIONS, topics.TOPIC_LABEL_EVENTS].map((topic) => ({ topic, partitions: 3 })),
+      { topic: topics.TOPIC_CUSTOMER_LABELS, partitions: 3, config: { 'cleanup.policy': 'compact' } },
+    ]);
+    const registry = new Registry({ url: env.schemaRegistryUrl });
+    const now = Date.now();
+
+    // ── the bad messages ──────────────────────────────────────────────────────────────
+    const kindOf = (k: string): Kind => (k === 'purchase' ? 'purchase' : k === 'email-click' ? 'click' : 'ticket');
+    const keys = [null, '', 'k-bad'];
+    const cases: BadCase[] = allMalformed(now).map((m, i) => ({
+      name: `corpus ${m.name} (${m.kind})`,
+      kind: kindOf(m.kind),
+      key: keys[i % keys.length]!,
+      value: m.value,
+      reason: CORPUS_REASONS[m.name] ?? `(no expectation for ${m.name})`,
+    }));
+    const purchase = (x: Record<string, unknown> = {}) => ({ eventId: 'bad-p', customerId: 'c-800001', occurredAt: now - 1000, orderId: 'o-1', amountMinor: 1000, currency: 'EUR', items: [{ sku: 'S', category: 'home', quantity: 1, unitPriceMinor: 1000 }], channel: 'web', ...x });
+    const click = (x: Record<string, unknown> = {}) => ({ eventId: 'bad-c', customerId: 'c-800002', occurredAt: now - 1000, campaignId: 'cmp-1', emailId: 'm-1', url: 'https://shop.example/x', ...x });
+    const ticket = (x: Record<string, unknown> = {}) => ({ eventId: 'bad-t', customerId: 'c-800003', occurredAt: now - 1000, ticketId: 't-1', status: 'opened', priority: 'normal', ...x });
+
+    const doubleId = await registry.register(`${p}-double-amount`, rawPurchaseDouble as object);
+    const encodeDouble = registry.encoder<Record<string, unknown>>(doubleId, typeForSchema(rawPurchaseDouble));
+    const doubleBody = { eventId: 'avro-1', customerId: 'c-800004', occurredAt: now - 1000, orderId: 'o-a', currency: 'EUR' };
+    // A schema id the registry no longer knows: registered, then deleted for good.
+    const goneSchema: AvroRecordSchema = { ...rawPurchaseDouble, name: `Gone${Date.now()}` };
+    const goneSubject = `${p}-deleted`;
+    const goneId = await registry.register(goneSubject, goneSchema as object);
+    const encodeGone = registry.encoder<Record<string, unknown>>(goneId, typeForSchema(goneSchema));
+    const gone = encodeGone({ ...doubleBody, amountMinor: 10 });
+    for (const suffix of ['', '?permanent=true']) {
+      const res = await fetch(`${env.schemaRegistryUrl}/subjects/${encodeURIComponent(goneSubject)}${suffix}`, { method: 'DELETE' });
+      expect(res.status).toBe(200);
+    }
+    expect((await fetch(`${env.schemaRegistryUrl}/schemas/ids/${goneId}`)).status).toBe(404);
+
+    cases.push(
+      { name: 'framed Avro with an unknown schema id', kind: 'purchase', key: 'k', value: frame(2_000_000_001, Buffer.from([2, 0x61])), reason: 'UNKNOWN_SCHEMA' },
+      { name: 'framed Avro whose schema was deleted', kind: 'purchase', key: 'k', value: gone, reason: 'UNKNOWN_SCHEMA' },
+      { name: 'framed Avro that does not decode with its schema', kind: 'purchase', key: 'k', value: frame(doubleId, Buffer.from([0x06, 0x61])), reason: 'MALFORMED_AVRO' },
+      { name: 'framed Avro with schema id 0', kind: 'click', key: null, value: Buffer.from([0, 0, 0, 0, 0, 1, 2]), reason: 'UNKNOWN_SCHEMA' },
+      { name: 'Avro NaN amount', kind: 'purchase', key: 'k', value: encodeDouble({ ...doubleBody, amountMinor: NaN }), reason: 'NON_FINITE_AMOUNT' },
+      { name: 'Avro infinite amount', kind: 'purchase', key: 'k', value: encodeDouble({ ...doubleBody, amountMinor: Infinity }), reason: 'NON_FINITE_AMOUNT' },
+      { name: 'Avro negative infinite amount', kind: 'purchase', key: null, value: encodeDouble({ ...doubleBody, amountMinor: -Infinity }), reason: 'NON_FINITE_AMOUNT' },
+      { name: 'JSON Infinity amount', kind: 'purchase', key: 'k', value: withRaw(purchase(), 'amountMinor', 'Infinity'), reason: 'MALFORMED_JSON' },
+      { name: 'amount 10^14', kind: 'purchase', key: 'k', value: json(purchase({ amountMinor: 1e14, items: [{ sku: 'S', category: 'home', quantity: 1, unitPriceMinor: 1e14 }] })), reason: 'AMOUNT_TOO_LARGE' },
+      { name: 'negative quantity', kind: 'purchase', key: 'k', value: json(purchase({ items: [{ sku: 'S', category: 'home', quantity: -1, unitPriceMinor: 1000 }] })), reason: 'OUT_OF_RANGE' },
+      { name: 'negative unit price', kind: 'purchase', key: 'k', value: json(purchase({ items: [{ sku: 'S', category: 'home', quantity: 1, unitPriceMinor: -1 }] })), reason: 'NEGATIVE_AMOUNT' },
+      { name: '1001 order lines', kind: 'purchase', key: 'k', value: json(purchase({ amountMinor: 1001, items: Array.from({ length: 1001 }, () => ({ sku: 'S', category: 'h', quantity: 1, unitPriceMinor: 1 })) })), reason: 'TOO_MANY_ITEMS' },
+      { name: 'currency without a rate', kind: 'purchase', key: 'k', value: json(purchase({ currency: 'BRL' })), reason: 'NO_FX_RATE' },
+      { name: 'currency as a number', kind: 'purchase', key: 'k', value: json(purchase({ currency: 978 })), reason: 'WRONG_TYPE' },
+      { name: 'control character in a category', kind: 'purchase', key: 'k', value: json(purchase({ items: [{ sku: 'S', category: 'ho\u0001me', quantity: 1, unitPriceMinor: 1000 }] })), reason: 'INVALID_TEXT' },
+      { name: 'lone surrogate in orderId', kind: 'purchase', key: 'k', value: json(purchase({ orderId: 'o-\ud800' })), reason: 'INVALID_ID' },
+      { name: 'empty eventId', kind: 'click', key: 'k', value: json(click({ eventId: '' })), reason: 'INVALID_EVENT_ID' },
+      { name: '200-character eventId', kind: 'click', key: 'k', value: json(click({ eventId: 'x'.repeat(200) })), reason: 'INVALID_EVENT_ID' },
+      { name: 'null eventId', kind: 'click', key: 'k', value: json(click({ eventId: null })), reason: 'MISSING_FIELD' },
+      { name: 'empty customerId', kind: 'click', key: '', value: json(click({ customerId: '' })), reason: 'INVALID_CUSTOMER_ID' },
+      { name: 'negative occurredAt', kind: 'click', key: 'k', value: json(click({ occurredAt: -5 })), reason: 'INVALID_TIMESTAMP' },
+      { name: 'occurredAt 10^20', kind: 'click', key: 'k', value: json(click({ occurredAt: 1e20 })), reason: 'INVALID_TIMESTAMP' },
+      { name: 'boolean occurredAt', kind: 'click', key: 'k', value: json(click({ occurredAt: true })), reason: 'WRONG_TYPE' },
+      { name: 'unparseable url', kind: 'click', key: 'k', value: json(click({ url: 'https://exa mple.com/x' })), reason: 'INVALID_URL' },
+      { name: 'whitespace only', kind: 'click', key: null, value: Buffer.from('  \n '), reason: 'MALFORMED_JSON' },
+      { name: 'a JSON string', kind: 'click', key: 'k', value: Buffer.from('"hello"'), reason: 'NOT_AN_OBJECT' },
+      { name: 'a JSON number', kind: 'ticket', key: 'k', value: Buffer.from('42'), reason: 'NOT_AN_OBJECT' },
+      { name: 'arrays nested 100 000 deep', kind: 'ticket', key: 'k', value: Buffer.from('['.repeat(100_000) + ']'.repeat(100_000)), reason: 'NOT_AN_OBJECT' },
+      { name: 'ticket priority "critical"', kind: 'ticket', key: 'k', value: json(ticket({ priority: 'critical' })), reason: 'INVALID_ENUM' },
+      { name: 'satisfaction 0', kind: 'ticket', key: 'k', value: json(ticket({ status: 'resolved', satisfactionScore: 0 })), reason: 'OUT_OF_RANGE' },
+      { name: 'satisfaction 3.5', kind: 'ticket', key: 'k', value: json(ticket({ status: 'resolved', satisfactionScore: 3.5 })), reason: 'WRONG_TYPE' },
+      { name: 'ticketId an object', kind: 'ticket', key: 'k', value: json(ticket({ ticketId: { a: 1 } })), reason: 'WRONG_TYPE' },
+      { name: 'February 30th', kind: 'ticket', key: 'k', value: json(ticket({ occurredAt: '2026-02-30T10:00:00Z' })), reason: 'INVALID_TIMESTAMP' },
+      { name: 'an hour in the future', kind: 'ticket', key: 'k', value: json(ticket({ occurredAt: now + 3_600_000 })), reason: 'TIMESTAMP_IN_FUTURE' },
+      { name: 'eight days old', kind: 'ticket', key: 'k', value: json(ticket({ occurredAt: now - 8 * 86_400_000 })), reason: 'TIMESTAMP_TOO_OLD' },
+      { name: 'null key and null value', kind: 'ticket', key: null, value: null, reason: 'EMPTY_VALUE' },
+    );
+    expect(cases.length).toBeGreaterThanOrEqual(50);
+    expect(cases.filter((c) => c.reason.startsWith('('))).toEqual([]);
+
+    // ── produce: each bad message between two valid events of its own customers, on one partition ──
+    const valid: Array<{ eventId: string; customerId: string }> = [];
+    let n = 0;
+    const validFor = (kind: Kind) => {
+      const i = ++n;
+      const base = { eventId: `${p}-ok-${i}`, customerId: `c-7${String(i).padStart(5, '0')}`, occurredAt: now - 2000 + i };
+      valid.push({ eventId: base.eventId, customerId: base.customerId });
+      if (kind === 'purchase') return json(purchase(base));
+      if (kind === 'click') return json(click(base));
+      return json(ticket(base));
+    };
+    const producer = testKafka(env, 'bad-input').producer({ idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    const positions: string[] = [];
+    for (const [i, c] of cases.entries()) {
+      const partition = i % 2;
+      const topic = raw[c.kind];
+      const [meta] = await producer.send({
+        topic,
+        acks: -1,
+        messages: [
+          { partition, key: c.key === null ? `k-${i}` : null, value: validFor(c.kind) }, // valid events with null and non-null keys
+          { partition, key: c.key, value: c.value, headers: { 'x-case': String(i) } },
+          { partition, key: c.key === '' ? '' : `k-${i}`, value: validFor(c.kind) },
+        ],
+      });
+      positions.push(`${topic}/${partition}/${BigInt(meta!.baseOffset!) + 1n}`);
+    }
+    // Duplicate event ids: one purchase sent three times (a retrying producer) — counted once, never dead-lettered.
+    const dup = json(purchase({ eventId: `${p}-dup`, customerId: 'c-799999', occurredAt: now - 500 }));
+    await producer.send({ topic: raw.purchase, acks: -1, messages: [{ key: 'o-dup', value: dup }, { key: 'o-dup', value: dup }, { key: 'o-dup-retry', value: dup }] });
+    await producer.disconnect();
+    const rawCount = cases.length * 3 + 3;
+
+    // ── the pipeline ────────────────────────────────────────────────────────────────
+    const dir = mkdtempSync(join(tmpdir(), 'labelstream-bad-input-'));
+    const rulesFile = join(dir, 'rules.yaml');
+    writeFileSync(rulesFile, RULES);
+    const groups = { ingest: `${p}-ingest`, evaluator: `${p}-evaluator`, publisher: `${p}-publisher` };
+    const common = { KAFKA_BROKERS: env.kafkaBrokers.join(','), SCHEMA_REGISTRY_URL: env.schemaRegistryUrl, LOG_LEVEL: 'warn', TOPIC_PARTITIONS: '3', SHUTDOWN_TIMEOUT: '5s', ...topics };
+    services.push(
+      await startService('ingest', { ...common, INGEST_GROUP_ID: groups.ingest, INGEST_CUSTOMER_ID_PATTERN: '^c-[0-9]{6,}$' }),
+      await startService('evaluator', { ...common, EVALUATOR_GROUP_ID: groups.evaluator, REDIS_URL: env.redisUrl, REDIS_KEY_PREFIX: p.replace(/[^a-z0-9_-]/g, '').slice(0, 40), RULES_FILE: rulesFile, ADMIN_TOKEN }),
+      await startService('publisher', { ...common, PUBLISHER_GROUP_ID: groups.publisher }),
+    );
+    const [ingest, evaluator, publisher] = services as [RunningService, RunningService, RunningService];
+    const pids = services.map((s) => s.child.pid);
+    const kafka = testKafka(env, 'bad-input-read');
+    const dlq = await collect(kafka, topics.TOPIC_DLQ);
+    const canonical = await collect(kafka, topics.TOPIC_CUSTOMER_EVENTS);
+    const labels = await collect(kafka, topics.TOPIC_LABEL_EVENTS);
+    try {
+      // Every bad message in the DLQ, with its reason, original bytes, key and headers.
+      const dead = await dlq.waitForCount(cases.length, 120_000);
+      const bySource = new Map(dead.map((r) => [[DLQ_HEADERS.sourceTopic, DLQ_HEADERS.sourcePartition, DLQ_HEADERS.sourceOffset].map((h) => String(r.headers?.[h] ?? '')).join('/'), r]));
+      const problems: string[] = [];
+      cases.forEach((c, i) => {
+        const r = bySource.get(positions[i]!);
+        if (!r) return void problems.push(`${c.name}: not in the DLQ`);
+        if (String(r.headers?.[DLQ_HEADERS.reason]) !== c.reason) problems.push(`${c.name}: reason ${String(r.headers?.[DLQ_HEADERS.reason])}, expected ${c.reason}`);
+        const same = c.value === null ? r.value === null : r.value !== null && Buffer.compare(r.value, c.value) === 0;
+        if (!same) problems.push(`${c.name}: value bytes changed`);
+        if ((r.key?.toString() ?? null) !== (c.key === null ? null : c.key)) problems.push(`${c.name}: key ${JSON.stringify(r.key?.toString())}, expected ${JSON.stringify(c.key)}`);
+        if (String(r.headers?.['x-case']) !== String(i)) problems.push(`${c.name}: original header lost`);
+      });
+      expect(problems).toEqual([]);
+
+      // Every valid event around them reached the canonical topic, once per raw copy, and got its label.
+      const events = await waitFor(
+        'every valid event on the canonical topic',
+        async () => {
+          const all = await Promise.all(canonical.messages.map((m) => registry.decode<CustomerEvent>(m.value, customerEventType)));
+          const ids = new Set(all.map((e) => e.eventId));
+          return valid.every((v) => ids.has(v.eventId)) && ids.has(`${p}-dup`) ? all : undefined;
+        },
+        { timeoutMs: 60_000, lastSeen: () => ({ canonical: canonical.messages.length, valid: valid.length }) },
+      );
+      expect(events.filter((e) => e.eventId === `${p}-dup`)).toHaveLength(3); // ingest passes copies on; the evaluator dedupes
+      expect(events).toHaveLength(valid.length + 3);
+      const published = await waitFor(
+        'a label for every valid customer',
+        async () => {
+          const all = await Promise.all(labels.messages.map((m) => registry.decode<LabelEvent>(m.value, labelEventType)));
+          const customers = new Set(all.map((e) => e.customerId));
+          return valid.every((v) => customers.has(v.customerId)) && customers.has('c-799999') ? all : undefined;
+        },
+        { timeoutMs: 60_000, lastSeen: () => ({ labelEvents: labels.messages.length }) },
+      );
+      expect(published.every((e) => e.label === 'seen' && e.type === 'LABEL_ASSIGNED')).toBe(true);
+      expect(published).toHaveLength(valid.length + 1);
+      expect(dead).toHaveLength(cases.length); // nothing valid was dead-lettered
+
+      // The duplicated event id was counted once.
+      const ex = (await (await fetch(`http://127.0.0.1:${evaluator.port}/admin/customers/c-799999`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).json()) as { explanation: { features: Record<string, unknown> } };
+      expect(ex.explanation.features.events_life).toBe(1);
+      expect(metricSum(await evaluator.metrics(), 'labelstream_duplicate_events_total')).toBeGreaterThanOrEqual(2);
+
+      // The partitions kept moving: every group committed to the end of its input.
+      const lag = async (groupId: string, list: string[]) => {
+        let behind = 0;
+        const committed = await admin.fetchOffsets({ groupId, topics: list });
+        for (const t of list) {
+          for (const e of await admin.fetchTopicOffsets(t)) {
+            const c = committed.find((x) => x.topic === t)?.partitions.find((x) => x.partition === e.partition)?.offset ?? '-1';
+            behind += Number(BigInt(e.high) - (c === '-1' ? 0n : BigInt(c)));
+          }
+        }
+        return behind;
+      };
+      let seen: unknown;
+      await waitFor(
+        'every group to commit to the end of its input',
+        async () => {
+          seen = {
+            ingest: await lag(groups.ingest, Object.values(raw)),
+            evaluator: await lag(groups.evaluator, [topics.TOPIC_CUSTOMER_EVENTS]),
+            publisher: await lag(groups.publisher, [topics.TOPIC_DECISIONS]),
+          };
+          return Object.values(seen as Record<string, number>).every((v) => v === 0);
+        },
+        { timeoutMs: 60_000, lastSeen: () => seen },
+      );
+      expect(metricSum(await ingest.metrics(), 'labelstream_events_consumed_total')).toBe(rawCount);
+      expect(metricSum(await ingest.metrics(), 'labelstream_dlq_total')).toBe(cases.length);
+
+      // Nobody restarted: the same processes, alive and healthy.
+      expect(services.map((s) => s.child.pid)).toEqual(pids);
+      for (const s of [ingest, evaluator, publisher]) {
+        expect(s.child.exitCode).toBeNull();
+        expect((await fetch(`http://127.0.0.1:${s.port}/healthz`)).status).toBe(200);
+        expect(metricSum(await s.metrics(), 'labelstream_ready')).toBe(1);
+      }
+    } finally {
+      await Promise.all([dlq.stop(), canonical.stop(), labels.stop()]);
+    }
+  });
+});
