@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 for a in "$@"; do
   if [ "$a" = -h ] || [ "$a" = --help ]; then exec node bench/run.cjs --help; fi
 done
+# The harness's own clients speak to the default (plain) native stack.
+unset LABELSTREAM_SECURE
 bash scripts/bootstrap.sh
 bash deploy/local/stack.sh up
 eval "$(bash deploy/local/stack.sh env)"

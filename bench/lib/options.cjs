@@ -52,7 +52,8 @@ const HELP = `pnpm bench [options]   throughput, latency, memory and timer figur
   --timer-duration <d>     length of the timer phase (default ${FULL.timerMs / 1000}s)
   --memory-sizes <list>    customer counts of the memory phase (default ${FULL.memorySizes.join(',')})
   --phases <list>          run only these of: ${PHASES.join(',')}
-  --profile                run the evaluator with --cpu-prof (profiles in bench/results/tmp/)
+  --profile                run the services with --cpu-prof (profiles in bench/results/tmp/)
+  --node-options <text>    NODE_OPTIONS for the services (e.g. --max-semi-space-size=64)
   --keep                   keep the run's topics and Redis keys (for inspection)
   --note <text>            free text stored with the results (e.g. what changed)
   --seed <n>               generator seed (default 7)
@@ -114,6 +115,7 @@ function parseOptions(argv) {
         break;
       }
       case '--profile': o.profile = true; break;
+      case '--node-options': o.nodeOptions = value(); break;
       case '--keep': o.keep = true; break;
       case '--note': o.note = value(); break;
       case '--seed': o.seed = count(value(), flag, 0); break;

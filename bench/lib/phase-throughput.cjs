@@ -38,7 +38,7 @@ function series(samples, key, t0, windowMs = 2000) {
 }
 
 async function throughput({ env, names, opts, admin, kafka, log, tag, profileDir }) {
-  const svcs = await startPipeline({ env, names, partitions: opts.partitions, rulesFile: 'rules/default.yaml', tag, profileDir });
+  const svcs = await startPipeline({ env, names, partitions: opts.partitions, rulesFile: 'rules/default.yaml', tag, profileDir, nodeOptions: opts.nodeOptions });
   const t0 = svcs.readyAt;
   const stack = stackPids();
   const meter = cpuMeter(() => ({ ingest: svcs.ingest.pid, evaluator: svcs.evaluator.pid, publisher: svcs.publisher.pid, ...stack, bench: process.pid }));

@@ -59,8 +59,9 @@ async function createPipelineTopics(admin, names, partitions, rawPartitions = pa
  * then ingest: the pipeline's clock starts when ingest is ready, with nothing else still
  * booting. Returns the services and the time ingest became ready.
  */
-async function startPipeline({ env, names, partitions, rulesFile, tag, profileDir }) {
+async function startPipeline({ env, names, partitions, rulesFile, tag, profileDir, nodeOptions }) {
   const common = {
+    ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}),
     KAFKA_BROKERS: env.kafkaBrokers,
     SCHEMA_REGISTRY_URL: env.schemaRegistryUrl,
     LOG_LEVEL: 'warn',
@@ -157,15 +158,27 @@ async function cleanupPipeline({ admin, redis, registryUrl, names }) {
   const groups = (await admin.listGroups()).groups.map((g) => g.groupId).filter((g) => g.startsWith(names.prefix));
   let groupsDeleted = 0;
   let pending = groups;
-  // One at a time (kafkajs fails the whole call when one group still has members), and
-  // again a little later for members the coordinator has not yet seen leave.
+  let reasons = [];
+  // One at a time (kafkajs fails the whole call when one group fails), and again a little
+  // later for members the coordinator has not yet seen leave.
   for (let attempt = 0; attempt < 4 && pending.length; attempt++) {
     if (attempt) await sleep(3000);
     const failed = [];
-    for (const g of pending) await admin.deleteGroups([g]).then(() => groupsDeleted++, () => failed.push(g));
+    reasons = [];
+    for (const g of pending) {
+      await admin.deleteGroups([g]).then(
+        () => groupsDeleted++,
+        (e) => {
+          const type = e.groups?.[0]?.error?.type ?? e.type ?? e.message;
+          if (type === 'GROUP_ID_NOT_FOUND') return void groupsDeleted++; // nothing left to delete
+          failed.push(g);
+          reasons.push(`${g} (${type})`);
+        },
+      );
+    }
     pending = failed;
   }
-  if (pending.length) problems.push(`groups not deleted (still active): ${pending.join(', ')}`);
+  if (pending.length) problems.push(`groups not deleted: ${reasons.join(', ')}`);
   const removed = await deleteKeys(redis, `${names.keyPrefix}:*`).catch((e) => problems.push(`redis: ${e.message}`));
   for (const topic of [names.topics.TOPIC_CUSTOMER_EVENTS, names.topics.TOPIC_DECISIONS, names.topics.TOPIC_LABEL_EVENTS, names.topics.TOPIC_CUSTOMER_LABELS]) {
     const subject = encodeURIComponent(`${topic}-value`);

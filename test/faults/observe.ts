@@ -8,7 +8,7 @@ import type Redis from 'ioredis';
 import { PartitionKeys } from '@labelstream/redis-state';
 import { uniqueName, waitFor } from '@labelstream/testkit';
 
-export type Record_ = KafkaMessage & { partition: number };
+export type TopicRecord = KafkaMessage & { partition: number };
 
 /** Messages behind the end of `topics` for `groupId` (all of a topic when nothing is committed). */
 export async function groupLag(admin: Admin, groupId: string, topics: string[]): Promise<number> {
@@ -38,14 +38,14 @@ export async function evaluatorBacklog(redis: Redis, prefix: string, partitions:
 }
 
 /** Every message of `topic` up to its end as of the call, per partition in offset order. */
-export async function readTopic(kafka: Kafka, topic: string, timeoutMs = 180_000): Promise<Record_[]> {
+export async function readTopic(kafka: Kafka, topic: string, timeoutMs = 180_000): Promise<TopicRecord[]> {
   const admin = kafka.admin();
   await admin.connect();
   const ends = await admin.fetchTopicOffsets(topic);
   await admin.disconnect();
   const high = new Map(ends.map((e) => [e.partition, BigInt(e.high)]));
   const open = new Set(ends.filter((e) => BigInt(e.high) > BigInt(e.low)).map((e) => e.partition));
-  const out: Record_[] = [];
+  const out: TopicRecord[] = [];
   if (open.size === 0) return out;
   const consumer = kafka.consumer({ groupId: uniqueName('faults-reader'), maxBytesPerPartition: 8 * 1024 * 1024, maxWaitTimeInMs: 100 });
   await consumer.connect();

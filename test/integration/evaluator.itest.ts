@@ -108,6 +108,7 @@ describe('evaluator', () => {
       const last = ds.filter((d) => d.customerId === 'c-c').sort((x, y) => x.seq - y.seq).pop()!;
       expect(last.labels).toContain('dissatisfied');
       expect(last.labels).not.toContain('satisfied');
+      expect(last.labelCategories).toMatchObject({ dissatisfied: 'satisfaction' }); // every held label's category
       // Every decision carries the features that decided it.
       for (const d of ds) for (const c of d.changes) expect(Object.keys(c.features).length).toBeGreaterThan(0);
       // Sequence numbers are gap-free per source partition.

@@ -10,7 +10,7 @@
  * - a backlog on a single partition: outputs larger than one produce request are split, so
  *   no batch fails for good (found here: both services once sent a batch's whole output at once);
  * - a backlog of 200 000 events: ingest's and the evaluator's memory stay bounded (they work
- *   through it within a 256 MiB heap), because consumption is pulled in bounded fetches.
+ *   through it within a 384 MiB heap), because consumption is pulled in bounded fetches.
  * Kafka broker restarts are exercised by the fault run (`pnpm test:faults --broker-restart`).
  */
 import { execFileSync } from 'node:child_process';

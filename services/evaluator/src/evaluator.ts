@@ -54,6 +54,8 @@ export function createEvaluator(deps: EvaluatorDeps) {
   const timerRuns = new Set<number>();
   /** Partitions whose last publish failed: their outbox must be drained before anything else. */
   const undelivered = new Set<number>();
+  /** Every label's category, so the current-labels topic can name the categories of unchanged labels too. */
+  const categoryOf = new Map(rules.labels.map((l) => [l.name, l.category] as const));
 
   const observe = (op: string, seconds: number) => metrics.redisScriptDuration.observe({ op }, seconds);
 
@@ -132,7 +134,16 @@ export function createEvaluator(deps: EvaluatorDeps) {
         const point = p.points[r];
         if (!point) continue;
         const d: PendingDecision | undefined = point.changes.length
-          ? { customerId: p.customerId, effectiveAt: point.effectiveAt, decidedAt, rulesVersion: rules.version, cause: point.cause, changes: point.changes, labels: point.labels }
+          ? {
+              customerId: p.customerId,
+              effectiveAt: point.effectiveAt,
+              decidedAt,
+              rulesVersion: rules.version,
+              cause: point.cause,
+              changes: point.changes,
+              labels: point.labels,
+              labelCategories: Object.fromEntries(point.labels.map((l) => [l, categoryOf.get(l) ?? 'custom'])),
+            }
           : undefined;
         pending.push(d);
         items.push({
@@ -204,7 +215,7 @@ export function createEvaluator(deps: EvaluatorDeps) {
       }
       const customers = [...byCustomer.keys()];
       const stored = await store.load(customers);
-      const steps: Array<{ customerId: string; version: number; points: Checkpoint[] }> = [];
+      const plans: Array<{ customerId: string; version: number; points: Checkpoint[] }> = [];
       for (const customerId of customers) {
         const events = byCustomer.get(customerId)!;
         const s = stored.get(customerId)!;
@@ -215,10 +226,10 @@ export function createEvaluator(deps: EvaluatorDeps) {
           }
         });
         if (!changed) continue; // nothing new
-        steps.push({ customerId, version: s.version, points });
+        plans.push({ customerId, version: s.version, points });
       }
       if (!ctx.isActive()) throw new OwnershipLostError(partition, new Error('revoked mid-batch'));
-      await commitAndPublish(partition, store, steps);
+      await commitAndPublish(partition, store, plans);
       if (dead.length) {
         await sendChunked(deps.producer, new Map([[deps.topics.dlq, dead]]));
       }
@@ -235,14 +246,14 @@ export function createEvaluator(deps: EvaluatorDeps) {
         const due = await store.dueTimers(t, 500);
         if (!due.length) return;
         const stored = await store.load(due.map((d) => d.customerId));
-        const steps = due.map(({ customerId, dueAt }) => {
+        const plans = due.map(({ customerId, dueAt }) => {
           const s = stored.get(customerId)!;
           metrics.timerLateness.observe(Math.max(0, t - dueAt) / 1000);
           const result = evaluateAt(s.state ? decodeState(s.state) : null, dueAt, rules);
           const cause = { kind: 'TIMER' as const, eventId: null, eventType: null, eventOccurredAt: dueAt };
           return { customerId, version: s.version, points: checkpoints([{ result, cause }]) };
         });
-        await commitAndPublish(partition, store, steps);
+        await commitAndPublish(partition, store, plans);
         if (due.length < 500) return;
       }
     });
