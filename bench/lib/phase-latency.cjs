@@ -69,62 +69,77 @@ async function offeredLoad({ env, names, svcs, kafka, rate, customers, warmupMs,
       samples.push([t, Number(e.publishedAt) - t]);
     },
   });
-  await sleep(1000); // the follower's first fetch has fixed its start offset
-
-  const before = await pipelineCounters(svcs, names);
-  const stack = stackPids();
-  const meter = cpuMeter(() => ({ ingest: svcs.ingest.pid, evaluator: svcs.evaluator.pid, publisher: svcs.publisher.pid, ...stack, bench: process.pid }));
-  let genStart = 0;
-  let meterStarted = false;
-  const warm = setTimeout(() => {
-    meter.start();
-    meterStarted = true;
-  }, warmupMs);
-  const gen = await pkgs.cli.runGenerator(
-    {
-      brokers: env.kafkaBrokers.split(','),
-      rate,
-      customers,
-      durationMs: warmupMs + durationMs,
-      seed,
-      malformedRatio: 0.005,
-      topicPrefix: `${names.prefix}.`,
-      createTopics: false,
-      reportEveryMs: 15_000,
-      clientId: `${names.prefix}-load-${seed}`,
-      ...(storefront ? { storefront } : {}),
-    },
-    {
-      kafka: timedKafka(env.kafkaBrokers.split(','), `${names.prefix}-load-${seed}`, sentAt),
-      print: (line) => log(`  ${line}`),
-      now: () => {
-        const t = Date.now();
-        if (!genStart) genStart = t;
-        return t;
-      },
-      onSent(batch, ackedAt) {
-        for (const m of batch) if (m.eventId) produced.set(m.eventId, sentAt.get(m.value) ?? ackedAt);
-      },
-    },
-  );
-  clearTimeout(warm);
-  const cpu = meterStarted ? meter.stop() : undefined;
-
-  // Let the pipeline finish what was offered, then let the follower catch up.
-  const drained = await waitDrained(svcs, names, { rawCount: before.ingestIn + gen.sent, timeoutMs: 120_000, everyMs: 250 });
-  const diagnostics = serviceDiagnostics(before.raw, drained.raw);
-  const expected = drained.labelEvents - before.labelEvents;
-  const deadline = Date.now() + 30_000;
-  while (follower.received() < expected && Date.now() < deadline) await sleep(100);
-  await follower.stop();
-  // A label event may have overtaken its cause's ack: match the stragglers now.
+  let gen;
+  let drained;
+  let cpu;
+  let diagnostics;
+  let complete = true;
   let late = 0;
-  for (const e of unmatched) {
-    const t = produced.get(e.causeEventId);
-    if (t !== undefined) samples.push([t, Number(e.publishedAt) - t]);
-    else late++;
-  }
+  let genStart = 0;
+  try {
+    await sleep(1000); // the follower's first fetch has fixed its start offset
 
+    const before = await pipelineCounters(svcs, names);
+    const stack = stackPids();
+    const meter = cpuMeter(() => ({ ingest: svcs.ingest.pid, evaluator: svcs.evaluator.pid, publisher: svcs.publisher.pid, ...stack, bench: process.pid }));
+    let meterStarted = false;
+    const warm = setTimeout(() => {
+      meter.start();
+      meterStarted = true;
+    }, warmupMs);
+    gen = await pkgs.cli.runGenerator(
+      {
+        brokers: env.kafkaBrokers.split(','),
+        rate,
+        customers,
+        durationMs: warmupMs + durationMs,
+        seed,
+        malformedRatio: 0.005,
+        topicPrefix: `${names.prefix}.`,
+        createTopics: false,
+        reportEveryMs: 15_000,
+        clientId: `${names.prefix}-load-${seed}`,
+        ...(storefront ? { storefront } : {}),
+      },
+      {
+        kafka: timedKafka(env.kafkaBrokers.split(','), `${names.prefix}-load-${seed}`, sentAt),
+        print: (line) => log(`  ${line}`),
+        now: () => {
+          const t = Date.now();
+          if (!genStart) genStart = t;
+          return t;
+        },
+        onSent(batch, ackedAt) {
+          for (const m of batch) if (m.eventId) produced.set(m.eventId, sentAt.get(m.value) ?? ackedAt);
+        },
+      },
+    );
+    clearTimeout(warm);
+    cpu = meterStarted ? meter.stop() : undefined;
+
+    // Let the pipeline finish what was offered, then let the follower catch up.
+    // A pipeline that fell behind may need long to catch up: give up after a bound and say
+    // so (the figures then leave out what was still in flight, so they are a lower bound).
+    try {
+      drained = await waitDrained(svcs, names, { rawCount: before.ingestIn + gen.sent, timeoutMs: 90_000, everyMs: 250 });
+    } catch (err) {
+      complete = false;
+      log(`  ${err.message.split(' (')[0]}: reporting what was published by then`);
+      drained = await pipelineCounters(svcs, names).catch(() => undefined);
+    }
+    diagnostics = drained ? serviceDiagnostics(before.raw, drained.raw) : undefined;
+    const expected = drained ? drained.labelEvents - before.labelEvents : 0;
+    const deadline = Date.now() + 30_000;
+    while (follower.received() < expected && Date.now() < deadline) await sleep(100);
+    // A label event may have overtaken its cause's ack: match the stragglers now.
+    for (const e of unmatched) {
+      const t = produced.get(e.causeEventId);
+      if (t !== undefined) samples.push([t, Number(e.publishedAt) - t]);
+      else late++;
+    }
+  } finally {
+    await follower.stop().catch(() => undefined);
+  }
   const measured = samples.filter(([t]) => t >= genStart + warmupMs).map(([, v]) => v);
   return {
     gen,
@@ -143,6 +158,8 @@ async function offeredLoad({ env, names, svcs, kafka, rate, customers, warmupMs,
       timer_decisions: timerDecisions,
       unmatched_decisions: late,
       latency_ms: summary(measured),
+      complete,
+      ...(complete ? {} : { backlog_at_end: drained ? { evaluator: drained.ingestOut - drained.evaluatorIn, publisher: drained.decisions - drained.publisherIn } : null }),
       diagnostics,
     },
   };

@@ -54,7 +54,7 @@ function table(r) {
   }
   if (r.latency_ms) {
     const l = r.latency_ms;
-    rows.push([`latency at ${num(r.offered_rate)} ev/s p50/p95/p99/max`, `${num(l.p50)} / ${num(l.p95)} / ${num(l.p99)} / ${num(l.max)} ms`, t.latency_p99?.target ?? '', mark(t.latency_p99?.met)]);
+    rows.push([`latency at ${num(r.offered_rate)} ev/s p50/p95/p99/max`, `${num(l.p50)} / ${num(l.p95)} / ${num(l.p99)} / ${num(l.max)} ms${p.latency.complete === false ? ' (lower bound: not drained)' : ''}`, t.latency_p99?.target ?? '', mark(t.latency_p99?.met)]);
     const cpu = p.latency.cpu?.processes ?? {};
     rows.push(['  CPU (cores)', Object.entries(cpu).map(([k, v]) => `${k} ${v.cores}`).join(', '), '', '']);
   }
