@@ -108,6 +108,13 @@ async function main(): Promise<void> {
   });
   logger.info({ port: http.port, metrics: `http://${config.http.host}:${http.port}/metrics` }, 'http server listening');
 
+  runner.consumer.on(runner.consumer.events.CRASH, (e) => {
+    // kafkajs restarts the consumer itself when it can; when it gives up, exit so the
+    // orchestrator restarts the process instead of leaving a live-but-idle member.
+    if (e.payload.restart) return;
+    logger.fatal('consumer crashed and will not restart; exiting');
+    process.exit(1);
+  });
   await runner.start();
   evaluator.startTimers();
 
