@@ -3,8 +3,9 @@
  * start a replacement, wait until it is ready, pause, again) and one chain of
  * infrastructure faults (Redis kill -9, evaluator 1 → 3 → 1, broker restart) in random
  * order. Service chains run concurrently; an infrastructure fault waits until no other
- * fault is in progress and holds the others off while it runs, so the longest delay an
- * event can see stays bounded (RELIABILITY.md, "Exactness").
+ * fault is in progress and holds the others off while it runs; and every fault waits until
+ * ingest and the evaluator have caught up with the stream, so the longest delay an event
+ * can see stays bounded (RELIABILITY.md, "Exactness").
  */
 import type { Rng } from '@labelstream/generator';
 import type { Fleet, ServiceName } from './fleet';
@@ -35,6 +36,12 @@ export interface ChaosDeps {
   stack: PrivateStack | undefined;
   rng: Rng;
   log: (line: string) => void;
+  /**
+   * Resolves once ingest and the evaluator have (nearly) caught up with their input. Every
+   * fault waits for it, so stalls do not stack up into a delay longer than the event-time
+   * lead (RELIABILITY.md, "Exactness"); faults still land at random moments of the stream.
+   */
+  caughtUp: () => Promise<void>;
 }
 
 /** Shared for service faults, exclusive for infrastructure faults (which go first when waiting). */
@@ -94,6 +101,7 @@ export async function runChaos(plan: ChaosPlan, deps: ChaosDeps): Promise<FaultR
   const killChain = async (name: ServiceName, count: number) => {
     for (let i = 0; i < count; i++) {
       await gap();
+      await deps.caughtUp();
       await record(`kill-${name}` as FaultKind, 'shared', async () => {
         const victims = fleet.running(name);
         const victim = victims[rng.int(0, victims.length - 1)]!;
@@ -145,6 +153,7 @@ export async function runChaos(plan: ChaosPlan, deps: ChaosDeps): Promise<FaultR
     for (const f of infra) {
       await gap();
       await gap();
+      await deps.caughtUp();
       await f();
     }
   };

@@ -112,9 +112,23 @@ async function main(): Promise<number> {
     const workload = await startWorkload(kafka, { purchases: topics.TOPIC_RAW_PURCHASES, emailClicks: topics.TOPIC_RAW_EMAIL_CLICKS, supportTickets: topics.TOPIC_RAW_SUPPORT_TICKETS }, o);
     log(`producing ${o.rate} events/s for ${o.customers} customers, event times ${o.leadMs / 1000} s ahead of the wall clock`);
     const progress = setInterval(() => log(`produced ${workload.stats.validIds.size} valid events (${workload.stats.sent} messages)`), 15_000);
+    // "Caught up": less than two seconds of input waiting at ingest and at the evaluator.
+    const caughtUp = async () => {
+      const t = Date.now();
+      let behind = 0;
+      while (Date.now() - t < 180_000) {
+        behind = await Promise.all([groupLag(admin, groups.ingest, raw), groupLag(admin, groups.evaluator, [topics.TOPIC_CUSTOMER_EVENTS])]).then(
+          ([a, b]) => a + b,
+          () => Number.POSITIVE_INFINITY, // the broker is restarting
+        );
+        if (behind <= o.rate * 2) return;
+        await sleep(500);
+      }
+      log(`still ${behind} messages behind after 180 s; the next fault goes ahead`);
+    };
     const faults: FaultRecord[] = await runChaos(
       { kills: o.kills, redisKills: o.redisKills, scaleCycles: o.scaleCycles, brokerRestarts: o.brokerRestarts, gapMs: o.gapMs },
-      { fleet, redis, stack, rng: createRng(o.seed, 5), log },
+      { fleet, redis, stack, rng: createRng(o.seed, 5), log, caughtUp },
     );
     log(`faults done: ${faults.length}`);
     await waitFor('the workload to reach its event count', () => workload.stats.validIds.size >= o.events, { timeoutMs: Math.ceil((o.events / o.rate) * 1000) + 600_000, intervalMs: 500 });
