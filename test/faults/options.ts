@@ -58,11 +58,11 @@ const CI: Omit<FaultOptions, 'outDir' | 'brokerRestarts' | 'keepTopics'> = {
   redisKills: 1,
   scaleCycles: 1,
   leadMs: 90_000,
-  tailMs: 100_000,
+  tailMs: 95_000,
   lateRatio: 0.03,
   duplicateRatio: 0.01,
   malformedRatio: 0.005,
-  gapMs: { min: 3_000, max: 10_000 },
+  gapMs: { min: 2_000, max: 6_000 },
   partitions: 6,
   rulesFile: join(ROOT, 'rules', 'demo.yaml'),
 };
@@ -80,7 +80,7 @@ const LONG: Partial<FaultOptions> = {
 
 const USAGE = `usage: pnpm test:faults [--long] [--broker-restart] [--events N] [--rate N] [--customers N]
   [--kills N | --kills-ingest N --kills-evaluator N --kills-publisher N] [--redis-kills N]
-  [--scale-cycles N] [--broker-restarts N] [--lead 90s] [--tail 100s] [--seed N] [--out DIR] [--keep-topics]
+  [--scale-cycles N] [--broker-restarts N] [--lead 90s] [--tail 95s] [--seed N] [--out DIR] [--keep-topics]
   [--customers-skew X] [--evaluator-main PATH]
 Environment: FAULTS_BROKER_RESTART=1 is --broker-restart (one restart of a private broker).`;
 
