@@ -22,9 +22,14 @@ const pkgs = require('./pkgs.cjs');
 const { round } = require('./system.cjs');
 const { deleteKeys } = require('./pipeline.cjs');
 
+/** used_memory once Redis has freed what UNLINK handed to its background thread (large hashes). */
 async function usedMemory(redis) {
-  const info = await redis.info('memory');
-  return Number(/used_memory:(\d+)/.exec(info)[1]);
+  for (let i = 0; ; i++) {
+    const info = await redis.info('memory');
+    const pending = Number(/lazyfree_pending_objects:(\d+)/.exec(info)?.[1] ?? 0);
+    if (pending === 0 || i >= 100) return Number(/used_memory:(\d+)/.exec(info)[1]);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 /** Up to `max` real customers of the run: state value, history entries, due time. */
@@ -44,7 +49,7 @@ async function collectTemplates(redis, keyPrefix, partitions, max) {
     const pipe = redis.pipeline();
     for (const id of chosen) {
       pipe.get(keys.customer(id));
-      pipe.lrange(keys.history(id), 0, -1);
+      pipe.hget(keys.history, id);
       pipe.zscore(keys.timers, id);
     }
     const res = await pipe.exec();
@@ -52,7 +57,7 @@ async function collectTemplates(redis, keyPrefix, partitions, max) {
       const [, value] = res[3 * i];
       const [, history] = res[3 * i + 1];
       const [, due] = res[3 * i + 2];
-      if (value) out.push({ value, history: history ?? [], due: due == null ? null : Number(due) });
+      if (value) out.push({ value, history: history ? history.split('\n') : [], due: due == null ? null : Number(due) });
     }
   }
   return out;
@@ -74,20 +79,24 @@ async function sampleUsage(redis, keyPrefix, partitions, total, sample = 1000) {
     const c = Math.floor((i * total) / n);
     const keys = new pkgs.redisState.PartitionKeys(keyPrefix, c % partitions);
     pipe.memory('USAGE', keys.customer(customerId(c)), 'SAMPLES', '0');
-    pipe.memory('USAGE', keys.history(customerId(c)), 'SAMPLES', '0');
   }
-  for (let p = 0; p < partitions; p++) pipe.memory('USAGE', new pkgs.redisState.PartitionKeys(keyPrefix, p).timers, 'SAMPLES', '0');
+  // Per-partition structures, shared by all customers: the timers and the history hashes.
+  for (let p = 0; p < partitions; p++) {
+    const keys = new pkgs.redisState.PartitionKeys(keyPrefix, p);
+    pipe.memory('USAGE', keys.timers, 'SAMPLES', '0');
+    pipe.memory('USAGE', keys.history, 'SAMPLES', '0');
+  }
   const res = (await pipe.exec()).map(([, v]) => Number(v ?? 0));
   let state = 0;
-  let history = 0;
-  for (let i = 0; i < n; i++) {
-    state += res[2 * i];
-    history += res[2 * i + 1];
-  }
+  for (let i = 0; i < n; i++) state += res[i];
   let zset = 0;
-  for (let p = 0; p < partitions; p++) zset += res[2 * n + p];
-  const out = { state_key: Math.round(state / n), history_key: Math.round(history / n), timer_entry: Math.round(zset / total) };
-  return { ...out, total: out.state_key + out.history_key + out.timer_entry };
+  let hash = 0;
+  for (let p = 0; p < partitions; p++) {
+    zset += res[n + 2 * p];
+    hash += res[n + 2 * p + 1];
+  }
+  const out = { state_key: Math.round(state / n), history_entry: Math.round(hash / total), timer_entry: Math.round(zset / total) };
+  return { ...out, total: out.state_key + out.history_entry + out.timer_entry };
 }
 
 const customerId = (n) => `m-${String(n).padStart(7, '0')}`;
@@ -100,7 +109,7 @@ async function writeCustomers(redis, keyPrefix, partitions, templates, from, to)
       const t = templates[n % templates.length];
       const keys = new pkgs.redisState.PartitionKeys(keyPrefix, n % partitions);
       pipe.set(keys.customer(customerId(n)), t.value);
-      if (t.history.length) pipe.rpush(keys.history(customerId(n)), ...t.history);
+      if (t.history.length) pipe.hset(keys.history, customerId(n), t.history.join('\n'));
       if (t.due !== null) pipe.zadd(keys.timers, t.due, customerId(n));
     }
     await pipe.exec();
@@ -121,7 +130,7 @@ async function measureVariant(redis, keyPrefix, partitions, templates, sizes, lo
       const sampled = await sampleUsage(redis, keyPrefix, partitions, size);
       const row = { customers: size, used_memory_delta_bytes: used - base, bytes_per_customer: Math.round((used - base) / size), sampled };
       rows.push(row);
-      log(`  ${label}, ${size.toLocaleString('en')} customers: ${row.bytes_per_customer} B/customer (INFO delta); sampled ${sampled.total} B = state ${sampled.state_key} + history ${sampled.history_key} + timer ${sampled.timer_entry}`);
+      log(`  ${label}, ${size.toLocaleString('en')} customers: ${row.bytes_per_customer} B/customer (INFO delta); sampled ${sampled.total} B = state ${sampled.state_key} + history ${sampled.history_entry} + timer ${sampled.timer_entry}`);
     }
   } finally {
     await deleteKeys(redis, `${keyPrefix}:*`);

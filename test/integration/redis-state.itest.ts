@@ -49,6 +49,28 @@ describe('PartitionStore', () => {
     expect(await store.dueTimers(10_000)).toEqual([{ customerId: 'c-3', dueAt: 500 }]);
   });
 
+  it('keeps each customer\'s last decisions, newest first, up to the cap', async () => {
+    const store = new PartitionStore(redis, prefix, 2, { historyCap: 3 });
+    await store.claim();
+    for (let v = 0; v < 5; v++) {
+      await store.commit([
+        { customerId: 'c-1', expectedVersion: v, state: `s${v}`, decision: `d${v}`, dueAt: null, historyEntry: `["h${v}"]` },
+        // no decision, no history entry
+        { customerId: 'c-2', expectedVersion: v, state: `s${v}`, dueAt: null },
+      ]);
+      expect(await store.history('c-1')).toEqual(Array.from({ length: Math.min(v + 1, 3) }, (_, i) => `["h${v - i}"]`));
+    }
+    expect(await store.history('c-2')).toEqual([]);
+    // One hash field per customer, not a key each.
+    expect(await redis.hlen(store.keys.history)).toBe(1);
+    await expect(store.commit([{ customerId: 'c-3', expectedVersion: 0, state: 's', decision: 'd', dueAt: null, historyEntry: 'a\nb' }])).rejects.toThrow(/newline/);
+
+    const single = new PartitionStore(redis, prefix, 4, { historyCap: 1 });
+    await single.claim();
+    for (let v = 0; v < 3; v++) await single.commit([{ customerId: 'c-1', expectedVersion: v, state: 's', decision: 'd', dueAt: null, historyEntry: `h${v}` }]);
+    expect(await single.history('c-1')).toEqual(['h2']);
+  });
+
   it('refuses a version conflict without writing anything', async () => {
     const store = new PartitionStore(redis, prefix, 0);
     await store.claim();
@@ -79,7 +101,7 @@ describe('PartitionStore', () => {
 
   it('keeps every key of a partition in one cluster slot', async () => {
     const store = new PartitionStore(redis, prefix, 7);
-    const keys = [store.keys.epoch, store.keys.seq, store.keys.outbox, store.keys.timers, store.keys.customer('c-1'), store.keys.history('c-x')];
+    const keys = [store.keys.epoch, store.keys.seq, store.keys.outbox, store.keys.timers, store.keys.customer('c-1'), store.keys.history];
     const slots = await Promise.all(keys.map((k) => redis.call('CLUSTER', 'KEYSLOT', k).catch(() => null)));
     if (slots.every((s) => s === null)) {
       // Not a cluster-enabled server: check the hash tags directly.

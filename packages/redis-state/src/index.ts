@@ -1,5 +1,5 @@
 export { PartitionKeys } from './keys';
-export { PartitionStore, withScripts } from './partition-store';
+export { PartitionStore, readHistory, withScripts } from './partition-store';
 export type { CommitItem, OpObserver, OutboxEntry, StoredState } from './partition-store';
 export { FencedError, RedisAccessError, VersionConflictError } from './errors';
 export { checkRedisAccess, describeRedisAccessFailure, redactRedisUrl } from './access';

@@ -7,8 +7,10 @@
  *   <prefix>:{p<n>}:seq          last decision sequence number of the partition
  *   <prefix>:{p<n>}:outbox       stream of committed decisions not yet acknowledged by Kafka (id <seq>-1)
  *   <prefix>:{p<n>}:timers       sorted set: customerId scored by its next due time (epoch ms)
+ *   <prefix>:{p<n>}:history      hash: customerId → the customer's last decisions, newest first,
+ *                                one per line, capped (one hash per partition rather than a list
+ *                                per customer: a key costs ~200 B of overhead, a field ~60 B)
  *   <prefix>:{p<n>}:c:<customer> "<version>|<engine state>"
- *   <prefix>:{p<n>}:h:<customer> list of the customer's last decisions (newest first, capped)
  */
 export class PartitionKeys {
   readonly tag: string;
@@ -16,6 +18,7 @@ export class PartitionKeys {
   readonly seq: string;
   readonly outbox: string;
   readonly timers: string;
+  readonly history: string;
 
   constructor(readonly prefix: string, readonly partition: number) {
     this.tag = `${prefix}:{p${partition}}`;
@@ -23,13 +26,10 @@ export class PartitionKeys {
     this.seq = `${this.tag}:seq`;
     this.outbox = `${this.tag}:outbox`;
     this.timers = `${this.tag}:timers`;
+    this.history = `${this.tag}:history`;
   }
 
   customer(customerId: string): string {
     return `${this.tag}:c:${customerId}`;
-  }
-
-  history(customerId: string): string {
-    return `${this.tag}:h:${customerId}`;
   }
 }

@@ -18,7 +18,7 @@ export interface CommitItem {
   decision?: string;
   /** Next time the customer's labels may change without a new event; null clears the timer. */
   dueAt: number | null;
-  /** Short summary kept in the customer's recent-decisions list for explanations. */
+  /** Short summary kept in the customer's recent-decisions history for explanations (one line: no newline). */
   historyEntry?: string;
 }
 
@@ -110,10 +110,11 @@ export class PartitionStore {
    */
   async commit(items: CommitItem[]): Promise<number[]> {
     if (!items.length) return [];
-    const keys = [this.keys.epoch, this.keys.seq, this.keys.outbox, this.keys.timers];
+    const keys = [this.keys.epoch, this.keys.seq, this.keys.outbox, this.keys.timers, this.keys.history];
     const args: Array<string | number> = [String(this.epoch), items.length, this.opts.historyCap ?? 5];
     for (const it of items) {
-      keys.push(this.keys.customer(it.customerId), this.keys.history(it.customerId));
+      if (it.historyEntry?.includes('\n')) throw new RangeError(`history entry of ${it.customerId} holds a newline`);
+      keys.push(this.keys.customer(it.customerId));
       args.push(it.customerId, it.expectedVersion, it.state, it.decision ?? '', it.dueAt == null ? '' : it.dueAt, it.historyEntry ?? '');
     }
     const res = await this.timed('commit', () => this.r.lsCommit(keys.length, ...keys, ...args));
@@ -151,6 +152,12 @@ export class PartitionStore {
 
   /** The customer's recent decisions (newest first), for explanations. */
   async history(customerId: string): Promise<string[]> {
-    return this.redis.lrange(this.keys.history(customerId), 0, -1);
+    return readHistory(this.redis, this.keys, customerId);
   }
+}
+
+/** A customer's recent-decision history entries (newest first) in the partition of `keys`. */
+export async function readHistory(redis: Redis, keys: PartitionKeys, customerId: string): Promise<string[]> {
+  const v = await redis.hget(keys.history, customerId);
+  return v ? v.split('\n') : [];
 }

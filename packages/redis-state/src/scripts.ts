@@ -5,12 +5,14 @@
 
 /**
  * COMMIT — fenced, versioned, all-or-nothing commit of a batch of customer states of one
- * partition, with their decisions appended to the outbox under fresh sequence numbers and
- * their next due times scheduled.
+ * partition, with their decisions appended to the outbox under fresh sequence numbers,
+ * their next due times scheduled and their recent-decision history updated.
  *
- * KEYS: epoch, seq, outbox, timers, then per item: customer state key, customer history key
+ * KEYS: epoch, seq, outbox, timers, history, then per item: customer state key
  * ARGV: expectedEpoch, itemCount, historyCap, then per item:
  *       customerId, expectedVersion, newState, decision ('' = none), dueAt ('' = none), historyEntry
+ * History: the hash field of the customer holds its last `historyCap` entries, newest first,
+ * separated by newlines (entries hold none).
  * Returns {1, seq_1, …, seq_n} (0 for items without a decision),
  *         {-1, currentEpoch} when another owner took over (nothing written),
  *         {-2, itemIndex, currentVersion} on a version conflict (nothing written).
@@ -23,7 +25,7 @@ local cap = tonumber(ARGV[3])
 local versions = {}
 for i = 1, n do
   local a = 3 + (i - 1) * 6
-  local cur = redis.call('GET', KEYS[4 + (i - 1) * 2 + 1])
+  local cur = redis.call('GET', KEYS[5 + i])
   local ver = 0
   if cur then
     local bar = string.find(cur, '|', 1, true)
@@ -36,17 +38,26 @@ local out = {1}
 for i = 1, n do
   local a = 3 + (i - 1) * 6
   local cid = ARGV[a + 1]
-  local stateKey = KEYS[4 + (i - 1) * 2 + 1]
-  local histKey = KEYS[4 + (i - 1) * 2 + 2]
-  redis.call('SET', stateKey, (versions[i] + 1) .. '|' .. ARGV[a + 3])
+  redis.call('SET', KEYS[5 + i], (versions[i] + 1) .. '|' .. ARGV[a + 3])
   local decision = ARGV[a + 4]
   if decision ~= '' then
     local s = redis.call('INCR', KEYS[2])
     redis.call('XADD', KEYS[3], s .. '-1', 'd', decision)
     out[#out + 1] = s
-    if cap > 0 and ARGV[a + 6] ~= '' then
-      redis.call('LPUSH', histKey, ARGV[a + 6])
-      redis.call('LTRIM', histKey, 0, cap - 1)
+    local entry = ARGV[a + 6]
+    if cap > 0 and entry ~= '' then
+      local v = entry
+      local old = redis.call('HGET', KEYS[5], cid)
+      if old and cap > 1 then
+        -- keep the newest cap - 1 old entries: cut at the (cap - 1)-th newline, if any
+        local pos = 0
+        for k = 1, cap - 1 do
+          pos = string.find(old, '\\n', pos + 1, true)
+          if not pos then break end
+        end
+        if pos then v = entry .. '\\n' .. string.sub(old, 1, pos - 1) else v = entry .. '\\n' .. old end
+      end
+      redis.call('HSET', KEYS[5], cid, v)
     end
   else
     out[#out + 1] = 0

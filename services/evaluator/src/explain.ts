@@ -1,7 +1,8 @@
 import type { Redis } from 'ioredis';
 import { decodeState, explain } from '@labelstream/engine';
 import type { CompiledRules } from '@labelstream/rules';
-import { PartitionKeys } from '@labelstream/redis-state';
+import { PartitionKeys, readHistory } from '@labelstream/redis-state';
+import { parseHistoryEntry } from './decisions';
 
 /**
  * Why does customer X have label Y? Finds the customer's state in whichever partition holds
@@ -24,12 +25,12 @@ export async function explainCustomer(
   const raw = results[p]![1] as string;
   const bar = raw.indexOf('|');
   const state = decodeState(raw.slice(bar + 1));
-  const history = await redis.lrange(new PartitionKeys(keyPrefix, p).history(customerId), 0, -1);
+  const history = await readHistory(redis, new PartitionKeys(keyPrefix, p), customerId);
   return {
     found: true,
     partition: p,
     version: Number(raw.slice(0, bar)),
     explanation: explain(state, rules, at),
-    recentDecisions: history.map((h) => JSON.parse(h) as unknown),
+    recentDecisions: history.map(parseHistoryEntry),
   };
 }
