@@ -125,7 +125,8 @@ describe('evaluator', () => {
   it('replayed events change neither state nor decisions; out-of-order input ends in the same labels', async () => {
     const topics = await makeTopics(env);
     const prefix = uniqueName('it-ev');
-    const ev = await startEvaluator({ env, topics, rules: RULES, groupId: uniqueName('it-ev-g'), keyPrefix: prefix });
+    // Slices of 3: a customer's events are split across handler calls and commits.
+    const ev = await startEvaluator({ env, topics, rules: RULES, groupId: uniqueName('it-ev-g'), keyPrefix: prefix, maxBatchMessages: 3 });
     const out = await collect(testKafka(env), [topics.decisions]);
     try {
       const t0 = Date.now() - 60_000;

@@ -24,11 +24,11 @@ describe('PartitionStore', () => {
     const store = new PartitionStore(redis, prefix, 3);
     await store.claim();
     const seqs = await store.commit([
-      { customerId: 'c-1', expectedVersion: 0, state: 's1', decision: 'd1', dueAt: 1000, historyEntry: 'h1' },
+      { customerId: 'c-1', expectedVersion: 0, state: 's1', decisions: [{ decision: 'd1', historyEntry: 'h1' }], dueAt: 1000 },
       { customerId: 'c-2', expectedVersion: 0, state: 's2', dueAt: null },
-      { customerId: 'c-3', expectedVersion: 0, state: 's3', decision: 'd3', dueAt: 500 },
+      { customerId: 'c-3', expectedVersion: 0, state: 's3', decisions: [{ decision: 'd3' }], dueAt: 500 },
     ]);
-    expect(seqs).toEqual([1, 0, 2]);
+    expect(seqs).toEqual([[1], [], [2]]);
     const loaded = await store.load(['c-1', 'c-2', 'c-9']);
     expect(loaded.get('c-1')).toEqual({ version: 1, state: 's1' });
     expect(loaded.get('c-9')).toEqual({ version: 0, state: null });
@@ -44,8 +44,8 @@ describe('PartitionStore', () => {
 
     await store.ack(1);
     expect(await store.pendingOutbox()).toEqual([{ seq: 2, decision: 'd3' }]);
-    const next = await store.commit([{ customerId: 'c-1', expectedVersion: 1, state: 's1b', decision: 'd4', dueAt: null }]);
-    expect(next).toEqual([3]);
+    const next = await store.commit([{ customerId: 'c-1', expectedVersion: 1, state: 's1b', decisions: [{ decision: 'd4' }], dueAt: null }]);
+    expect(next).toEqual([[3]]);
     expect(await store.dueTimers(10_000)).toEqual([{ customerId: 'c-3', dueAt: 500 }]);
   });
 
@@ -54,7 +54,7 @@ describe('PartitionStore', () => {
     await store.claim();
     for (let v = 0; v < 5; v++) {
       await store.commit([
-        { customerId: 'c-1', expectedVersion: v, state: `s${v}`, decision: `d${v}`, dueAt: null, historyEntry: `["h${v}"]` },
+        { customerId: 'c-1', expectedVersion: v, state: `s${v}`, decisions: [{ decision: `d${v}`, historyEntry: `["h${v}"]` }], dueAt: null },
         // no decision, no history entry
         { customerId: 'c-2', expectedVersion: v, state: `s${v}`, dueAt: null },
       ]);
@@ -63,12 +63,40 @@ describe('PartitionStore', () => {
     expect(await store.history('c-2')).toEqual([]);
     // One hash field per customer, not a key each.
     expect(await redis.hlen(store.keys.history)).toBe(1);
-    await expect(store.commit([{ customerId: 'c-3', expectedVersion: 0, state: 's', decision: 'd', dueAt: null, historyEntry: 'a\nb' }])).rejects.toThrow(/newline/);
+    await expect(store.commit([{ customerId: 'c-3', expectedVersion: 0, state: 's', decisions: [{ decision: 'd', historyEntry: 'a\nb' }], dueAt: null }])).rejects.toThrow(/newline/);
 
     const single = new PartitionStore(redis, prefix, 4, { historyCap: 1 });
     await single.claim();
-    for (let v = 0; v < 3; v++) await single.commit([{ customerId: 'c-1', expectedVersion: v, state: 's', decision: 'd', dueAt: null, historyEntry: `h${v}` }]);
+    for (let v = 0; v < 3; v++) await single.commit([{ customerId: 'c-1', expectedVersion: v, state: 's', decisions: [{ decision: 'd', historyEntry: `h${v}` }], dueAt: null }]);
     expect(await single.history('c-1')).toEqual(['h2']);
+  });
+
+  it('commits several decisions of one customer in one call, in order, with one new version', async () => {
+    const store = new PartitionStore(redis, prefix, 5, { historyCap: 3 });
+    await store.claim();
+    await store.commit([{ customerId: 'c-1', expectedVersion: 0, state: 's0', decisions: [{ decision: 'd0', historyEntry: 'h0' }], dueAt: null }]);
+    const seqs = await store.commit([
+      {
+        customerId: 'c-1',
+        expectedVersion: 1,
+        state: 's3',
+        decisions: [
+          { decision: 'd1', historyEntry: 'h1' },
+          { decision: 'd2' }, // no history line
+          { decision: 'd3', historyEntry: 'h3' },
+        ],
+        dueAt: 42,
+      },
+      { customerId: 'c-2', expectedVersion: 0, state: 't', decisions: [{ decision: 'e1', historyEntry: 'g1' }], dueAt: null },
+    ]);
+    expect(seqs).toEqual([[2, 3, 4], [5]]);
+    expect((await store.pendingOutbox()).map((e) => e.decision)).toEqual(['d0', 'd1', 'd2', 'd3', 'e1']);
+    expect((await store.load(['c-1'])).get('c-1')).toEqual({ version: 2, state: 's3' });
+    expect(await store.history('c-1')).toEqual(['h3', 'h1', 'h0']);
+    expect(await store.dueTimers(100)).toEqual([{ customerId: 'c-1', dueAt: 42 }]);
+    // More new lines than the cap: only the newest stay.
+    await store.commit([{ customerId: 'c-2', expectedVersion: 1, state: 't2', decisions: ['a', 'b', 'c', 'd'].map((x) => ({ decision: x, historyEntry: x })), dueAt: null }]);
+    expect(await store.history('c-2')).toEqual(['d', 'c', 'b']);
   });
 
   it('refuses a version conflict without writing anything', async () => {
@@ -77,7 +105,7 @@ describe('PartitionStore', () => {
     await store.commit([{ customerId: 'c-1', expectedVersion: 0, state: 'a', dueAt: null }]);
     await expect(
       store.commit([
-        { customerId: 'c-2', expectedVersion: 0, state: 'b', decision: 'x', dueAt: 5 },
+        { customerId: 'c-2', expectedVersion: 0, state: 'b', decisions: [{ decision: 'x' }], dueAt: 5 },
         { customerId: 'c-1', expectedVersion: 0, state: 'stale', dueAt: null },
       ]),
     ).rejects.toBeInstanceOf(VersionConflictError);
@@ -89,13 +117,13 @@ describe('PartitionStore', () => {
   it('fences a stale owner once a new owner claimed the partition', async () => {
     const old = new PartitionStore(redis, prefix, 1);
     await old.claim();
-    await old.commit([{ customerId: 'c-1', expectedVersion: 0, state: 'v1', decision: 'd1', dueAt: null }]);
+    await old.commit([{ customerId: 'c-1', expectedVersion: 0, state: 'v1', decisions: [{ decision: 'd1' }], dueAt: null }]);
     const fresh = new PartitionStore(redis, prefix, 1);
     await fresh.claim();
-    await expect(old.commit([{ customerId: 'c-1', expectedVersion: 1, state: 'zombie', decision: 'dz', dueAt: null }])).rejects.toBeInstanceOf(FencedError);
+    await expect(old.commit([{ customerId: 'c-1', expectedVersion: 1, state: 'zombie', decisions: [{ decision: 'dz' }], dueAt: null }])).rejects.toBeInstanceOf(FencedError);
     // The new owner sees the outbox the old one left and continues the sequence.
     expect(await fresh.pendingOutbox()).toEqual([{ seq: 1, decision: 'd1' }]);
-    expect(await fresh.commit([{ customerId: 'c-1', expectedVersion: 1, state: 'v2', decision: 'd2', dueAt: null }])).toEqual([2]);
+    expect(await fresh.commit([{ customerId: 'c-1', expectedVersion: 1, state: 'v2', decisions: [{ decision: 'd2' }], dueAt: null }])).toEqual([[2]]);
     expect((await fresh.load(['c-1'])).get('c-1')).toEqual({ version: 2, state: 'v2' });
   });
 

@@ -41,6 +41,8 @@ export async function startEvaluator(opts: {
   groupId: string;
   keyPrefix: string;
   wrapProducer?: (p: Producer) => Producer;
+  /** EVALUATOR_MAX_BATCH_EVENTS (default 2000, as in production). */
+  maxBatchMessages?: number;
 }) {
   const logger = createLogger({ service: 'evaluator-it', level: process.env.IT_LOG_LEVEL ?? 'warn', ...(process.env.IT_LOG_LEVEL ? {} : { destination: silent() }) });
   const metrics = createMetrics('evaluator', { defaultMetrics: false });
@@ -71,6 +73,7 @@ export async function startEvaluator(opts: {
     metrics,
     sessionTimeoutMs: 10_000,
     shutdownTimeoutMs: 5000,
+    maxBatchMessages: opts.maxBatchMessages ?? 2000,
   });
   await runner.start();
   evaluator.startTimers();

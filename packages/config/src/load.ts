@@ -177,7 +177,7 @@ export interface EvaluatorConfig extends CommonConfig {
   rulesFile: string;
   redis: { url: string; keyPrefix: string; tlsCa?: string[] };
   timerPollMs: number;
-  /** Events applied per Redis round trip (per partition). */
+  /** Most events of one partition applied per handler call: one Redis commit, then an offset commit. */
   maxBatchEvents: number;
 }
 

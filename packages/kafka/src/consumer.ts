@@ -44,6 +44,14 @@ export interface ConsumerRunnerOptions {
   onAssignment?: (assignment: Record<string, number[]>) => Promise<void> | void;
   sessionTimeoutMs?: number;
   maxBytesPerPartition?: number;
+  /**
+   * Hands the handler at most this many messages at a time (default: the whole fetched
+   * batch), committing offsets and heartbeating after each slice. Bounds the time of one
+   * handler call — a backlog fetch can hold tens of thousands of messages per partition —
+   * and the work a crash makes the next owner redo. Only for handlers whose output does not
+   * depend on where batches are cut.
+   */
+  maxBatchMessages?: number;
   /** Upper bound on shutdown (stop fetching, finish or abandon the batch, leave the group). */
   shutdownTimeoutMs?: number;
 }
@@ -152,6 +160,19 @@ export function createConsumerRunner(opts: ConsumerRunnerOptions): ConsumerRunne
   const processBatch = async (p: EachBatchPayload): Promise<void> => {
     const { batch } = p;
     if (batch.isEmpty()) return;
+    const max = Math.max(1, opts.maxBatchMessages ?? batch.messages.length);
+    for (let from = 0; from < batch.messages.length; from += max) {
+      if (from > 0 && stopping) return; // committed so far; the rest is re-read after the restart
+      const to = Math.min(batch.messages.length, from + max);
+      // The last slice commits up to the batch's own last offset (past trailing control records).
+      const last = to === batch.messages.length ? batch.lastOffset() : batch.messages[to - 1]!.offset;
+      if (!(await processSlice(p, batch.messages.slice(from, to), last))) return;
+    }
+  };
+
+  /** Runs the handler on one slice until it succeeds, then commits; false when the partition was revoked. */
+  const processSlice = async (p: EachBatchPayload, messages: KafkaMessage[], last: string): Promise<boolean> => {
+    const { batch } = p;
     const started = process.hrtime.bigint();
     const ctx: BatchContext = {
       heartbeat: () => p.heartbeat(),
@@ -159,12 +180,9 @@ export function createConsumerRunner(opts: ConsumerRunnerOptions): ConsumerRunne
       signal: abort.signal,
     };
     for (let attempt = 0; ; attempt++) {
-      if (!ctx.isActive()) return; // nothing resolved: the next owner re-reads from the last commit
+      if (!ctx.isActive()) return false; // nothing resolved: the next owner re-reads from the last commit
       try {
-        await opts.handler(
-          { topic: batch.topic, partition: batch.partition, messages: batch.messages, highWatermark: batch.highWatermark },
-          ctx,
-        );
+        await opts.handler({ topic: batch.topic, partition: batch.partition, messages, highWatermark: batch.highWatermark }, ctx);
         break;
       } catch (err) {
         const rebalance = rebalanceCause(err);
@@ -187,8 +205,7 @@ export function createConsumerRunner(opts: ConsumerRunnerOptions): ConsumerRunne
     }
     // Revoked while we worked: the next owner re-reads the batch; committing now could
     // skip work the handler abandoned.
-    if (!p.isRunning() || p.isStale()) return;
-    const last = batch.lastOffset();
+    if (!p.isRunning() || p.isStale()) return false;
     p.resolveOffset(last);
     try {
       await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: nextOffset(last) }]);
@@ -197,9 +214,10 @@ export function createConsumerRunner(opts: ConsumerRunnerOptions): ConsumerRunne
       throw rebalanceCause(err) ?? err;
     }
     metrics.batchDuration.observe({ topic: batch.topic }, Number(process.hrtime.bigint() - started) / 1e9);
-    metrics.batchSize.observe({ topic: batch.topic }, batch.messages.length);
+    metrics.batchSize.observe({ topic: batch.topic }, messages.length);
     const lag = Number(BigInt(batch.highWatermark) - BigInt(last) - 1n);
     metrics.consumerLag.set({ topic: batch.topic, partition: String(batch.partition) }, Math.max(0, lag));
+    return true;
   };
 
   return {

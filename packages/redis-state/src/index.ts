@@ -1,6 +1,6 @@
 export { PartitionKeys } from './keys';
 export { PartitionStore, readHistory, withScripts } from './partition-store';
-export type { CommitItem, OpObserver, OutboxEntry, StoredState } from './partition-store';
+export type { CommitDecision, CommitItem, OpObserver, OutboxEntry, StoredState } from './partition-store';
 export { FencedError, RedisAccessError, VersionConflictError } from './errors';
 export { checkRedisAccess, describeRedisAccessFailure, redactRedisUrl } from './access';
 export type { RedisAccessOptions } from './access';

@@ -9,17 +9,22 @@ export interface StoredState {
   state: string | null;
 }
 
-/** One customer's new state to commit, with the decision it produced (if any). */
+/** One decision to append to the outbox, with its line for the customer's recent-decision history. */
+export interface CommitDecision {
+  /** Serialized decision, appended to the outbox under the next sequence number. */
+  decision: string;
+  /** Short summary kept in the customer's recent-decisions history for explanations (one line: no newline). */
+  historyEntry?: string;
+}
+
+/** One customer's new state to commit, with the decisions that led to it (oldest first). */
 export interface CommitItem {
   customerId: string;
   expectedVersion: number;
   state: string;
-  /** Serialized decision, appended to the outbox under the next sequence number. */
-  decision?: string;
+  decisions?: readonly CommitDecision[];
   /** Next time the customer's labels may change without a new event; null clears the timer. */
   dueAt: number | null;
-  /** Short summary kept in the customer's recent-decisions history for explanations (one line: no newline). */
-  historyEntry?: string;
 }
 
 export interface OutboxEntry {
@@ -106,16 +111,20 @@ export class PartitionStore {
 
   /**
    * Commits the items atomically: all or none, and only while this store still owns the
-   * partition. Returns the sequence number assigned to each item's decision (0 = none).
+   * partition. Returns, per item, the sequence numbers assigned to its decisions.
    */
-  async commit(items: CommitItem[]): Promise<number[]> {
+  async commit(items: readonly CommitItem[]): Promise<number[][]> {
     if (!items.length) return [];
     const keys = [this.keys.epoch, this.keys.seq, this.keys.outbox, this.keys.timers, this.keys.history];
     const args: Array<string | number> = [String(this.epoch), items.length, this.opts.historyCap ?? 5];
     for (const it of items) {
-      if (it.historyEntry?.includes('\n')) throw new RangeError(`history entry of ${it.customerId} holds a newline`);
       keys.push(this.keys.customer(it.customerId));
-      args.push(it.customerId, it.expectedVersion, it.state, it.decision ?? '', it.dueAt == null ? '' : it.dueAt, it.historyEntry ?? '');
+      const ds = it.decisions ?? [];
+      args.push(it.customerId, it.expectedVersion, it.state, it.dueAt == null ? '' : it.dueAt, ds.length);
+      for (const d of ds) {
+        if (d.historyEntry?.includes('\n')) throw new RangeError(`history entry of ${it.customerId} holds a newline`);
+        args.push(d.decision, d.historyEntry ?? '');
+      }
     }
     const res = await this.timed('commit', () => this.r.lsCommit(keys.length, ...keys, ...args));
     const status = Number(res[0]);
@@ -124,7 +133,8 @@ export class PartitionStore {
       const i = Number(res[1]) - 1;
       throw new VersionConflictError(this.partition, items[i]?.customerId ?? '?', items[i]?.expectedVersion ?? -1, Number(res[2]));
     }
-    return res.slice(1).map(Number);
+    let next = 1;
+    return items.map((it) => (it.decisions ?? []).map(() => Number(res[next++])));
   }
 
   /** Decisions committed but not yet acknowledged by Kafka, oldest first. */

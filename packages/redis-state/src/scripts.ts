@@ -10,10 +10,11 @@
  *
  * KEYS: epoch, seq, outbox, timers, history, then per item: customer state key
  * ARGV: expectedEpoch, itemCount, historyCap, then per item:
- *       customerId, expectedVersion, newState, decision ('' = none), dueAt ('' = none), historyEntry
+ *       customerId, expectedVersion, newState, dueAt ('' = none), decisionCount,
+ *       then per decision (oldest first): decision, historyEntry ('' = none)
  * History: the hash field of the customer holds its last `historyCap` entries, newest first,
  * separated by newlines (entries hold none).
- * Returns {1, seq_1, …, seq_n} (0 for items without a decision),
+ * Returns {1, seq, …}: one sequence number per decision, in argument order,
  *         {-1, currentEpoch} when another owner took over (nothing written),
  *         {-2, itemIndex, currentVersion} on a version conflict (nothing written).
  */
@@ -23,50 +24,52 @@ if epoch ~= ARGV[1] then return {-1, epoch or ''} end
 local n = tonumber(ARGV[2])
 local cap = tonumber(ARGV[3])
 local versions = {}
+local starts = {}
+local a = 4
 for i = 1, n do
-  local a = 3 + (i - 1) * 6
+  starts[i] = a
   local cur = redis.call('GET', KEYS[5 + i])
   local ver = 0
   if cur then
     local bar = string.find(cur, '|', 1, true)
     ver = tonumber(string.sub(cur, 1, bar - 1))
   end
-  if ver ~= tonumber(ARGV[a + 2]) then return {-2, i, ver} end
+  if ver ~= tonumber(ARGV[a + 1]) then return {-2, i, ver} end
   versions[i] = ver
+  a = a + 5 + 2 * tonumber(ARGV[a + 4])
 end
 local out = {1}
 for i = 1, n do
-  local a = 3 + (i - 1) * 6
-  local cid = ARGV[a + 1]
-  redis.call('SET', KEYS[5 + i], (versions[i] + 1) .. '|' .. ARGV[a + 3])
-  local decision = ARGV[a + 4]
-  if decision ~= '' then
-    local s = redis.call('INCR', KEYS[2])
-    redis.call('XADD', KEYS[3], s .. '-1', 'd', decision)
-    out[#out + 1] = s
-    local entry = ARGV[a + 6]
-    if cap > 0 and entry ~= '' then
-      local v = entry
-      local old = redis.call('HGET', KEYS[5], cid)
-      if old and cap > 1 then
-        -- keep the newest cap - 1 old entries: cut at the (cap - 1)-th newline, if any
-        local pos = 0
-        for k = 1, cap - 1 do
-          pos = string.find(old, '\\n', pos + 1, true)
-          if not pos then break end
-        end
-        if pos then v = entry .. '\\n' .. string.sub(old, 1, pos - 1) else v = entry .. '\\n' .. old end
-      end
-      redis.call('HSET', KEYS[5], cid, v)
-    end
-  else
-    out[#out + 1] = 0
-  end
-  local due = ARGV[a + 5]
+  a = starts[i]
+  local cid = ARGV[a]
+  redis.call('SET', KEYS[5 + i], (versions[i] + 1) .. '|' .. ARGV[a + 2])
+  local due = ARGV[a + 3]
   if due ~= '' then
     redis.call('ZADD', KEYS[4], tonumber(due), cid)
   else
     redis.call('ZREM', KEYS[4], cid)
+  end
+  local k = tonumber(ARGV[a + 4])
+  local entries = {}
+  for j = 1, k do
+    local s = redis.call('INCR', KEYS[2])
+    redis.call('XADD', KEYS[3], s .. '-1', 'd', ARGV[a + 3 + 2 * j])
+    out[#out + 1] = s
+    local entry = ARGV[a + 4 + 2 * j]
+    if entry ~= '' then table.insert(entries, 1, entry) end
+  end
+  if cap > 0 and #entries > 0 then
+    local v = table.concat(entries, '\\n')
+    local old = redis.call('HGET', KEYS[5], cid)
+    if old then v = v .. '\\n' .. old end
+    -- keep the newest cap entries: cut at the cap-th newline, if any
+    local pos = 0
+    for c = 1, cap do
+      pos = string.find(v, '\\n', pos + 1, true)
+      if not pos then break end
+    end
+    if pos then v = string.sub(v, 1, pos - 1) end
+    redis.call('HSET', KEYS[5], cid, v)
   end
 end
 return out

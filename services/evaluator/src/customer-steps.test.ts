@@ -5,7 +5,7 @@ import type { CustomerEvent } from '@labelstream/contracts';
 import { applyEvents, encodeState, toEngineEvent, type CustomerState } from '@labelstream/engine';
 import { oracleForCustomer } from '@labelstream/oracle';
 import { loadRules } from '@labelstream/rules';
-import { checkpoints, changesState, replayCustomer, type CustomerStep } from './customer-steps';
+import { changesState, outcomeOf, replayCustomer, type CustomerStep } from './customer-steps';
 
 const T0 = Date.UTC(2026, 0, 1);
 const S = 1000;
@@ -29,6 +29,13 @@ describe('replayCustomer', () => {
     const steps = replayCustomer(null, [event('purchase', 'p1', T0), event('purchase', 'p2', T0 + S)].map(toEngineEvent), DEMO);
     expect(steps.map((s) => s.cause.kind)).toEqual(['EVENT', 'EVENT']);
     expect(summary(steps)).toEqual(['+first_time_buyer@0s EVENT', '+customer@0s EVENT', '-first_time_buyer@1s EVENT', '+repeat_customer@1s EVENT']);
+    // Both decisions are kept for one commit, with the final state.
+    const out = outcomeOf(steps)!;
+    expect(out.decisions.map((d) => [d.cause.eventId, d.effectiveAt - T0, d.labels])).toEqual([
+      ['p1', 0, steps[0]!.result.labels],
+      ['p2', S, steps[1]!.result.labels],
+    ]);
+    expect(out.state).toBe(encodeState(steps[1]!.result.state));
     // Applied as one batch, the engine would only see the end state (no first_time_buyer at all).
     expect(applyEvents(null, [event('purchase', 'p1', T0), event('purchase', 'p2', T0 + S)].map(toEngineEvent), DEMO).changes.map((c) => c.label)).not.toContain('first_time_buyer');
   });
@@ -43,13 +50,21 @@ describe('replayCustomer', () => {
     expect(steps[1]!.cause).toEqual({ kind: 'TIMER', eventId: null, eventType: null, eventOccurredAt: T0 + 91 * S });
   });
 
-  it('checkpoints: one per deciding step plus the final state; duplicates alone change nothing', () => {
+  it('outcome: the final state and every deciding step, in order; duplicates alone change nothing', () => {
     const first = replayCustomer(null, [event('purchase', 'p1', T0), event('click', 'k1', T0 + 10), event('click', 'k2', T0 + 20)].map(toEngineEvent), DEMO);
-    expect(checkpoints(first).map((c) => c.cause.eventId)).toEqual(['p1', 'k2']);
-    expect(checkpoints(first)[1]!.state).toBe(encodeState(first[2]!.result.state));
+    const seen: string[] = [];
+    const out = outcomeOf(first, (s) => seen.push(s.cause.eventId ?? 'timer'))!;
+    expect(seen).toEqual(['p1', 'k1', 'k2']);
+    expect(out.decisions.map((d) => d.cause.eventId)).toEqual(['p1']); // the clicks decide nothing here
+    expect(out.decisions[0]!.changes.map((c) => c.label)).toEqual(first[0]!.result.changes.map((c) => c.label));
+    expect(out.state).toBe(encodeState(first[2]!.result.state));
+    expect(out.nextDueAt).toBe(first[2]!.result.nextDueAt);
+    expect(out.changed).toBe(true);
     const again = replayCustomer(first[first.length - 1]!.result.state, [toEngineEvent(event('click', 'k2', T0 + 20))], DEMO);
     expect(again[0]!.result.outcomes[0]!.outcome).toBe('duplicate');
     expect(changesState(again)).toBe(false);
+    expect(outcomeOf(again)).toMatchObject({ changed: false, decisions: [] });
+    expect(outcomeOf([])).toBeUndefined();
   });
 
   it('gives exactly the oracle’s changes for any split of a log into batches', () => {

@@ -59,46 +59,40 @@ function changed(s: CustomerStep): boolean {
   return s.cause.kind === 'TIMER' || s.result.changes.length > 0 || s.result.outcomes.some((o) => o.outcome === 'applied');
 }
 
-/** One state to commit: encoded, with what the step that produced it decided. */
-export interface Checkpoint {
-  readonly state: string;
+/** A step that changed labels: what it decided, and why. */
+export interface StepDecision {
   readonly changes: LabelChange[];
   readonly labels: string[];
   readonly effectiveAt: number;
-  readonly nextDueAt: number | null;
   readonly cause: CustomerStep['cause'];
 }
 
 /**
- * The states to commit, in order: one after every step that decided something (it carries
- * that decision), and the final state. A customer with k decisions in a batch is committed
- * in k (or k + 1) consecutive versions, so each decision is stored with the state that
- * produced it and a crash between two commits replays deterministically. States are
- * encoded as the steps come, so a large batch keeps strings, not every step's state.
- * `onStep` sees every step (for metrics). `changed` is {@link changesState} of the steps.
+ * What a customer's steps of a batch come to: the final state (encoded) and next due time,
+ * and every decision on the way, in order. They are committed together, atomically, so
+ * the intermediate states need not be stored (nor encoded): a crash either keeps them all
+ * or replays the same steps from the stored state.
  */
-export function checkpointsOf(steps: Iterable<CustomerStep>, onStep?: (step: CustomerStep) => void): { points: Checkpoint[]; changed: boolean } {
-  const points: Checkpoint[] = [];
+export interface CustomerOutcome {
+  readonly state: string;
+  readonly nextDueAt: number | null;
+  readonly decisions: StepDecision[];
+  /** {@link changesState} of the steps: false means there is nothing to store. */
+  readonly changed: boolean;
+}
+
+/** Folds the steps into a {@link CustomerOutcome}; `onStep` sees every step (for metrics). Undefined for no steps. */
+export function outcomeOf(steps: Iterable<CustomerStep>, onStep?: (step: CustomerStep) => void): CustomerOutcome | undefined {
+  const decisions: StepDecision[] = [];
   let anyChange = false;
   let last: CustomerStep | undefined;
-  let lastTaken = false;
   for (const step of steps) {
     onStep?.(step);
     anyChange ||= changed(step);
     last = step;
-    lastTaken = step.result.changes.length > 0;
-    if (lastTaken) points.push(toCheckpoint(step));
+    const { changes, labels, effectiveAt } = step.result;
+    if (changes.length) decisions.push({ changes, labels, effectiveAt, cause: step.cause });
   }
-  if (last && !lastTaken) points.push(toCheckpoint(last));
-  return { points, changed: anyChange };
-}
-
-/** {@link checkpointsOf} without the extras. */
-export function checkpoints(steps: Iterable<CustomerStep>): Checkpoint[] {
-  return checkpointsOf(steps).points;
-}
-
-function toCheckpoint(s: CustomerStep): Checkpoint {
-  const { changes, labels, effectiveAt, nextDueAt } = s.result;
-  return { state: encodeState(s.result.state), changes, labels, effectiveAt, nextDueAt, cause: s.cause };
+  if (!last) return undefined;
+  return { state: encodeState(last.result.state), nextDueAt: last.result.nextDueAt, decisions, changed: anyChange };
 }

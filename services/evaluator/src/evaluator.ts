@@ -7,7 +7,7 @@ import { AdapterError, chunkMessages, isRetriable, sendChunked, toDeadLetter, ty
 import type { Logger, Metrics } from '@labelstream/observability';
 import { FencedError, PartitionStore, type CommitItem } from '@labelstream/redis-state';
 import { KeyedMutex } from './ownership';
-import { checkpoints, checkpointsOf, replaySteps, type Checkpoint } from './customer-steps';
+import { outcomeOf, replaySteps, type CustomerOutcome } from './customer-steps';
 import { historyEntry, toDecision, type PendingDecision } from './decisions';
 
 export interface EvaluatorDeps {
@@ -112,64 +112,53 @@ export function createEvaluator(deps: EvaluatorDeps) {
   }
 
   /**
-   * Commits the checkpoints of one partition's customers and publishes the decisions they
-   * made. Each customer's checkpoints go in consecutive rounds: round r holds every
-   * customer's r-th checkpoint, committed atomically at version + r. Usually there is one
-   * round; a customer with several decisions in one batch needs as many.
+   * Commits the outcomes of one partition's customers — each customer's final state, next
+   * due time and every decision on the way — in one atomic, fenced Redis call, then
+   * publishes the decisions.
    */
-  async function commitAndPublish(
-    partition: number,
-    store: PartitionStore,
-    plans: Array<{ customerId: string; version: number; points: Checkpoint[] }>,
-  ): Promise<void> {
+  async function commitAndPublish(partition: number, store: PartitionStore, plans: Array<{ customerId: string; version: number; outcome: CustomerOutcome }>): Promise<void> {
+    if (!plans.length) return;
     const decidedAt = now();
-    const rounds = Math.max(0, ...plans.map((p) => p.points.length));
-    const decisions: LabelDecision[] = [];
-    // From the first commit on, the outbox may hold decisions Kafka has not seen.
-    if (rounds > 0) undelivered.add(partition);
-    for (let r = 0; r < rounds; r++) {
-      const items: CommitItem[] = [];
-      const pending: Array<PendingDecision | undefined> = [];
-      for (const p of plans) {
-        const point = p.points[r];
-        if (!point) continue;
-        const d: PendingDecision | undefined = point.changes.length
-          ? {
-              customerId: p.customerId,
-              effectiveAt: point.effectiveAt,
-              decidedAt,
-              rulesVersion: rules.version,
-              cause: point.cause,
-              changes: point.changes,
-              labels: point.labels,
-              labelCategories: Object.fromEntries(point.labels.map((l) => [l, categoryOf.get(l) ?? 'custom'])),
-            }
-          : undefined;
-        pending.push(d);
-        items.push({
-          customerId: p.customerId,
-          expectedVersion: p.version + r,
-          state: point.state,
-          ...(d ? { decision: JSON.stringify(d), historyEntry: historyEntry(d) } : {}),
-          dueAt: point.nextDueAt,
-        });
-      }
-      let seqs: number[];
-      try {
-        seqs = await store.commit(items);
-      } catch (err) {
-        if (err instanceof FencedError) {
-          metrics.fencedWrites.inc();
-          owned.delete(partition);
-          throw new OwnershipLostError(partition, err);
-        }
-        throw err;
-      }
-      seqs.forEach((seq, i) => {
-        const d = pending[i];
-        if (d && seq > 0) decisions.push(toDecision(partition, seq, d));
+    const items: CommitItem[] = [];
+    const pending: PendingDecision[][] = [];
+    for (const { customerId, version, outcome } of plans) {
+      const ds = outcome.decisions.map(
+        (point): PendingDecision => ({
+          customerId,
+          effectiveAt: point.effectiveAt,
+          decidedAt,
+          rulesVersion: rules.version,
+          cause: point.cause,
+          changes: point.changes,
+          labels: point.labels,
+          labelCategories: Object.fromEntries(point.labels.map((l) => [l, categoryOf.get(l) ?? 'custom'])),
+        }),
+      );
+      pending.push(ds);
+      items.push({
+        customerId,
+        expectedVersion: version,
+        state: outcome.state,
+        decisions: ds.map((d) => ({ decision: JSON.stringify(d), historyEntry: historyEntry(d) })),
+        dueAt: outcome.nextDueAt,
       });
     }
+    // From the commit on, the outbox may hold decisions Kafka has not seen.
+    const hasDecisions = pending.some((ds) => ds.length > 0);
+    if (hasDecisions) undelivered.add(partition);
+    let seqs: number[][];
+    try {
+      seqs = await store.commit(items);
+    } catch (err) {
+      if (err instanceof FencedError) {
+        metrics.fencedWrites.inc();
+        owned.delete(partition);
+        throw new OwnershipLostError(partition, err);
+      }
+      throw err;
+    }
+    if (!hasDecisions) return;
+    const decisions = seqs.flatMap((list, i) => list.map((seq, j) => toDecision(partition, seq, pending[i]![j]!)));
     for (const d of decisions) metrics.decisions.inc({ cause: d.cause.kind });
     metrics.outboxBacklog.set({ partition: String(partition) }, decisions.length);
     await publish(partition, store, decisions);
@@ -215,18 +204,18 @@ export function createEvaluator(deps: EvaluatorDeps) {
       }
       const customers = [...byCustomer.keys()];
       const stored = await store.load(customers);
-      const plans: Array<{ customerId: string; version: number; points: Checkpoint[] }> = [];
+      const plans: Array<{ customerId: string; version: number; outcome: CustomerOutcome }> = [];
       for (const customerId of customers) {
         const events = byCustomer.get(customerId)!;
         const s = stored.get(customerId)!;
-        const { points, changed } = checkpointsOf(replaySteps(s.state ? decodeState(s.state) : null, events, rules), (step) => {
+        const outcome = outcomeOf(replaySteps(s.state ? decodeState(s.state) : null, events, rules), (step) => {
           for (const o of step.result.outcomes) {
             if (o.outcome === 'late') metrics.lateEvents.inc();
             else if (o.outcome === 'duplicate') metrics.duplicateEvents.inc();
           }
         });
-        if (!changed) continue; // nothing new
-        plans.push({ customerId, version: s.version, points });
+        if (!outcome?.changed) continue; // nothing new
+        plans.push({ customerId, version: s.version, outcome });
       }
       if (!ctx.isActive()) throw new OwnershipLostError(partition, new Error('revoked mid-batch'));
       await commitAndPublish(partition, store, plans);
@@ -251,7 +240,7 @@ export function createEvaluator(deps: EvaluatorDeps) {
           metrics.timerLateness.observe(Math.max(0, t - dueAt) / 1000);
           const result = evaluateAt(s.state ? decodeState(s.state) : null, dueAt, rules);
           const cause = { kind: 'TIMER' as const, eventId: null, eventType: null, eventOccurredAt: dueAt };
-          return { customerId, version: s.version, points: checkpoints([{ result, cause }]) };
+          return { customerId, version: s.version, outcome: outcomeOf([{ result, cause }])! };
         });
         await commitAndPublish(partition, store, plans);
         if (due.length < 500) return;

@@ -81,6 +81,9 @@ async function main(): Promise<void> {
     logger,
     metrics,
     shutdownTimeoutMs: config.shutdownTimeoutMs,
+    // The evaluator's output does not depend on batch boundaries (per-event replay), so a
+    // backlog fetch is applied in slices: one Redis commit and one offset commit each.
+    maxBatchMessages: config.maxBatchEvents,
   });
 
   const http = await startHttpServer({
