@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { applyEvents, evaluateAt } from './engine';
 import { click, HOUR, rules, SEC, T0 } from './fixtures.test-helper';
-import { idsOf, IdView, setIds, SmallIds, type IdSet } from './ids';
+import { idSetOf, idsOf, IdView, setIds, SmallIds, type IdSet } from './ids';
 import { decodeState, emptyState, encodeState, type CustomerState } from './state';
 
 const r = rules(`
@@ -74,6 +74,49 @@ describe('id sets', () => {
     const s = emptyState();
     setIds(s, large);
     expect(Object.prototype.hasOwnProperty.call(s.d, '__proto__')).toBe(true);
+  });
+});
+
+describe('id sets from a map (decoding)', () => {
+  const ids = (n: number): string[] => Array.from({ length: n }, (_, i) => `e${i}`);
+  const idSetFromArrays = (ids: string[], times: number[]): IdSet => idSetOf(new Map(ids.map((id, i) => [id, times[i]!])));
+
+  it('are a plain object up to 64 ids and a shared log beyond, with the same contents', () => {
+    for (const n of [0, 1, 64, 65, 1000]) {
+      const set = idSetFromArrays(ids(n), ids(n).map((_, i) => i));
+      expect(set).toBeInstanceOf(n > 64 ? IdView : SmallIds);
+      expect(contents(set)).toEqual(Object.fromEntries(ids(n).map((id, i) => [id, i])));
+      expect(set.has('e0')).toBe(n > 0);
+      expect(set.has('nope')).toBe(false);
+    }
+  });
+
+  it('keep __proto__ as an ordinary id', () => {
+    for (const n of [3, 100]) {
+      const set = idSetFromArrays([...ids(n), '__proto__'], [...ids(n).map(() => 1), 9]);
+      expect(set.has('__proto__')).toBe(true);
+      const seen = new Map<string, number>();
+      set.forEach((id, t) => seen.set(id, t));
+      expect(seen.get('__proto__')).toBe(9);
+      expect(seen.size).toBe(n + 1);
+    }
+  });
+
+  it('take the map over instead of copying it', () => {
+    const m = new Map(ids(100).map((id, i) => [id, i]));
+    const set = idSetOf(m);
+    m.delete('e0'); // not allowed to callers; shows the map is the set's own
+    expect(set.has('e0')).toBe(false);
+  });
+
+  it('grow, prune and fork like a set built one id at a time', () => {
+    const base = idSetFromArrays(ids(100), ids(100).map((_, i) => i));
+    const a = base.add('x', 200);
+    const b = base.add('y', 201); // a fork: base is no longer its log's newest view
+    expect(contents(base)).toEqual(Object.fromEntries(ids(100).map((id, i) => [id, i])));
+    expect(a.has('x') && !a.has('y') && b.has('y') && !b.has('x')).toBe(true);
+    expect(Object.keys(contents(a.prune(50)))).toEqual([...ids(100).slice(50), 'x']);
+    expect(Object.keys(contents(base.prune(98)))).toEqual(['e98', 'e99']);
   });
 });
 

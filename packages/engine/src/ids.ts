@@ -13,15 +13,18 @@
  * state holds a view of it — the entries up to its version, minus those older
  * than its horizon (pruning only raises the horizon). Adding to the newest state of a
  * lineage is O(1); adding to an older one (a fork) first copies what that state sees.
- * States made by the engine expose `d` as a plain object built on first read; from then
- * on that object is the state's `d`, as for any state made by hand.
+ * States made by the engine, and decoded states with many ids (whose map `decodeState`
+ * fills directly, see `idSetOf`), expose `d` as a plain object built on first read; from
+ * then on that object is the state's `d`, as for any state made by hand.
  */
 import type { CustomerState } from './state';
 
 /** Shared by the states of one lineage; only ever appended to. */
 class IdLog {
-  /** id → occurredAt, in insertion order. */
-  readonly times = new Map<string, number>();
+  constructor(
+    /** id → occurredAt, in insertion order. */
+    readonly times = new Map<string, number>(),
+  ) {}
   /** id → the version that added it (absent = 0, present from the start). */
   readonly versions = new Map<string, number>();
   /** Newest version: only a view at this version may append without copying. */
@@ -85,6 +88,15 @@ export class IdView {
     return new IdView(log, 0, Number.NEGATIVE_INFINITY);
   }
 
+  /**
+   * A view of a new log whose map is `times` (taken over, not copied: the caller must not
+   * use it again). For decoding, which fills the map directly: no intermediate object with
+   * thousands of keys, which V8 builds and walks slowly.
+   */
+  static fromMap(times: Map<string, number>): IdView {
+    return new IdView(new IdLog(times), 0, Number.NEGATIVE_INFINITY);
+  }
+
   private sees(id: string, t: number): boolean {
     return t >= this.horizon && (this.log.versions.get(id) ?? 0) <= this.version;
   }
@@ -96,6 +108,13 @@ export class IdView {
 
   /** The ids this view sees with their times, in insertion order. */
   forEach(fn: (id: string, t: number) => void): void {
+    const horizon = this.horizon;
+    if (this.version >= this.log.head) {
+      // The newest view of its log sees every id the log has (up to the horizon): no
+      // per-id version lookup.
+      for (const [id, t] of this.log.times) if (t >= horizon) fn(id, t);
+      return;
+    }
     for (const [id, t] of this.log.times) if (this.sees(id, t)) fn(id, t);
   }
 
@@ -126,6 +145,18 @@ export class IdView {
     this.forEach((id, t) => setOwn(d, id, t));
     return d;
   }
+}
+
+/**
+ * The id set of `times` (id → occurredAt), as `idsOf` gives for a plain `d` of those ids:
+ * a plain object up to SMALL ids, else a view of a new log that takes `times` over (the
+ * caller must not use it again). For decoding stored states.
+ */
+export function idSetOf(times: Map<string, number>): IdSet {
+  if (times.size > SMALL) return IdView.fromMap(times);
+  const d: Record<string, number> = {};
+  for (const [id, t] of times) setOwn(d, id, t);
+  return new SmallIds(d, times.size);
 }
 
 /** Sets an own property, also for the key `__proto__` (which plain assignment would not create). */

@@ -1,11 +1,13 @@
 import { resolve } from 'node:path';
+import fc from 'fast-check';
 import type { CustomerEvent } from '@labelstream/contracts';
 import { readRulesFile } from '@labelstream/rules';
 import { applyEvents, evaluateAt } from './engine';
 import { EngineError } from './errors';
 import { toEngineEvent } from './event';
 import { click, DAY, HOUR, purchase, T0, ticket } from './fixtures.test-helper';
-import { decodeState, emptyState, encodeState } from './state';
+import { idsOf, IdView, setOwn, SmallIds } from './ids';
+import { decodeState, emptyState, encodeState, type CustomerState } from './state';
 
 const defaultRules = readRulesFile(resolve(__dirname, '../../../rules/default.yaml'));
 
@@ -48,15 +50,33 @@ describe('encodeState / decodeState', () => {
 
   it('encodes times relative to the clock and bucket indexes as deltas', () => {
     const s = { ...emptyState(), c: 1_000_000, l: { a: 999_000 }, d: { e1: 999_500 }, f: { k1: { k: 'w' as const, b: [[100, 2], [103, 1]] as Array<[number, number]> }, k2: { k: 'n' as const, v: 7 } } };
-    expect(encodeState(s)).toBe('{"v":1,"c":1000000,"l":{"a":1000},"d":{"e1":500},"f":{"k1":["w",100,2,3,1],"k2":7}}');
+    expect(encodeState(s)).toBe('{"v":2,"c":1000000,"l":{"a":1000},"d":["e1",500],"f":{"k1":["w",100,2,3,1],"k2":7}}');
   });
 
   it.each([
     ['not JSON', '{', 'STATE_CORRUPT'],
-    ['another version', '{"v":2,"c":1}', 'STATE_VERSION_UNSUPPORTED'],
+    ['another version', '{"v":3,"c":1}', 'STATE_VERSION_UNSUPPORTED'],
+    ['a version as a string', '{"v":"2","c":1}', 'STATE_VERSION_UNSUPPORTED'],
+    ['no version', '{"c":1}', 'STATE_VERSION_UNSUPPORTED'],
     ['no clock', '{"v":1}', 'STATE_CORRUPT'],
+    ['no clock (v2)', '{"v":2,"d":[]}', 'STATE_CORRUPT'],
     ['an unknown layout', '{"v":1,"c":1,"f":{"k":["?",1]}}', 'STATE_CORRUPT'],
     ['a truncated layout', '{"v":1,"c":1,"f":{"k":["w",1]}}', 'STATE_CORRUPT'],
+    ['a truncated layout (v2)', '{"v":2,"c":1,"f":{"k":["w",1]}}', 'STATE_CORRUPT'],
+    ['a v1 id with a non-number age', '{"v":1,"c":1,"d":{"a":"1"}}', 'STATE_CORRUPT'],
+    ['v2 ids as an object', '{"v":2,"c":1,"d":{"a":1}}', 'STATE_CORRUPT'],
+    ['v2 ids as null', '{"v":2,"c":1,"d":null}', 'STATE_CORRUPT'],
+    ['an odd v2 ids array', '{"v":2,"c":1,"d":["a",1,"b"]}', 'STATE_CORRUPT'],
+    ['a non-string v2 id', '{"v":2,"c":1,"d":[7,1]}', 'STATE_CORRUPT'],
+    ['a null v2 id', '{"v":2,"c":1,"d":[null,1]}', 'STATE_CORRUPT'],
+    ['a non-number v2 age', '{"v":2,"c":1,"d":["a","1"]}', 'STATE_CORRUPT'],
+    ['a null v2 age', '{"v":2,"c":1,"d":["a",null]}', 'STATE_CORRUPT'],
+    ['an infinite v2 age', '{"v":2,"c":1,"d":["a",1e999]}', 'STATE_CORRUPT'],
+    ['a repeated v2 id', '{"v":2,"c":1,"d":["a",1,"b",1,"a",2]}', 'STATE_CORRUPT'],
+    // beyond the small-set size, decoded into a shared log
+    ['a repeated v2 id among many', `{"v":2,"c":1,"d":${JSON.stringify([...manyIds(100), 'e7', 0])}}`, 'STATE_CORRUPT'],
+    ['an infinite v2 age among many', `{"v":2,"c":1,"d":${JSON.stringify(manyIds(100)).replace(/\]$/, ',"z",1e999]')}}`, 'STATE_CORRUPT'],
+    ['an odd v2 ids array among many', `{"v":2,"c":1,"d":${JSON.stringify([...manyIds(100), 'z'])}}`, 'STATE_CORRUPT'],
   ])('rejects %s', (_n, text, code) => {
     let error: unknown;
     try {
@@ -67,6 +87,131 @@ describe('encodeState / decodeState', () => {
     expect(error).toBeInstanceOf(EngineError);
     expect((error as EngineError).code).toBe(code);
     expect((error as EngineError).retriable).toBe(false);
+  });
+
+  it('names the versions it reads', () => {
+    expect(() => decodeState('{"v":3,"c":1}')).toThrow('stored state has version 3; this engine reads versions 1 and 2');
+  });
+});
+
+/** `[id, age, …]` of `n` ids e0…e(n-1), all of age 0. */
+function manyIds(n: number): Array<string | number> {
+  return Array.from({ length: n }, (_, i) => [`e${i}`, 0]).flat();
+}
+
+/** A state with the given ids (a plain `d` made by hand, as a caller may). */
+function withIds(c: number, entries: Array<[string, number]>): CustomerState {
+  const d: Record<string, number> = {};
+  for (const [id, t] of entries) setOwn(d, id, t);
+  return { ...emptyState(), c, d };
+}
+
+/** The version 1 encoding of `s` (ids as an object keyed by id), derived from its v2 encoding. */
+function toV1(text: string): string {
+  const o = JSON.parse(text) as { v: number; d?: Array<string | number> };
+  const out: Record<string, unknown> = { ...o, v: 1 };
+  if (o.d) {
+    const d: Record<string, number> = {};
+    for (let i = 0; i < o.d.length; i += 2) setOwn(d, o.d[i] as string, o.d[i + 1] as number);
+    out.d = d;
+  }
+  return JSON.stringify(out);
+}
+
+describe('state layout version 2: ids as a flat array', () => {
+  // Written by the version 1 engine (typicalCustomer() at the commit before layout v2):
+  // a rolling upgrade reads states like these.
+  const V1_TYPICAL =
+    '{"v":1,"c":1798761600000,"l":{"advocate":1728000000,"engaged":4147200000,"repeat_customer":24624000000,"satisfied":17280000000},' +
+    '"d":{"5d2a9e61-7c3b-4f08-b1d4-999999999999":0},"f":{"AN6xP":["w",41608,1],"AwU7K":["w",2927,1,6,1,6,1,7,1,6,1,7,1,6,1,7,1],' +
+    '"DBzem":["l",2971,5,1728000000],"DveFX":["w",20759,1,2,1,5,1,5,1,5,1,5,1,5,1,5,1,5,1,3,1,2,1,3,1,2,1,5,1,5,1,3,1],' +
+    '"Gc7jl":["w",20759,13000,45,14500],"NmRwo":8,"ZQ2gh":["w",2945,1,26,1],"gJM13":23,"giSbY":["w",20759,1],' +
+    '"pGPKJ":["w",2945,4,26,5],"tLiLx":["w",83224,1,20,1,20,1,12,1]}}';
+  const V1_SMALL = '{"v":1,"c":1000000,"l":{"a":1000},"d":{"e1":500},"f":{"k1":["w",100,2,3,1],"k2":7}}';
+
+  it('reads version 1 states as before, and writes them back as version 2', () => {
+    const s = typicalCustomer();
+    expect(decodeState(V1_TYPICAL)).toEqual(s);
+    expect(encodeState(decodeState(V1_TYPICAL))).toBe(encodeState(s));
+    expect(encodeState(s)).toBe(V1_TYPICAL.replace('"v":1', '"v":2').replace('{"5d2a9e61-7c3b-4f08-b1d4-999999999999":0}', '["5d2a9e61-7c3b-4f08-b1d4-999999999999",0]'));
+    expect(decodeState(V1_SMALL)).toEqual({ v: 2, c: 1_000_000, l: { a: 999_000 }, d: { e1: 999_500 }, f: { k1: { k: 'w', b: [[100, 2], [103, 1]] }, k2: { k: 'n', v: 7 } } });
+    expect(encodeState(decodeState(V1_SMALL))).toBe('{"v":2,"c":1000000,"l":{"a":1000},"d":["e1",500],"f":{"k1":["w",100,2,3,1],"k2":7}}');
+  });
+
+  it('reads a version 1 __proto__ id as an ordinary id, and orders ids by time then id', () => {
+    const v1 = '{"v":1,"c":1000,"d":{"b":5,"a":5,"__proto__":10,"c":0}}';
+    const s = decodeState(v1);
+    expect(Object.prototype.hasOwnProperty.call(s.d, '__proto__')).toBe(true);
+    expect(Object.getPrototypeOf(s.d)).toBe(Object.prototype);
+    expect(Object.entries(s.d).sort()).toEqual([['__proto__', 990], ['a', 995], ['b', 995], ['c', 1000]]);
+    const v2 = encodeState(s);
+    expect(v2).toBe('{"v":2,"c":1000,"d":["__proto__",10,"a",5,"b",5,"c",0]}');
+    expect(decodeState(v2)).toEqual(s);
+    expect(Object.prototype.hasOwnProperty.call(decodeState(v2).d, '__proto__')).toBe(true);
+  });
+
+  it('round-trips many ids through a shared log, not a plain object', () => {
+    const entries = Array.from({ length: 1000 }, (_, i): [string, number] => [`${(i * 7919) % 1000}-id`, 5_000 + Math.floor(i / 3)]);
+    const s = withIds(10_000, entries);
+    const text = encodeState(s);
+    // oldest first; equal times by id (as strings)
+    expect(text.startsWith('{"v":2,"c":10000,"d":["0-id",5000,"838-id",5000,"919-id",5000,"595-id",4999,"676-id",4999,"757-id",4999,')).toBe(true);
+    const decoded = decodeState(text);
+    expect(idsOf(decoded)).toBeInstanceOf(IdView);
+    expect(encodeState(decoded)).toBe(text);
+    expect(decoded).toEqual(s);
+    // the version 1 encoding of the same state decodes to the same state
+    const fromV1 = decodeState(toV1(text));
+    expect(idsOf(fromV1)).toBeInstanceOf(IdView);
+    expect(fromV1).toEqual(s);
+    expect(encodeState(fromV1)).toBe(text);
+    // up to 64 ids a decoded state keeps a plain object
+    expect(idsOf(decodeState(encodeState(withIds(10_000, entries.slice(0, 64)))))).toBeInstanceOf(SmallIds);
+    expect(idsOf(decodeState(encodeState(withIds(10_000, entries.slice(0, 65)))))).toBeInstanceOf(IdView);
+  });
+
+  it('a decoded state with many ids steps and forks like any other', () => {
+    const rules = defaultRules;
+    const entries = Array.from({ length: 300 }, (_, i): [string, number] => [`k${i}`, T0 + i * 1_000]);
+    const decoded = decodeState(encodeState(withIds(T0 + 299_000, entries)));
+    const a = applyEvents(decoded, [click('new-a', T0 + 300_000)], rules);
+    const b = applyEvents(decoded, [click('new-b', T0 + 300_000), click('k5', T0 + 300_000)], rules);
+    expect(b.outcomes.map((o) => o.outcome)).toEqual(['applied', 'duplicate']);
+    expect(Object.keys(decoded.d)).toHaveLength(300);
+    expect(Object.keys(a.state.d).sort()).toEqual([...entries.map(([id]) => id), 'new-a'].sort());
+    expect(Object.keys(b.state.d).sort()).toEqual([...entries.map(([id]) => id), 'new-b'].sort());
+  });
+
+  it('encodes equal states to equal strings, whatever order the ids were added in (property)', () => {
+    const idArb = fc.oneof(fc.string({ maxLength: 6 }), fc.string({ unit: 'binary', maxLength: 3 }), fc.constantFrom('__proto__', 'constructor', '0', '1', '-1', ''));
+    const entryArb = fc.tuple(idArb, fc.integer({ min: 0, max: 20 }));
+    fc.assert(
+      fc.property(
+        // few ids (a plain object) or more than 64 (a shared log)
+        fc.oneof(fc.uniqueArray(entryArb, { selector: ([id]) => id, maxLength: 10 }), fc.uniqueArray(entryArb, { selector: ([id]) => id, minLength: 60, maxLength: 200, size: 'max' })),
+        fc.infiniteStream(fc.nat()),
+        (entries, keys) => {
+          const c = 50;
+          const s = withIds(c, entries);
+          const shuffled = entries.map((e) => [keys.next().value as number, e] as const).sort((x, y) => x[0] - y[0]).map(([, e]) => e);
+          const t = withIds(c, shuffled);
+          const text = encodeState(s);
+          expect(encodeState(t)).toBe(text);
+          const d = (JSON.parse(text) as { d?: Array<string | number> }).d ?? [];
+          expect(d).toHaveLength(2 * entries.length);
+          for (let i = 2; i < d.length; i += 2) {
+            const older = (d[i - 1] as number) > (d[i + 1] as number);
+            expect(older || (d[i - 1] === d[i + 1] && (d[i - 2] as string) < (d[i] as string))).toBe(true);
+          }
+          const decoded = decodeState(text);
+          expect(decoded).toEqual(s);
+          expect(encodeState(decoded)).toBe(text);
+          expect(decodeState(toV1(text))).toEqual(s);
+          expect(encodeState(decodeState(toV1(text)))).toBe(text);
+        },
+      ),
+      { numRuns: 100 },
+    );
   });
 });
 
