@@ -3,7 +3,7 @@
  * slices, each committed before the next, and a failing slice is retried alone.
  */
 import { Writable } from 'node:stream';
-import { AdapterError, createConsumerRunner, createKafka, type ConsumerRunner } from '@labelstream/kafka';
+import { AdapterError, createBacklogProbe, createConsumerRunner, createKafka, type ConsumerRunner } from '@labelstream/kafka';
 import { createLogger, createMetrics } from '@labelstream/observability';
 import { connectStack, createTestTopics, testKafka, uniqueName, waitFor, type StackEnv } from '@labelstream/testkit';
 
@@ -27,6 +27,10 @@ describe('consumer runner', () => {
     await producer.connect();
     await producer.send({ topic, acks: -1, messages: Array.from({ length: 250 }, (_, i) => ({ key: 'k', value: String(i) })) });
     await producer.disconnect();
+
+    // The backlog probe sees the group behind (nothing committed yet, 250 to read).
+    const probe = createBacklogProbe(kafka, groupId, topic);
+    expect(await probe.behind([0])).toEqual(new Map([[0, true]]));
 
     const calls: Array<{ first: number; last: number; committed: number }> = [];
     let failedOnce = false;
@@ -67,7 +71,13 @@ describe('consumer runner', () => {
       expect(handled.length).toBe(250 + calls.find((c) => c.first === 120)!.last - 120 + 1);
       expect(new Set(handled).size).toBe(250);
       expect(calls.filter((c) => c.first === 120)).toHaveLength(2);
+      // Caught up: the probe says so; and for a partition nobody has consumed, it compares with the start.
+      expect(await probe.behind([0])).toEqual(new Map([[0, false]]));
+      const empty = createBacklogProbe(kafka, uniqueName('it-runner-g'), topic);
+      expect(await empty.behind([0, 7])).toEqual(new Map([[0, true]])); // no partition 7: not reported
+      await empty.close();
     } finally {
+      await probe.close();
       await runner?.stop();
       await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
       await admin.disconnect();

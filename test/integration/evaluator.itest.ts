@@ -122,6 +122,39 @@ describe('evaluator', () => {
     }
   });
 
+  it('after an outage, timers wait for the backlog: events from before a due time are applied before it fires', async () => {
+    const topics = await makeTopics(env, 1);
+    const prefix = uniqueName('it-ev');
+    const groupId = uniqueName('it-ev-g');
+    const out = await collect(testKafka(env), [topics.decisions]);
+    let ev = await startEvaluator({ env, topics, rules: RULES, groupId, keyPrefix: prefix });
+    try {
+      const t = Date.now();
+      await produceEvents(env, topics.customerEvents, [clickEvent('c-o', t, 'o-1'), clickEvent('c-o', t + 100, 'o-2')]);
+      await waitFor('+engaged', async () => changesOf(await decodeDecisions(env, out.messages.map((m) => m.value)), 'c-o').includes('+engaged'), { timeoutMs: 20_000 });
+      await ev.stop();
+      // While no evaluator runs: two more clicks from before the first two leave the 4 s
+      // window (~t + 5 s), so engaged should hold until these leave it too (~t + 8 s).
+      // Other customers' events come first, so the backlog takes many slices to apply.
+      const others = Array.from({ length: 300 }, (_, i) => purchaseEvent(`c-x${i}`, t + 2000, 100));
+      await produceEvents(env, topics.customerEvents, [...others, clickEvent('c-o', t + 3000, 'o-3'), clickEvent('c-o', t + 3200, 'o-4')]);
+      // Come back once the stored due time (~t + 5 s) has passed on the wall clock.
+      await new Promise((r) => setTimeout(r, Math.max(0, t + 6500 - Date.now())));
+      ev = await startEvaluator({ env, topics, rules: RULES, groupId, keyPrefix: prefix, maxBatchMessages: 5 });
+      await waitFor('-engaged', async () => changesOf(await decodeDecisions(env, out.messages.map((m) => m.value)), 'c-o').includes('-engaged'), { timeoutMs: 30_000 });
+      // Had the overdue timer fired before the backlog was applied: -engaged at ~t + 5 s,
+      // then +engaged again by the backlogged clicks, evaluated at the timer's clock.
+      const ds = (await decodeDecisions(env, out.messages.map((m) => m.value))).filter((d) => d.customerId === 'c-o');
+      expect(changesOf(ds, 'c-o')).toEqual(['+engaged', '-engaged']);
+      const removal = ds.find((d) => d.changes.some((c) => c.change === 'REMOVED'))!;
+      expect(removal.cause.kind).toBe('TIMER');
+      expect(removal.effectiveAt).toBeGreaterThanOrEqual(t + 7000); // the later clicks' expiry, not the first ones'
+    } finally {
+      await out.stop();
+      await ev.stop();
+    }
+  });
+
   it('replayed events change neither state nor decisions; out-of-order input ends in the same labels', async () => {
     const topics = await makeTopics(env);
     const prefix = uniqueName('it-ev');

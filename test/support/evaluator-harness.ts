@@ -7,7 +7,7 @@ import Redis from 'ioredis';
 import type { Producer } from 'kafkajs';
 import { customerEventType, labelDecisionType, subjectFor, type CustomerEvent, type LabelDecision } from '@labelstream/contracts';
 import { createEvaluator } from '../../services/evaluator/src/evaluator';
-import { createConsumerRunner, createKafka, createProducer, Registry } from '@labelstream/kafka';
+import { createBacklogProbe, createConsumerRunner, createKafka, createProducer, Registry } from '@labelstream/kafka';
 import { createLogger, createMetrics } from '@labelstream/observability';
 import type { CompiledRules } from '@labelstream/rules';
 import { createTestTopics, testKafka, uniqueName, type StackEnv } from '@labelstream/testkit';
@@ -51,6 +51,7 @@ export async function startEvaluator(opts: {
   const redis = new Redis(opts.env.redisUrl, { maxRetriesPerRequest: null });
   const producer = createProducer(kafka);
   await producer.connect();
+  const backlog = createBacklogProbe(kafka, opts.groupId, opts.topics.customerEvents);
   const evaluator = createEvaluator({
     registry,
     producer: opts.wrapProducer ? opts.wrapProducer(producer) : producer,
@@ -61,6 +62,7 @@ export async function startEvaluator(opts: {
     topics: opts.topics,
     keyPrefix: opts.keyPrefix,
     timerPollMs: 100,
+    backlog,
   });
   await evaluator.init();
   const runner = createConsumerRunner({
@@ -83,6 +85,7 @@ export async function startEvaluator(opts: {
     async stop() {
       evaluator.stopTimers();
       await runner.stop();
+      await backlog.close();
       await producer.disconnect().catch(() => undefined);
       redis.disconnect();
     },

@@ -14,5 +14,7 @@ export { backoffMs, sleep } from './backoff';
 export { checkKafkaAccess, describeKafkaAccessFailure, describeKafkaTlsFailure, isTlsVerificationError } from './access';
 export type { KafkaAccessOptions } from './access';
 export { AdapterError, KafkaAccessError, RegistryUnavailableError, UndecodableError, UnknownSchemaError, isRetriable } from './errors';
+export { createBacklogProbe } from './backlog';
+export type { BacklogProbe } from './backlog';
 export { readTailRecords } from './tail';
 export type { ReadTailOptions } from './tail';

@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import { customerEventType, labelDecisionType, subjectFor, COMPATIBILITY, type CustomerEvent, type LabelDecision } from '@labelstream/contracts';
 import { decodeState, evaluateAt, toEngineEvent, type EngineEvent } from '@labelstream/engine';
 import type { CompiledRules } from '@labelstream/rules';
-import { AdapterError, chunkMessages, isRetriable, sendChunked, toDeadLetter, type Batch, type BatchContext, type Registry } from '@labelstream/kafka';
+import { AdapterError, chunkMessages, isRetriable, sendChunked, toDeadLetter, type BacklogProbe, type Batch, type BatchContext, type Registry } from '@labelstream/kafka';
 import type { Logger, Metrics } from '@labelstream/observability';
 import { FencedError, PartitionStore, type CommitItem } from '@labelstream/redis-state';
 import { KeyedMutex } from './ownership';
@@ -20,6 +20,11 @@ export interface EvaluatorDeps {
   topics: { customerEvents: string; decisions: string; dlq: string };
   keyPrefix: string;
   timerPollMs: number;
+  /**
+   * Tells, for newly assigned partitions, whether they hold input not yet consumed (see
+   * `timerHorizon`). Without it a new partition counts as caught up.
+   */
+  backlog?: BacklogProbe;
   /** Wall clock; injectable for tests. */
   now?: () => number;
 }
@@ -33,6 +38,12 @@ class OwnershipLostError extends AdapterError {
 
 interface Owned {
   store: PartitionStore;
+}
+
+/** How far a partition's input has been applied: whether it was caught up at its last batch, and the latest event time applied. */
+interface Progress {
+  caughtUp: boolean;
+  eventTime: number;
 }
 
 /**
@@ -54,6 +65,8 @@ export function createEvaluator(deps: EvaluatorDeps) {
   const timerRuns = new Set<number>();
   /** Partitions whose last publish failed: their outbox must be drained before anything else. */
   const undelivered = new Set<number>();
+  /** Per assigned partition; absent until known (a probe or a batch). */
+  const progress = new Map<number, Progress>();
   /** Every label's category, so the current-labels topic can name the categories of unchanged labels too. */
   const categoryOf = new Map(rules.labels.map((l) => [l.name, l.category] as const));
 
@@ -203,6 +216,8 @@ export function createEvaluator(deps: EvaluatorDeps) {
         else byCustomer.set(e.customerId, [e]);
       }
       const customers = [...byCustomer.keys()];
+      let eventTime = progress.get(partition)?.eventTime ?? Number.NEGATIVE_INFINITY;
+      for (const list of byCustomer.values()) for (const e of list) if (e.occurredAt > eventTime) eventTime = e.occurredAt;
       const stored = await store.load(customers);
       const plans: Array<{ customerId: string; version: number; outcome: CustomerOutcome }> = [];
       for (const customerId of customers) {
@@ -222,7 +237,34 @@ export function createEvaluator(deps: EvaluatorDeps) {
       if (dead.length) {
         await sendChunked(deps.producer, new Map([[deps.topics.dlq, dead]]));
       }
+      const last = batch.messages[batch.messages.length - 1];
+      const caughtUp = !last || BigInt(batch.highWatermark) - BigInt(last.offset) - 1n <= 0n;
+      progress.set(partition, { caughtUp, eventTime });
     });
+  }
+
+  /**
+   * The latest due time the timers of a partition may fire at now. Timers stand for the
+   * passing of time with no event; while the partition's input is behind, its backlog may
+   * hold a customer's events from before a due time, and firing the timer first would
+   * apply them after it, at the timer's clock (docs/RELIABILITY.md, "Exactness"). So:
+   * caught up → the wall clock; behind → no later than the latest event time applied (the
+   * replay fires a customer's due times between its backlogged events itself); not known
+   * yet (just assigned) → ask the probe, and fire nothing until it answers.
+   */
+  async function timerHorizon(partition: number, wall: number): Promise<number> {
+    let p = progress.get(partition);
+    if (!p) {
+      if (!deps.backlog) {
+        p = { caughtUp: true, eventTime: Number.NEGATIVE_INFINITY };
+      } else {
+        const behind = (await deps.backlog.behind([partition])).get(partition) ?? false;
+        // A batch may have reported in the meantime: it is more recent than the probe.
+        p = progress.get(partition) ?? { caughtUp: !behind, eventTime: Number.NEGATIVE_INFINITY };
+      }
+      progress.set(partition, p);
+    }
+    return p.caughtUp ? wall : Math.min(wall, p.eventTime);
   }
 
   /** Re-evaluates customers whose due time has come, for every partition we own. */
@@ -232,7 +274,9 @@ export function createEvaluator(deps: EvaluatorDeps) {
       await deliverLeftovers(partition, store);
       for (let round = 0; round < 20; round++) {
         const t = now();
-        const due = await store.dueTimers(t, 500);
+        const horizon = await timerHorizon(partition, t);
+        if (!Number.isFinite(horizon)) return;
+        const due = await store.dueTimers(horizon, 500);
         if (!due.length) return;
         const stored = await store.load(due.map((d) => d.customerId));
         const plans = due.map(({ customerId, dueAt }) => {
@@ -274,6 +318,8 @@ export function createEvaluator(deps: EvaluatorDeps) {
       const next = new Set(assignment[deps.topics.customerEvents] ?? []);
       for (const p of owned.keys()) if (!next.has(p)) owned.delete(p);
       for (const p of undelivered) if (!next.has(p)) undelivered.delete(p); // the new owner drains it
+      // Others may have moved a partition on while it was not ours: learn its progress afresh.
+      for (const p of [...progress.keys()]) if (!next.has(p) || !assigned.has(p)) progress.delete(p);
       assigned = next;
       for (const p of next) own(p).catch((err: unknown) => logger.warn({ err, partition: p }, 'claiming partition failed; will retry'));
     },

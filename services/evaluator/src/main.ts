@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import Redis from 'ioredis';
 import { loadEvaluatorConfig, ConfigError } from '@labelstream/config';
 import { createLogger, createMetrics, onShutdown, startHttpServer } from '@labelstream/observability';
-import { checkKafkaAccess, createConsumerRunner, createKafka, createProducer, ensureTopics, Registry } from '@labelstream/kafka';
+import { checkKafkaAccess, createBacklogProbe, createConsumerRunner, createKafka, createProducer, ensureTopics, Registry } from '@labelstream/kafka';
 import { checkRedisAccess } from '@labelstream/redis-state';
 import { loadRules } from '@labelstream/rules';
 import { createEvaluator } from './evaluator';
@@ -59,6 +59,7 @@ async function main(): Promise<void> {
 
   const producer = createProducer(kafka);
   await producer.connect();
+  const backlog = createBacklogProbe(kafka, config.groupId, config.topics.customerEvents);
   const evaluator = createEvaluator({
     registry,
     producer,
@@ -69,6 +70,8 @@ async function main(): Promise<void> {
     topics: config.topics,
     keyPrefix: config.redis.keyPrefix,
     timerPollMs: config.timerPollMs,
+    // Timers of a newly assigned partition wait until its backlog is applied.
+    backlog,
   });
   await evaluator.init();
 
@@ -124,6 +127,7 @@ async function main(): Promise<void> {
   onShutdown(logger, config.shutdownTimeoutMs + 2000, async () => {
     evaluator.stopTimers();
     await runner.stop();
+    await backlog.close();
     await producer.disconnect().catch(() => undefined);
     redis.disconnect();
     await http.close();
