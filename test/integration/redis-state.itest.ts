@@ -30,8 +30,9 @@ describe('PartitionStore', () => {
     ]);
     expect(seqs).toEqual([[1], [], [2]]);
     const loaded = await store.load(['c-1', 'c-2', 'c-9']);
-    expect(loaded.get('c-1')).toEqual({ version: 1, state: 's1' });
-    expect(loaded.get('c-9')).toEqual({ version: 0, state: null });
+    expect(loaded.get('c-1')).toEqual({ version: 1, state: 's1', dueAt: 1000 });
+    expect(loaded.get('c-2')).toEqual({ version: 1, state: 's2', dueAt: null });
+    expect(loaded.get('c-9')).toEqual({ version: 0, state: null, dueAt: null });
     expect(await store.pendingOutbox()).toEqual([
       { seq: 1, decision: 'd1' },
       { seq: 2, decision: 'd3' },
@@ -91,7 +92,7 @@ describe('PartitionStore', () => {
     ]);
     expect(seqs).toEqual([[2, 3, 4], [5]]);
     expect((await store.pendingOutbox()).map((e) => e.decision)).toEqual(['d0', 'd1', 'd2', 'd3', 'e1']);
-    expect((await store.load(['c-1'])).get('c-1')).toEqual({ version: 2, state: 's3' });
+    expect((await store.load(['c-1'])).get('c-1')).toEqual({ version: 2, state: 's3', dueAt: 42 });
     expect(await store.history('c-1')).toEqual(['h3', 'h1', 'h0']);
     expect(await store.dueTimers(100)).toEqual([{ customerId: 'c-1', dueAt: 42 }]);
     // More new lines than the cap: only the newest stay.
@@ -124,7 +125,7 @@ describe('PartitionStore', () => {
     // The new owner sees the outbox the old one left and continues the sequence.
     expect(await fresh.pendingOutbox()).toEqual([{ seq: 1, decision: 'd1' }]);
     expect(await fresh.commit([{ customerId: 'c-1', expectedVersion: 1, state: 'v2', decisions: [{ decision: 'd2' }], dueAt: null }])).toEqual([[2]]);
-    expect((await fresh.load(['c-1'])).get('c-1')).toEqual({ version: 2, state: 'v2' });
+    expect((await fresh.load(['c-1'])).get('c-1')).toEqual({ version: 2, state: 'v2', dueAt: null });
   });
 
   it('keeps every key of a partition in one cluster slot', async () => {

@@ -3,10 +3,12 @@ import { PartitionKeys } from './keys';
 import { ACK, CLAIM, COMMIT } from './scripts';
 import { FencedError, VersionConflictError } from './errors';
 
-/** A customer's stored state: an opaque string owned by the engine, and its version. */
+/** A customer's stored state: an opaque string owned by the engine, its version, and its scheduled due time. */
 export interface StoredState {
   version: number;
   state: string | null;
+  /** The next due time committed with the state (its timer), null for none. */
+  dueAt: number | null;
 }
 
 /** One decision to append to the outbox, with its line for the customer's recent-decision history. */
@@ -92,18 +94,29 @@ export class PartitionStore {
     return this.epoch;
   }
 
-  /** Loads the states of `customerIds` in one round trip. */
+  /** Loads the states of `customerIds`, with their due times, in one round trip. */
   async load(customerIds: string[]): Promise<Map<string, StoredState>> {
     const out = new Map<string, StoredState>();
     if (!customerIds.length) return out;
-    const values = await this.timed('load', () => this.redis.mget(customerIds.map((c) => this.keys.customer(c))));
+    const res = await this.timed('load', () =>
+      this.redis
+        .pipeline()
+        .mget(customerIds.map((c) => this.keys.customer(c)))
+        .zmscore(this.keys.timers, ...customerIds)
+        .exec(),
+    );
+    const [[mgetErr, values], [zErr, scores]] = res as [[Error | null, Array<string | null>], [Error | null, Array<string | null>]];
+    if (mgetErr) throw mgetErr;
+    if (zErr) throw zErr;
     customerIds.forEach((c, i) => {
       const v = values[i];
+      const due = scores[i];
+      const dueAt = due == null ? null : Number(due);
       if (v == null) {
-        out.set(c, { version: 0, state: null });
+        out.set(c, { version: 0, state: null, dueAt });
       } else {
         const bar = v.indexOf('|');
-        out.set(c, { version: Number(v.slice(0, bar)), state: v.slice(bar + 1) });
+        out.set(c, { version: Number(v.slice(0, bar)), state: v.slice(bar + 1), dueAt });
       }
     });
     return out;

@@ -223,7 +223,7 @@ export function createEvaluator(deps: EvaluatorDeps) {
       for (const customerId of customers) {
         const events = byCustomer.get(customerId)!;
         const s = stored.get(customerId)!;
-        const outcome = outcomeOf(replaySteps(s.state ? decodeState(s.state) : null, events, rules), (step) => {
+        const outcome = outcomeOf(replaySteps(s.state ? decodeState(s.state) : null, events, rules, s.dueAt), (step) => {
           for (const o of step.result.outcomes) {
             if (o.outcome === 'late') metrics.lateEvents.inc();
             else if (o.outcome === 'duplicate') metrics.duplicateEvents.inc();
