@@ -120,7 +120,7 @@ async function main() {
     if (has('latency')) {
       if (!svcs) {
         const { startPipeline } = require('./lib/pipeline.cjs');
-        svcs = await startPipeline({ env, names: mainNames, partitions: opts.partitions, rulesFile: 'rules/default.yaml', tag: `${runId}-main`, profileDir, nodeOptions: opts.nodeOptions });
+        svcs = await startPipeline({ env, names: mainNames, partitions: opts.partitions, rulesFile: 'rules/default.yaml', tag: `${runId}-main`, profileDir, nodeOptions: opts.nodeOptions, serviceEnv: opts.serviceEnv });
       }
       log(`latency: ${opts.rate.toLocaleString('en')} events/s open loop for ${(opts.warmupMs + opts.latencyMs) / 1000} s (first ${opts.warmupMs / 1000} s excluded)`);
       result.phases.latency = await latency({ env, names: mainNames, svcs, opts, log });

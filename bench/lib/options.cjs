@@ -57,6 +57,7 @@ const HELP = `pnpm bench [options]   throughput, latency, memory and timer figur
   --phases <list>          run only these of: ${PHASES.join(',')}
   --profile                run the services with --cpu-prof (profiles in bench/results/tmp/)
   --node-options <text>    NODE_OPTIONS for the services (e.g. --max-semi-space-size=64)
+  --service-env <K=V,...>  extra environment for the services (e.g. EVALUATOR_MAX_BATCH_EVENTS=500)
   --keep                   keep the run's topics and Redis keys (for inspection)
   --note <text>            free text stored with the results (e.g. what changed)
   --seed <n>               generator seed (default 7)
@@ -119,6 +120,15 @@ function parseOptions(argv) {
       }
       case '--profile': o.profile = true; break;
       case '--node-options': o.nodeOptions = value(); break;
+      case '--service-env': {
+        o.serviceEnv = {};
+        for (const kv of value().split(',')) {
+          const eq = kv.indexOf('=');
+          if (eq < 1 || !/^[A-Z][A-Z0-9_]*$/.test(kv.slice(0, eq))) throw new Error(`--service-env: expected KEY=VALUE, got ${JSON.stringify(kv)}`);
+          o.serviceEnv[kv.slice(0, eq)] = kv.slice(eq + 1);
+        }
+        break;
+      }
       case '--keep': o.keep = true; break;
       case '--note': o.note = value(); break;
       case '--seed': o.seed = count(value(), flag, 0); break;

@@ -121,7 +121,13 @@ async function offeredLoad({ env, names, svcs, kafka, rate, customers, warmupMs,
     // A pipeline that fell behind may need long to catch up: give up after a bound and say
     // so (the figures then leave out what was still in flight, so they are a lower bound).
     try {
-      drained = await waitDrained(svcs, names, { rawCount: before.ingestIn + gen.sent, timeoutMs: 90_000, everyMs: 250 });
+      const admin = kafka.admin();
+      await admin.connect();
+      try {
+        drained = await waitDrained(svcs, names, { rawCount: before.ingestIn + gen.sent, timeoutMs: 90_000, everyMs: 250, admin });
+      } finally {
+        await admin.disconnect().catch(() => undefined);
+      }
     } catch (err) {
       complete = false;
       log(`  ${err.message.split(' (')[0]}: reporting what was published by then`);

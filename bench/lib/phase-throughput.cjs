@@ -38,13 +38,14 @@ function series(samples, key, t0, windowMs = 2000) {
 }
 
 async function throughput({ env, names, opts, admin, kafka, log, tag, profileDir }) {
-  const svcs = await startPipeline({ env, names, partitions: opts.partitions, rulesFile: 'rules/default.yaml', tag, profileDir, nodeOptions: opts.nodeOptions });
+  const svcs = await startPipeline({ env, names, partitions: opts.partitions, rulesFile: 'rules/default.yaml', tag, profileDir, nodeOptions: opts.nodeOptions, serviceEnv: opts.serviceEnv });
   const t0 = svcs.readyAt;
   const stack = stackPids();
   const meter = cpuMeter(() => ({ ingest: svcs.ingest.pid, evaluator: svcs.evaluator.pid, publisher: svcs.publisher.pid, ...stack, bench: process.pid }));
   meter.start();
   const samples = [];
   const last = await waitDrained(svcs, names, {
+    admin,
     rawCount: opts.events,
     timeoutMs: Math.max(300_000, opts.events * 2),
     everyMs: 250,

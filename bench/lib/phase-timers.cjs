@@ -15,7 +15,7 @@ const { histogramQuantile, metricSum } = require('./services.cjs');
 const { offeredLoad } = require('./phase-latency.cjs');
 
 async function timers({ env, names, opts, log, tag }) {
-  const svcs = await startPipeline({ env, names, partitions: opts.partitions, rulesFile: 'bench/timer-rules.yaml', tag, nodeOptions: opts.nodeOptions });
+  const svcs = await startPipeline({ env, names, partitions: opts.partitions, rulesFile: 'bench/timer-rules.yaml', tag, nodeOptions: opts.nodeOptions, serviceEnv: opts.serviceEnv });
   try {
     const kafka = new Kafka({ clientId: `${names.prefix}-timers`, brokers: env.kafkaBrokers.split(','), logLevel: logLevel.NOTHING });
     const lateness = []; // [effectiveAt, ms]

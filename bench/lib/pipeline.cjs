@@ -59,7 +59,7 @@ async function createPipelineTopics(admin, names, partitions, rawPartitions = pa
  * then ingest: the pipeline's clock starts when ingest is ready, with nothing else still
  * booting. Returns the services and the time ingest became ready.
  */
-async function startPipeline({ env, names, partitions, rulesFile, tag, profileDir, nodeOptions }) {
+async function startPipeline({ env, names, partitions, rulesFile, tag, profileDir, nodeOptions, serviceEnv }) {
   const common = {
     ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}),
     KAFKA_BROKERS: env.kafkaBrokers,
@@ -67,6 +67,7 @@ async function startPipeline({ env, names, partitions, rulesFile, tag, profileDi
     LOG_LEVEL: 'warn',
     TOPIC_PARTITIONS: String(partitions),
     SHUTDOWN_TIMEOUT: '10s',
+    ...(serviceEnv ?? {}),
     ...names.topics,
   };
   const evaluatorArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
@@ -98,11 +99,24 @@ async function pipelineCounters(svcs, names) {
   };
 }
 
+/** Whether `groupId` has committed every partition of `topic` up to its end. */
+async function groupCaughtUp(admin, groupId, topic) {
+  const [ends, [committed]] = await Promise.all([admin.fetchTopicOffsets(topic), admin.fetchOffsets({ groupId, topics: [topic] })]);
+  const done = new Map((committed?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]));
+  return ends.every((e) => BigInt(e.high) === BigInt(e.low) || (done.get(e.partition) ?? -1n) >= BigInt(e.high));
+}
+
 /**
  * Waits until every stage has consumed everything upstream produced (and decisions stopped
  * growing), polling every `everyMs`; `onSample` sees each sample. Throws after `timeoutMs`.
+ *
+ * The services count consumed events when they decode them, before the work on them is
+ * done; an evaluator in a long synchronous stretch may also answer /metrics between two
+ * partitions' batches of one fetch with counters that look final. So with `admin`, done
+ * also needs the evaluator's and the publisher's groups to have committed their inputs to
+ * the end — they commit only after their outputs were acknowledged.
  */
-async function waitDrained(svcs, names, { rawCount, timeoutMs, everyMs = 500, onSample, progress }) {
+async function waitDrained(svcs, names, { rawCount, timeoutMs, everyMs = 500, onSample, progress, admin }) {
   const deadline = Date.now() + timeoutMs;
   let lastPrint = 0;
   let stableSince = 0;
@@ -122,7 +136,12 @@ async function waitDrained(svcs, names, { rawCount, timeoutMs, everyMs = 500, on
     }
     onSample?.(c);
     const ingestDone = rawCount === undefined ? true : c.ingestIn >= rawCount;
-    const done = ingestDone && c.evaluatorIn >= c.ingestOut && c.publisherIn >= c.decisions;
+    let done = ingestDone && c.evaluatorIn >= c.ingestOut && c.publisherIn >= c.decisions;
+    if (done && admin) {
+      done =
+        (await groupCaughtUp(admin, names.groups.evaluator, names.topics.TOPIC_CUSTOMER_EVENTS)) &&
+        (await groupCaughtUp(admin, names.groups.publisher, names.topics.TOPIC_DECISIONS));
+    }
     const same = prev && prev.decisions === c.decisions && prev.ingestOut === c.ingestOut && prev.labelEvents === c.labelEvents;
     if (done && same) {
       if (!stableSince) stableSince = c.at;
