@@ -1,19 +1,22 @@
 #!/usr/bin/env node
 // Engine CPU cost, as the evaluator pays it. Needs the compiled package first:
 // `npx tsc -b packages/engine` (or `pnpm build`).
-// Run: node packages/engine/bench/engine-bench.js [events] [--only=pool|ids]
+// Run: node packages/engine/bench/engine-bench.js [events] [--only=pool|ids|due]
 //
 // pool: decodeState → applyEvents (one event) → encodeState per event with the default
 //       rules, for a pool of customers (~100 events each over a year: a few ids each).
 // ids:  decode and encode of states holding 100, 1 000 and 10 000 dedupe ids, and one
 //       engine step on them.
+// due:  what the evaluator's replay paid before each customer's batch to learn the stored
+//       state's next due time (evaluateAt at the state's clock), against the step itself;
+//       the evaluator now reads that time from the customer's timer instead.
 // Both compare state layout 1 (ids as an object keyed by id; the codec below is a copy of
 // the version 1 engine's) with layout 2 (ids as a flat array; the package's codec), in the
 // same run, alternating, so the machine's load affects both alike.
 'use strict';
 const path = require('path');
 const { readRulesFile } = require('@labelstream/rules');
-const { applyEvents, decodeState, encodeState } = require('../dist');
+const { applyEvents, decodeState, encodeState, evaluateAt } = require('../dist');
 // Internals the copied version 1 codec used (unchanged since).
 const { idsOf, setOwn } = require('../dist/ids');
 
@@ -241,4 +244,33 @@ if (only === '' || only === 'ids') {
     console.log(`  n=${String(n).padEnd(6)} bytes ${String(text1.length).padStart(9)}                ${String(text2.length).padStart(9)}        (layout 1 read by the new decoder: ${us(dec2of1).trim()} µs)`);
   }
   console.log('  step = decode + applyEvents (one new event, default rules) + encode');
+}
+
+// ---- due: the re-evaluation the evaluator no longer does ----
+if (only === '' || only === 'due') {
+  const M = Math.min(N, 100_000);
+  const store = new Map();
+  let decode = 0;
+  let due = 0;
+  let step = 0;
+  const times = Array.from({ length: M }, (_, i) => t0 + Math.floor((i / M) * 365 * DAY));
+  for (let i = 0; i < M; i++) {
+    const c = Math.floor(rnd() * CUSTOMERS);
+    const e = event(i, c, times[i]);
+    const prev = store.get(c);
+    const a = process.hrtime.bigint();
+    const s = prev ? decodeState(prev) : null;
+    const b = process.hrtime.bigint();
+    if (s) evaluateAt(s, s.c, rules);
+    const d = process.hrtime.bigint();
+    store.set(c, encodeState(applyEvents(s, [e], rules).state));
+    const f = process.hrtime.bigint();
+    decode += Number(b - a);
+    due += Number(d - b);
+    step += Number(f - d);
+  }
+  const us = (ns) => `${(ns / M / 1000).toFixed(1)} µs`;
+  console.log(`\ndue: ${M} events over ${CUSTOMERS} customers, one event per batch (the usual case)`);
+  console.log(`  decode ${us(decode)} + re-evaluation for the due time ${us(due)} + apply, evaluate, encode ${us(step)} per event`);
+  console.log(`  the re-evaluation was ${((100 * due) / (decode + due + step)).toFixed(0)} % of the engine's per-event cost`);
 }
