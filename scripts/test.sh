@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The test command (`npm test`, or `pnpm test`): does its own set-up on a fresh machine —
 # pnpm, dependencies, build, the native Kafka + schema registry + Redis stack — then runs
-# the unit tests and the integration/end-to-end tests against the real servers.
+# the unit tests, the integration/end-to-end tests against the real servers, and the
+# CI-sized fault run (docs/RELIABILITY.md).
 #   npm test                      everything
-#   npm test -- <jest args>       extra arguments for both jest runs (e.g. --testPathPatterns ingest)
+#   npm test -- <jest args>       only the jest runs, with these extra arguments (e.g. --testPathPatterns ingest)
+#   LABELSTREAM_FAULTS=0 npm test the jest runs only
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
@@ -18,3 +20,7 @@ echo "== unit tests"
 pnpm exec jest --selectProjects unit "$@"
 echo "== integration and end-to-end tests (real Kafka, registry, Redis)"
 pnpm exec jest --selectProjects integration --runInBand "$@"
+if [ $# -eq 0 ] && [ "${LABELSTREAM_FAULTS:-1}" != 0 ]; then
+  echo "== fault run: SIGKILLs of every service, Redis kill -9, evaluator 1→3→1, a broker restart; compared with the oracle"
+  pnpm test:faults --broker-restart
+fi
