@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Engine CPU cost, as the evaluator pays it. Needs the compiled package first:
 // `npx tsc -b packages/engine` (or `pnpm build`).
-// Run: node packages/engine/bench/engine-bench.js [events] [--only=pool|ids|due]
+// Run: node packages/engine/bench/engine-bench.js [events] [--only=pool|ids|due|small]
 //
 // pool: decodeState → applyEvents (one event) → encodeState per event with the default
 //       rules, for a pool of customers (~100 events each over a year: a few ids each).
@@ -10,7 +10,13 @@
 // due:  what the evaluator's replay paid before each customer's batch to learn the stored
 //       state's next due time (evaluateAt at the state's clock), against the step itself;
 //       the evaluator now reads that time from the customer's timer instead.
-// Both compare state layout 1 (ids as an object keyed by id; the codec below is a copy of
+// small: customers holding n = 1 … 10 000 ids (steady: one event every hour / n, so each
+//       step adds one id and about one leaves the 1 h horizon); each step decodeState →
+//       applyEvents (one new event) → encodeState, with the engine's ids.ts as compiled
+//       (SMALL = its value) against copies of the package whose ids.js has another SMALL
+//       (64: the strategy before; more with --small=8,16), alternating, in the same run;
+//       --n=5,10 picks the sizes.
+// pool and ids compare state layout 1 (ids as an object keyed by id; the codec below is a copy of
 // the version 1 engine's) with layout 2 (ids as a flat array; the package's codec), in the
 // same run, alternating, so the machine's load affects both alike.
 'use strict';
@@ -244,6 +250,85 @@ if (only === '' || only === 'ids') {
     console.log(`  n=${String(n).padEnd(6)} bytes ${String(text1.length).padStart(9)}                ${String(text2.length).padStart(9)}        (layout 1 read by the new decoder: ${us(dec2of1).trim()} µs)`);
   }
   console.log('  step = decode + applyEvents (one new event, default rules) + encode');
+}
+
+// ---- small: the small-set strategy (SMALL in ids.ts) on the evaluator's step ----
+if (only === 'small') {
+  const fs = require('fs');
+  const Module = require('module');
+  const dist = path.join(__dirname, '../dist');
+  const idsSource = fs.readFileSync(path.join(dist, 'ids.js'), 'utf8');
+  const current = Number(/const SMALL = (\d+);/.exec(idsSource)?.[1]);
+  /** A separate copy of the compiled package (own modules, own JIT feedback) whose ids.js has SMALL = k. */
+  function engineWithSmall(k) {
+    const src = idsSource.replace(/const SMALL = \d+;/, `const SMALL = ${k};`);
+    if (!src.includes(`const SMALL = ${k};`)) throw new Error('no SMALL in dist/ids.js');
+    const loaded = new Map();
+    const load = (name) => {
+      if (loaded.has(name)) return loaded.get(name).exports;
+      const file = path.join(dist, `${name}.js`);
+      const m = new Module(file, module);
+      m.filename = file;
+      m.paths = Module._nodeModulePaths(dist);
+      loaded.set(name, m);
+      const code = name === 'ids' ? src : fs.readFileSync(file, 'utf8');
+      const req = (spec) => (spec.startsWith('./') ? load(spec.slice(2)) : m.require(spec));
+      new Function('exports', 'require', 'module', '__filename', '__dirname', code)(m.exports, req, m, file, dist);
+      return m.exports;
+    };
+    return load('index');
+  }
+  const smalls = [...new Set([64, current, ...args.filter((a) => a.startsWith('--small=')).flatMap((a) => a.slice(8).split(',').map(Number))])];
+  const engines = smalls.map((k) => ({ name: `SMALL=${k}${k === 64 ? ' (before)' : ''}${k === current ? ' (ids.ts)' : ''}`, ...engineWithSmall(k) }));
+  const HOUR = 60 * MIN;
+  console.log(`\nsmall: customers holding n ids (UUIDs within the last hour, one new event every hour / n); µs per step (decode + 1 event + encode), median of rounds`);
+  console.log(`  ${'n'.padEnd(7)}${engines.map((e) => e.name.padStart(24)).join('')}   vs ${engines[0].name}`);
+  const sizes = args.find((a) => a.startsWith('--n='))?.slice(4).split(',').map(Number) ?? [1, 5, 10, 20, 40, 60, 100, 1_000, 10_000];
+  for (const n of sizes) {
+    const customers = n >= 10_000 ? 4 : n >= 1_000 ? 20 : 200;
+    const gap = Math.floor(HOUR / n);
+    const now = t0 + 400 * DAY;
+    // Same initial states for every engine: n events, gap apart, the newest at `now`.
+    const texts = Array.from({ length: customers }, (_, c) => {
+      const evs = Array.from({ length: n }, (_, i) => ({ ...event(i, c, now - (n - 1 - i) * gap), eventId: uuid() }));
+      return encodeState(applyEvents(null, evs, rules).state);
+    });
+    const stores = engines.map(() => [...texts]);
+    const clocks = Array.from({ length: customers }, () => now);
+    const stepsPerRound = Math.max(customers, Math.round(40_000 / Math.max(n, 20)), n >= 100 ? Math.round(200_000 / n) : 0);
+    const rounds = 9;
+    const samples = engines.map(() => []);
+    let i = 0;
+    for (let r = 0; r < rounds + 1; r++) {
+      const ns = engines.map(() => 0);
+      for (let j = 0; j < stepsPerRound; j++, i++) {
+        const c = i % customers;
+        clocks[c] += gap;
+        const e = { ...event(n + i, c, clocks[c]), eventId: uuid() };
+        const out = [];
+        // rotate which engine goes first
+        for (let q = 0; q < engines.length; q++) {
+          const k = (q + i) % engines.length;
+          const { decodeState: dec, applyEvents: apply, encodeState: enc } = engines[k];
+          const t = process.hrtime.bigint();
+          const text = enc(apply(dec(stores[k][c]), [e], rules).state);
+          ns[k] += Number(process.hrtime.bigint() - t);
+          stores[k][c] = text;
+          out[k] = text;
+        }
+        if (out.some((x) => x !== out[0])) throw new Error(`engines disagree at n=${n}`);
+      }
+      if (r > 0) ns.forEach((x, k) => samples[k].push(x / stepsPerRound / 1000)); // round 0 warms up
+    }
+    const med = samples.map((s) => s.sort((a, b) => a - b)[Math.floor(s.length / 2)]);
+    const held = JSON.parse(stores[0][0]).d.length / 2;
+    console.log(
+      `  ${String(n).padEnd(7)}${med.map((x) => `${x.toFixed(1)} µs`.padStart(24)).join('')}   ` +
+        med.slice(1).map((x) => `${(((x - med[0]) / med[0]) * 100).toFixed(0)} %`.padStart(6)).join(' ') +
+        `   (ids held after: ${held})`,
+    );
+  }
+  console.log(`  node ${process.version}, load ${require('os').loadavg().map((x) => x.toFixed(1)).join(' ')}`);
 }
 
 // ---- due: the re-evaluation the evaluator no longer does ----

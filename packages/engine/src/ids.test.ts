@@ -81,10 +81,10 @@ describe('id sets from a map (decoding)', () => {
   const ids = (n: number): string[] => Array.from({ length: n }, (_, i) => `e${i}`);
   const idSetFromArrays = (ids: string[], times: number[]): IdSet => idSetOf(new Map(ids.map((id, i) => [id, times[i]!])));
 
-  it('are a plain object up to 64 ids and a shared log beyond, with the same contents', () => {
-    for (const n of [0, 1, 64, 65, 1000]) {
+  it('are a plain object up to 8 ids and a shared log beyond, with the same contents', () => {
+    for (const n of [0, 1, 8, 9, 64, 65, 1000]) {
       const set = idSetFromArrays(ids(n), ids(n).map((_, i) => i));
-      expect(set).toBeInstanceOf(n > 64 ? IdView : SmallIds);
+      expect(set).toBeInstanceOf(n > 8 ? IdView : SmallIds);
       expect(contents(set)).toEqual(Object.fromEntries(ids(n).map((id, i) => [id, i])));
       expect(set.has('e0')).toBe(n > 0);
       expect(set.has('nope')).toBe(false);

@@ -8,7 +8,7 @@
  * its activity, and with the states of a batch kept for their checkpoints it ran the
  * evaluator out of memory (bench/BENCHMARKS.md, "a busy customer").
  *
- * How: a state with few ids keeps a plain object, copied on change. Beyond that, the
+ * How: a state with few ids (≤ 8) keeps a plain object, copied on change. Beyond that, the
  * states of one lineage (decode → step → step …) share an append-only log of ids; each
  * state holds a view of it — the entries up to its version, minus those older
  * than its horizon (pruning only raises the horizon). Adding to the newest state of a
@@ -32,10 +32,15 @@ class IdLog {
 }
 
 /**
- * Up to this many ids a state keeps a plain object, copied on every change (cheaper than
- * the shared log for the usual handful of ids); beyond it, the shared log.
+ * Up to this many ids a state keeps a plain object, copied on every change (as cheap as
+ * the shared log for the usual handful of ids, and `d` stays a plain data property);
+ * beyond it, the shared log. Not more: an object keyed by (unique) ids gets hidden
+ * classes of its own at every decode and every copy (past 16 keys a dictionary, which the
+ * spread copies back into a fast object), and building, copying, counting and walking it
+ * at every step made a customer with 10-60 ids 1.3-2.5x slower per step than the log
+ * (README "State and its size", `bench/engine-bench.js --only=small`).
  */
-const SMALL = 64;
+const SMALL = 8;
 
 /** The ids one state sees. Immutable: every change returns a new set. */
 export type IdSet = SmallIds | IdView;

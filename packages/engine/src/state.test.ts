@@ -165,9 +165,9 @@ describe('state layout version 2: ids as a flat array', () => {
     expect(idsOf(fromV1)).toBeInstanceOf(IdView);
     expect(fromV1).toEqual(s);
     expect(encodeState(fromV1)).toBe(text);
-    // up to 64 ids a decoded state keeps a plain object
-    expect(idsOf(decodeState(encodeState(withIds(10_000, entries.slice(0, 64)))))).toBeInstanceOf(SmallIds);
-    expect(idsOf(decodeState(encodeState(withIds(10_000, entries.slice(0, 65)))))).toBeInstanceOf(IdView);
+    // up to 8 ids a decoded state keeps a plain object
+    expect(idsOf(decodeState(encodeState(withIds(10_000, entries.slice(0, 8)))))).toBeInstanceOf(SmallIds);
+    expect(idsOf(decodeState(encodeState(withIds(10_000, entries.slice(0, 9)))))).toBeInstanceOf(IdView);
   });
 
   it('a decoded state with many ids steps and forks like any other', () => {
@@ -187,7 +187,7 @@ describe('state layout version 2: ids as a flat array', () => {
     const entryArb = fc.tuple(idArb, fc.integer({ min: 0, max: 20 }));
     fc.assert(
       fc.property(
-        // few ids (a plain object) or more than 64 (a shared log)
+        // few ids (a plain object up to 8, a shared log beyond) or many (a shared log)
         fc.oneof(fc.uniqueArray(entryArb, { selector: ([id]) => id, maxLength: 10 }), fc.uniqueArray(entryArb, { selector: ([id]) => id, minLength: 60, maxLength: 200, size: 'max' })),
         fc.infiniteStream(fc.nat()),
         (entries, keys) => {
