@@ -36,6 +36,9 @@ describe('config', () => {
     const c = loadEvaluatorConfig({ ...base, REDIS_URL: 'redis://127.0.0.1:6380', EVALUATOR_TIMER_POLL: '1s' });
     expect(c.timerPollMs).toBe(1000);
     expect(c.redis.keyPrefix).toBe('lbl');
+    expect([c.maxBatchEvents, c.historyCap]).toEqual([2000, 3]);
+    expect(loadEvaluatorConfig({ ...base, REDIS_URL: 'redis://x:1', EVALUATOR_HISTORY_CAP: '0' }).historyCap).toBe(0);
+    expect(issuesOf(() => loadEvaluatorConfig({ ...base, REDIS_URL: 'redis://x:1', EVALUATOR_HISTORY_CAP: '-1' }))).toEqual(['EVALUATOR_HISTORY_CAP']);
   });
 
   it('requires SASL credentials with a mechanism', () => {

@@ -179,6 +179,8 @@ export interface EvaluatorConfig extends CommonConfig {
   timerPollMs: number;
   /** Most events of one partition applied per handler call: one Redis commit, then an offset commit. */
   maxBatchEvents: number;
+  /** Recent decisions kept per customer in Redis for explanations (0 = none). */
+  historyCap: number;
 }
 
 export function loadEvaluatorConfig(env: Env): EvaluatorConfig {
@@ -192,6 +194,7 @@ export function loadEvaluatorConfig(env: Env): EvaluatorConfig {
       REDIS_TLS_CA_FILE: envOptional,
       EVALUATOR_TIMER_POLL: envDuration('200ms'),
       EVALUATOR_MAX_BATCH_EVENTS: envInt(2000, 1, 100_000),
+      EVALUATOR_HISTORY_CAP: envInt(3, 0, 50),
     },
     env,
   );
@@ -203,6 +206,7 @@ export function loadEvaluatorConfig(env: Env): EvaluatorConfig {
     redis: { url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX, ...(tlsCa ? { tlsCa } : {}) },
     timerPollMs: e.EVALUATOR_TIMER_POLL,
     maxBatchEvents: e.EVALUATOR_MAX_BATCH_EVENTS,
+    historyCap: e.EVALUATOR_HISTORY_CAP,
   };
 }
 

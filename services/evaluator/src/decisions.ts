@@ -26,7 +26,7 @@ export interface HistoryItem {
 /**
  * One entry of a customer's recent-decision history, as stored: a JSON array
  * `[at, cause, changes, rulesVersion]` (no newline: entries are stored one per line). Kept
- * short, since every customer with a decision carries up to five of them in Redis.
+ * short, since every customer with a decision carries up to EVALUATOR_HISTORY_CAP (3) of them in Redis.
  */
 export function historyEntry(seqless: PendingDecision): string {
   const { cause } = seqless;

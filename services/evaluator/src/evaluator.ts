@@ -20,6 +20,8 @@ export interface EvaluatorDeps {
   topics: { customerEvents: string; decisions: string; dlq: string };
   keyPrefix: string;
   timerPollMs: number;
+  /** Recent decisions kept per customer for explanations (default 3; 0 = none). */
+  historyCap?: number;
   /**
    * Tells, for newly assigned partitions, whether they hold input not yet consumed (see
    * `timerHorizon`). Without it a new partition counts as caught up.
@@ -112,7 +114,7 @@ export function createEvaluator(deps: EvaluatorDeps) {
     let p = owned.get(partition);
     if (!p) {
       p = mutex.run(partition, async () => {
-        const store = new PartitionStore(deps.redis, deps.keyPrefix, partition, { observe });
+        const store = new PartitionStore(deps.redis, deps.keyPrefix, partition, { observe, historyCap: deps.historyCap ?? 3 });
         const epoch = await store.claim();
         const drained = await drain(partition, store);
         logger.info({ partition, epoch, drained }, 'took partition over');

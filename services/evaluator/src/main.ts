@@ -70,6 +70,7 @@ async function main(): Promise<void> {
     topics: config.topics,
     keyPrefix: config.redis.keyPrefix,
     timerPollMs: config.timerPollMs,
+    historyCap: config.historyCap,
     // Timers of a newly assigned partition wait until its backlog is applied.
     backlog,
   });
