@@ -65,6 +65,7 @@ export class PartitionStore {
     private readonly redis: Redis,
     prefix: string,
     readonly partition: number,
+    /** historyCap: recent-decision entries kept per customer (default 3, 0 = none). */
     private readonly opts: { historyCap?: number; observe?: OpObserver } = {},
   ) {
     withScripts(redis);
@@ -129,7 +130,7 @@ export class PartitionStore {
   async commit(items: readonly CommitItem[]): Promise<number[][]> {
     if (!items.length) return [];
     const keys = [this.keys.epoch, this.keys.seq, this.keys.outbox, this.keys.timers, this.keys.history];
-    const args: Array<string | number> = [String(this.epoch), items.length, this.opts.historyCap ?? 5];
+    const args: Array<string | number> = [String(this.epoch), items.length, this.opts.historyCap ?? 3];
     for (const it of items) {
       keys.push(this.keys.customer(it.customerId));
       const ds = it.decisions ?? [];

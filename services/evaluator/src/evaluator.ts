@@ -114,7 +114,7 @@ export function createEvaluator(deps: EvaluatorDeps) {
     let p = owned.get(partition);
     if (!p) {
       p = mutex.run(partition, async () => {
-        const store = new PartitionStore(deps.redis, deps.keyPrefix, partition, { observe, historyCap: deps.historyCap ?? 3 });
+        const store = new PartitionStore(deps.redis, deps.keyPrefix, partition, { observe, historyCap: deps.historyCap });
         const epoch = await store.claim();
         const drained = await drain(partition, store);
         logger.info({ partition, epoch, drained }, 'took partition over');
