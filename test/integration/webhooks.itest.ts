@@ -17,7 +17,7 @@ import {
   WEBHOOK_HEADERS,
   type WebhookDestination,
 } from '@labelstream/publishing';
-import { connectStack, testKafka, uniqueName, type StackEnv } from '@labelstream/testkit';
+import { connectStack, testKafka, uniqueName, waitFor, type StackEnv } from '@labelstream/testkit';
 import { createPublisher, createWebhookDispatcher, type WebhookDispatcher } from '../../services/publisher/src';
 import {
   createDecisionTopics,
@@ -193,9 +193,10 @@ describe('webhooks', () => {
       );
 
       // Meanwhile the receiver that never answers has not got past its first event.
+      // Its first attempt may still be waiting out the 300 ms timeout when the checks above end.
+      await waitFor('an attempt to /hang to time out', async () => (await metricValue(metrics, 'labelstream_webhook_attempts_total', { destination: hang.name, outcome: 'timeout' })) > 0, { timeoutMs: 10_000 });
       const hangReqs = receiver.received.filter((r) => r.path === '/hang');
       expect(new Set(hangReqs.map((r) => r.headers[WEBHOOK_HEADERS.eventId])).size).toBe(1);
-      expect(await metricValue(metrics, 'labelstream_webhook_attempts_total', { destination: hang.name, outcome: 'timeout' })).toBeGreaterThan(0);
       console.log(`webhooks: ${n} events; Kafka outputs done in ${publishedMs} ms while '/hang' timed out ${hangReqs.length} times`);
     } finally {
       const stopping = Date.now();
