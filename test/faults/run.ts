@@ -114,17 +114,18 @@ async function main(): Promise<number> {
     const progress = setInterval(() => log(`produced ${workload.stats.validIds.size} valid events (${workload.stats.sent} messages)`), 15_000);
     // "Caught up": less than two seconds of input waiting at ingest and at the evaluator.
     const caughtUp = async () => {
-      const t = Date.now();
       let behind = 0;
-      while (Date.now() - t < 180_000) {
-        behind = await Promise.all([groupLag(admin, groups.ingest, raw), groupLag(admin, groups.evaluator, [topics.TOPIC_CUSTOMER_EVENTS])]).then(
-          ([a, b]) => a + b,
-          () => Number.POSITIVE_INFINITY, // the broker is restarting
-        );
-        if (behind <= o.rate * 2) return;
-        await sleep(500);
-      }
-      log(`still ${behind} messages behind after 180 s; the next fault goes ahead`);
+      await waitFor(
+        'ingest and the evaluator to catch up',
+        async () => {
+          behind = await Promise.all([groupLag(admin, groups.ingest, raw), groupLag(admin, groups.evaluator, [topics.TOPIC_CUSTOMER_EVENTS])]).then(
+            ([a, b]) => a + b,
+            () => Number.POSITIVE_INFINITY, // the broker is restarting
+          );
+          return behind <= o.rate * 2;
+        },
+        { timeoutMs: 180_000, intervalMs: 500 },
+      ).catch(() => log(`still ${behind} messages behind after 180 s; the next fault goes ahead`));
     };
     const faults: FaultRecord[] = await runChaos(
       { kills: o.kills, redisKills: o.redisKills, scaleCycles: o.scaleCycles, brokerRestarts: o.brokerRestarts, gapMs: o.gapMs },

@@ -139,7 +139,7 @@ describe('evaluator', () => {
       const others = Array.from({ length: 300 }, (_, i) => purchaseEvent(`c-x${i}`, t + 2000, 100));
       await produceEvents(env, topics.customerEvents, [...others, clickEvent('c-o', t + 3000, 'o-3'), clickEvent('c-o', t + 3200, 'o-4')]);
       // Come back once the stored due time (~t + 5 s) has passed on the wall clock.
-      await new Promise((r) => setTimeout(r, Math.max(0, t + 6500 - Date.now())));
+      await waitFor('the stored due time to pass on the wall clock', () => Date.now() >= t + 6500, { timeoutMs: 10_000, intervalMs: 50 });
       ev = await startEvaluator({ env, topics, rules: RULES, groupId, keyPrefix: prefix, maxBatchMessages: 5 });
       await waitFor('-engaged', async () => changesOf(await decodeDecisions(env, out.messages.map((m) => m.value)), 'c-o').includes('-engaged'), { timeoutMs: 30_000 });
       // Had the overdue timer fired before the backlog was applied: -engaged at ~t + 5 s,
