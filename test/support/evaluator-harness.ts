@@ -43,6 +43,8 @@ export async function startEvaluator(opts: {
   wrapProducer?: (p: Producer) => Producer;
   /** EVALUATOR_MAX_BATCH_EVENTS (default 2000, as in production). */
   maxBatchMessages?: number;
+  /** EVALUATOR_STATE_CACHE (default 200 000, as in production). */
+  stateCacheCustomers?: number;
 }) {
   const logger = createLogger({ service: 'evaluator-it', level: process.env.IT_LOG_LEVEL ?? 'warn', ...(process.env.IT_LOG_LEVEL ? {} : { destination: silent() }) });
   const metrics = createMetrics('evaluator', { defaultMetrics: false });
@@ -62,6 +64,7 @@ export async function startEvaluator(opts: {
     topics: opts.topics,
     keyPrefix: opts.keyPrefix,
     timerPollMs: 100,
+    stateCacheCustomers: opts.stateCacheCustomers ?? 200_000,
     backlog,
   });
   await evaluator.init();

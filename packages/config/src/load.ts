@@ -181,6 +181,8 @@ export interface EvaluatorConfig extends CommonConfig {
   maxBatchEvents: number;
   /** Recent decisions kept per customer in Redis for explanations (0 = none). */
   historyCap: number;
+  /** Decoded customer states kept in memory across batches, in customers (0 = none; Redis stays the truth). */
+  stateCacheCustomers: number;
 }
 
 export function loadEvaluatorConfig(env: Env): EvaluatorConfig {
@@ -195,6 +197,7 @@ export function loadEvaluatorConfig(env: Env): EvaluatorConfig {
       EVALUATOR_TIMER_POLL: envDuration('200ms'),
       EVALUATOR_MAX_BATCH_EVENTS: envInt(2000, 1, 100_000),
       EVALUATOR_HISTORY_CAP: envInt(3, 0, 50),
+      EVALUATOR_STATE_CACHE: envInt(200_000, 0, 50_000_000),
     },
     env,
   );
@@ -207,6 +210,7 @@ export function loadEvaluatorConfig(env: Env): EvaluatorConfig {
     timerPollMs: e.EVALUATOR_TIMER_POLL,
     maxBatchEvents: e.EVALUATOR_MAX_BATCH_EVENTS,
     historyCap: e.EVALUATOR_HISTORY_CAP,
+    stateCacheCustomers: e.EVALUATOR_STATE_CACHE,
   };
 }
 

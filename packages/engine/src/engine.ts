@@ -29,6 +29,17 @@ export interface StepResult {
   readonly errors: EvalError[];
 }
 
+/** How a step treats its input state. */
+export interface StepOptions {
+  /**
+   * The caller hands the state over: the step changes it and returns it as `result.state`
+   * instead of copying it first. For a replay that only keeps the newest state (one copy
+   * per customer and batch instead of one per event); by default the input is never
+   * mutated.
+   */
+  readonly inPlace?: boolean;
+}
+
 /**
  * Applies events to a customer's state, then evaluates the labels once at the customer's
  * clock. Each event, in input order, is `late` if it is older than clock − allowedLateness
@@ -36,8 +47,8 @@ export interface StepResult {
  * before, else `applied`: added to its buckets, with the clock advanced to its time.
  * Deterministic: the result depends only on the inputs.
  */
-export function applyEvents(state: CustomerState | null, events: readonly EngineEvent[], rules: CompiledRules): StepResult {
-  const s = state ? cloneState(state) : emptyState();
+export function applyEvents(state: CustomerState | null, events: readonly EngineEvent[], rules: CompiledRules, opts?: StepOptions): StepResult {
+  const s = state ? (opts?.inPlace ? state : cloneState(state)) : emptyState();
   const plan = planFor(rules);
   const outcomes: Array<{ eventId: string; outcome: EventOutcome }> = [];
   const errors: EvalError[] = [];
@@ -69,8 +80,8 @@ export function applyEvents(state: CustomerState | null, events: readonly Engine
  * Timer path: evaluates as of `at` with no new event. The clock becomes max(clock, at) —
  * a timer that fires after newer events moved the clock past it evaluates at the clock.
  */
-export function evaluateAt(state: CustomerState | null, at: number, rules: CompiledRules): StepResult {
-  const s = state ? cloneState(state) : emptyState();
+export function evaluateAt(state: CustomerState | null, at: number, rules: CompiledRules, opts?: StepOptions): StepResult {
+  const s = state ? (opts?.inPlace ? state : cloneState(state)) : emptyState();
   s.c = Math.max(s.c, at);
   return finish(s, rules, [], []);
 }

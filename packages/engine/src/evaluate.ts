@@ -55,6 +55,37 @@ export function computeFeatures(state: CustomerState, rules: CompiledRules, at: 
   return out;
 }
 
+type Mutable = { -readonly [K in keyof LabelDecision]: LabelDecision[K] };
+
+/**
+ * One label's decision. `features` (the values the label reads) is built when asked for:
+ * only changes and explanations read it, and building it for every label at every event
+ * was a large share of the evaluator's allocations.
+ */
+class Decision implements Mutable {
+  keeps: boolean;
+  suppressedBy: string | null = null;
+  constructor(
+    public label: CompiledLabel,
+    public held: boolean,
+    public since: number | null,
+    public enter: { holds: boolean; error?: string },
+    public exit: { holds: boolean; error?: string },
+    public dwellUntil: number | null,
+    public wants: boolean,
+    public reason: string | null,
+    private readonly all: Record<string, FeatureValue>,
+  ) {
+    this.keeps = wants;
+  }
+
+  get features(): Record<string, FeatureValue> {
+    const read: Record<string, FeatureValue> = {};
+    for (const f of this.label.referencedFeatures) read[f] = this.all[f] ?? null;
+    return read;
+  }
+}
+
 /**
  * Evaluates every label at `at` (= the state's clock) without touching `state`.
  * Order of `changes`: removals of labels the rules no longer define (`rules-changed`),
@@ -62,10 +93,12 @@ export function computeFeatures(state: CustomerState, rules: CompiledRules, at: 
  * them in order never sees two labels of an exclusive group at once.
  */
 export function evaluateLabels(state: CustomerState, rules: CompiledRules, at: number): Evaluation {
+  const plan = planFor(rules);
   const features = computeFeatures(state, rules, at);
   const errors: EvalError[] = [];
-  type Mutable = { -readonly [K in keyof LabelDecision]: LabelDecision[K] };
-  const decisions = rules.labels.map((label): Mutable => {
+  const decisions: Decision[] = new Array<Decision>(rules.labels.length);
+  for (let i = 0; i < rules.labels.length; i++) {
+    const label = rules.labels[i] as CompiledLabel;
     const since = state.l[label.name] ?? null;
     const held = since !== null;
     const enterOut = label.conditions.enter.evaluate(features);
@@ -97,33 +130,32 @@ export function evaluateLabels(state: CustomerState, rules: CompiledRules, at: n
     } else {
       wants = true;
     }
-    const read: Record<string, FeatureValue> = {};
-    for (const f of label.referencedFeatures) read[f] = features[f] ?? null;
-    return { label, held, since, enter, exit, dwellUntil, wants, keeps: wants, reason, suppressedBy: null, features: read };
-  });
+    decisions[i] = new Decision(label, held, since, enter, exit, dwellUntil, wants, reason, features);
+  }
 
-  const byName = new Map(decisions.map((d) => [d.label.name, d]));
-  for (const group of rules.groups) {
-    if (!group.exclusive) continue;
+  for (const members of plan.exclusiveGroups) {
     let winner: string | null = null;
-    for (const member of group.priority) {
-      const d = byName.get(member);
-      if (!d || !d.wants) continue;
-      if (winner === null) winner = member;
+    for (const m of members) {
+      const d = decisions[m.index] as Decision;
+      if (!d.wants) continue;
+      if (winner === null) winner = d.label.name;
       else {
         d.keeps = false;
         d.suppressedBy = winner;
-        d.reason = `group:${group.name}`;
+        d.reason = m.reason;
       }
     }
   }
 
   const changes: LabelChange[] = [];
-  const defined = new Set(rules.labels.map((l) => l.name));
-  for (const name of Object.keys(state.l).sort()) {
-    if (!defined.has(name)) changes.push({ label: name, category: 'custom', change: 'REMOVED', reason: 'rules-changed', features: {} });
+  let undefinedHeld: string[] | undefined;
+  for (const name in state.l) if (!plan.labelIndex.has(name)) (undefinedHeld ??= []).push(name);
+  if (undefinedHeld) {
+    for (const name of undefinedHeld.sort()) changes.push({ label: name, category: 'custom', change: 'REMOVED', reason: 'rules-changed', features: {} });
   }
+  const labels: string[] = [];
   for (const d of decisions) {
+    if (d.keeps) labels.push(d.label.name);
     if (d.held && !d.keeps) {
       changes.push({ label: d.label.name, category: d.label.category, change: 'REMOVED', reason: d.reason ?? 'exit', features: d.features });
     }
@@ -139,7 +171,7 @@ export function evaluateLabels(state: CustomerState, rules: CompiledRules, at: n
     features,
     decisions,
     changes,
-    labels: decisions.filter((d) => d.keeps).map((d) => d.label.name),
+    labels,
     nextDueAt: nextDue(state, rules, at, decisions),
     errors,
   };
@@ -158,9 +190,7 @@ function nextDue(state: CustomerState, rules: CompiledRules, at: number, decisio
   const consider = (t: number | null): void => {
     if (t !== null && t > at && (due === null || t < due)) due = t;
   };
-  for (const f of rules.features) {
-    if (plan.referenced.has(f.name)) consider(nextChange(f, state.f[f.storageKey], at));
-  }
+  for (const f of plan.referencedWindowed) consider(nextChange(f, state.f[f.storageKey], at));
   for (const d of decisions) {
     if (!d.keeps || d.label.minDwellMs === 0) continue;
     if (d.dwellUntil !== null) consider(d.dwellUntil);

@@ -9,7 +9,7 @@
  *
  * @packageDocumentation
  */
-export { applyEvents, evaluateAt, type EventOutcome, type StepResult } from './engine';
+export { applyEvents, evaluateAt, type EventOutcome, type StepOptions, type StepResult } from './engine';
 export { toEngineEvent, eventView, type EngineEvent, type EventAttr } from './event';
 export { explain, type Explanation, type LabelExplanation } from './explain';
 export type { EvalError } from './evaluate';

@@ -31,6 +31,12 @@ export interface Plan {
   readonly storeOf: ReadonlyMap<string, StoreDef>;
   /** Features read by at least one label: only they schedule timers. */
   readonly referenced: ReadonlySet<string>;
+  /** The referenced features with a window (only they change with time alone), in rules order. */
+  readonly referencedWindowed: readonly FeatureDef[];
+  /** Label name → index in `rules.labels`. */
+  readonly labelIndex: ReadonlyMap<string, number>;
+  /** Exclusive groups: their defined members in priority order, with the reason a suppressed member gets. */
+  readonly exclusiveGroups: ReadonlyArray<ReadonlyArray<{ readonly index: number; readonly reason: string }>>;
 }
 
 const plans = new WeakMap<CompiledRules, Plan>();
@@ -54,10 +60,17 @@ export function planFor(rules: CompiledRules): Plan {
       retainMs,
     });
   }
+  const referenced = new Set(rules.labels.flatMap((l) => l.referencedFeatures));
+  const labelIndex = new Map(rules.labels.map((l, i) => [l.name, i] as const));
   const plan: Plan = {
     stores: [...byKey.values()],
     storeOf: byKey,
-    referenced: new Set(rules.labels.flatMap((l) => l.referencedFeatures)),
+    referenced,
+    referencedWindowed: rules.features.filter((f) => referenced.has(f.name) && f.windowMs !== null),
+    labelIndex,
+    exclusiveGroups: rules.groups
+      .filter((g) => g.exclusive)
+      .map((g) => g.priority.filter((m) => labelIndex.has(m)).map((m) => ({ index: labelIndex.get(m) as number, reason: `group:${g.name}` }))),
   };
   plans.set(rules, plan);
   return plan;
@@ -204,10 +217,13 @@ export function featureValue(def: FeatureDef, data: FeatureData | undefined, t: 
       return data.v[0];
     case 'D':
       return data.v.length;
-    case 'x':
-      return data.v.filter(([, i]) => inWindow(i, def, t)).length;
+    case 'x': {
+      let n = 0;
+      for (const e of data.v) if (inWindow(e[1], def, t)) n++;
+      return n;
+    }
     case 'w':
-      return aggregate(def.agg, data.b.filter(([i]) => inWindow(i, def, t)).map(([, v]) => v));
+      return aggregateWindow(def, data.b, t);
     case 'l':
       return inWindow(data.i, def, t) ? data.v[0] : null;
   }
@@ -217,10 +233,23 @@ function inWindow(idx: number, def: FeatureDef, t: number): boolean {
   return def.windowMs === null || (idx + 1) * def.bucketMs > t - def.windowMs;
 }
 
-function aggregate(agg: Agg, values: number[]): FeatureValue {
-  if (agg === 'count' || agg === 'sum') return values.reduce((a, b) => a + b, 0);
-  if (values.length === 0) return null;
-  return agg === 'min' ? Math.min(...values) : Math.max(...values);
+/** count/sum/min/max over the buckets in the window at `t`, without intermediate arrays (buckets are index-ascending). */
+function aggregateWindow(def: FeatureDef, b: ReadonlyArray<readonly [number, number]>, t: number): FeatureValue {
+  const agg = def.agg;
+  let start = 0;
+  while (start < b.length && !inWindow((b[start] as readonly [number, number])[0], def, t)) start++;
+  if (agg === 'count' || agg === 'sum') {
+    let sum = 0;
+    for (let j = start; j < b.length; j++) sum += (b[j] as readonly [number, number])[1];
+    return sum;
+  }
+  if (start === b.length) return null;
+  let acc = (b[start] as readonly [number, number])[1];
+  for (let j = start + 1; j < b.length; j++) {
+    const v = (b[j] as readonly [number, number])[1];
+    acc = agg === 'min' ? Math.min(acc, v) : Math.max(acc, v);
+  }
+  return acc;
 }
 
 /**
@@ -240,12 +269,19 @@ export function nextChange(def: FeatureDef, data: FeatureData | undefined, t: nu
       return best;
     }
     case 'w': {
-      const entries = data.b.filter(([i]) => inWindow(i, def, t));
-      // suffix[j]: the value once entries[0..j-1] have expired.
-      const suffix: FeatureValue[] = [emptyValue(def.agg)];
-      for (let j = entries.length - 1; j >= 0; j--) suffix.unshift(suffixStep(def.agg, (entries[j] as [number, number])[1], suffix[0] ?? null));
-      for (let j = 0; j < entries.length; j++) {
-        if (suffix[j + 1] !== suffix[0]) return expiry((entries[j] as [number, number])[0]);
+      // The buckets in the window at t, index ascending: b[start..]. The value changes when
+      // the first of them whose expiry changes the aggregate expires: with suffix[j] the
+      // value once b[start..j-1] have expired, the first j with suffix[j+1] !== suffix[start].
+      const b = data.b;
+      let start = 0;
+      while (start < b.length && !inWindow((b[start] as [number, number])[0], def, t)) start++;
+      const n = b.length - start;
+      if (n === 0) return null;
+      const suffix: FeatureValue[] = new Array<FeatureValue>(n + 1);
+      suffix[n] = emptyValue(def.agg);
+      for (let j = n - 1; j >= 0; j--) suffix[j] = suffixStep(def.agg, (b[start + j] as [number, number])[1], suffix[j + 1] ?? null);
+      for (let j = 0; j < n; j++) {
+        if (suffix[j + 1] !== suffix[0]) return expiry((b[start + j] as [number, number])[0]);
       }
       return null;
     }
@@ -268,12 +304,15 @@ export function prune(store: StoreDef, data: FeatureData, t: number): FeatureDat
   const keep = (idx: number): boolean => (idx + 1) * store.bucketMs > t - store.retainMs;
   switch (data.k) {
     case 'w': {
+      // Index ascending: nothing to drop when the oldest bucket is kept.
+      if (data.b.length > 0 && keep((data.b[0] as [number, number])[0])) return data;
       const b = data.b.filter(([i]) => keep(i));
       return b.length > 0 ? { k: 'w', b } : undefined;
     }
     case 'l':
       return keep(data.i) ? data : undefined;
     case 'x': {
+      if (data.v.every(([, i]) => keep(i))) return data;
       const v = data.v.filter(([, i]) => keep(i));
       return v.length > 0 ? { k: 'x', v } : undefined;
     }

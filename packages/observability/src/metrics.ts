@@ -32,6 +32,7 @@ export function createMetrics(service: string, opts: { defaultMetrics?: boolean 
     outboxBacklog: new Gauge({ name: 'labelstream_outbox_backlog', help: 'Decisions committed in Redis but not yet acknowledged by Kafka.', labelNames: ['partition'], registers: r }),
     decisions: new Counter({ name: 'labelstream_decisions_total', help: 'Decisions committed, by cause (EVENT or TIMER).', labelNames: ['cause'], registers: r }),
     timerLateness: new Histogram({ name: 'labelstream_timer_lateness_seconds', help: 'How long after its due time a time-based re-evaluation ran.', buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30], registers: r }),
+    stateCache: new Counter({ name: 'labelstream_state_cache_lookups_total', help: 'Customer states looked up in the evaluator\'s in-memory cache, by result (hit, or miss: read from Redis).', labelNames: ['result'], registers: r }),
     fencedWrites: new Counter({ name: 'labelstream_fenced_writes_total', help: 'Commits refused because another owner took the partition over.', registers: r }),
     // publisher
     labelChanges: new Counter({ name: 'labelstream_label_changes_total', help: 'Public label events published, by label and change.', labelNames: ['label', 'change'], registers: r }),

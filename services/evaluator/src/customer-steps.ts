@@ -1,6 +1,6 @@
 import type { LabelChange } from '@labelstream/contracts';
 import type { CompiledRules } from '@labelstream/rules';
-import { applyEvents, encodeState, evaluateAt, type CustomerState, type EngineEvent, type StepResult } from '@labelstream/engine';
+import { applyEvents, encodeState, evaluateAt, type CustomerState, type EngineEvent, type StepOptions, type StepResult } from '@labelstream/engine';
 import type { PendingDecision } from './decisions';
 
 /** One evaluation of a customer: after an arriving event, or at a due time with no event. */
@@ -33,23 +33,44 @@ export function* replaySteps(
   events: readonly EngineEvent[],
   rules: CompiledRules,
   storedDueAt?: number | null,
+  opts: ReplayOptions = {},
 ): Generator<CustomerStep> {
   let current = state;
+  // In place: the first step copies the input (which stays untouched), later steps change
+  // that copy — every step's result.state is then the same object, the newest state.
+  let step: StepOptions | undefined;
+  const next = (): StepOptions | undefined => {
+    const o = step;
+    if (opts.inPlace) step = IN_PLACE;
+    return o;
+  };
   // The stored state's pending due time (evaluating at its clock would give it again).
   let due = storedDueAt !== undefined ? storedDueAt : current ? evaluateAt(current, current.c, rules).nextDueAt : null;
   for (const e of events) {
     while (due !== null && due <= e.occurredAt) {
-      const result = evaluateAt(current, due, rules);
+      const result = evaluateAt(current, due, rules, next());
       yield { result, cause: { kind: 'TIMER', eventId: null, eventType: null, eventOccurredAt: due } };
       current = result.state;
       due = result.nextDueAt;
     }
-    const result = applyEvents(current, [e], rules);
+    const result = applyEvents(current, [e], rules, next());
     yield { result, cause: { kind: 'EVENT', eventId: e.eventId, eventType: e.eventType, eventOccurredAt: e.occurredAt } };
     current = result.state;
     due = result.nextDueAt;
   }
 }
+
+/** Options of {@link replaySteps}. */
+export interface ReplayOptions {
+  /**
+   * Only the newest step's state is read (as {@link outcomeOf} does): steps after the
+   * first change one copy of the input state in place instead of copying it per event.
+   * An earlier step's `result.state` is then the newest state, not its own.
+   */
+  readonly inPlace?: boolean;
+}
+
+const IN_PLACE: StepOptions = { inPlace: true };
 
 /** {@link replaySteps}, all at once. */
 export function replayCustomer(state: CustomerState | null, events: readonly EngineEvent[], rules: CompiledRules, storedDueAt?: number | null): CustomerStep[] {
@@ -82,6 +103,8 @@ export interface StepDecision {
  */
 export interface CustomerOutcome {
   readonly state: string;
+  /** The final state, decoded (what `state` encodes). */
+  readonly final: CustomerState;
   readonly nextDueAt: number | null;
   readonly decisions: StepDecision[];
   /** {@link changesState} of the steps: false means there is nothing to store. */
@@ -101,5 +124,6 @@ export function outcomeOf(steps: Iterable<CustomerStep>, onStep?: (step: Custome
     if (changes.length) decisions.push({ changes, labels, effectiveAt, cause: step.cause });
   }
   if (!last) return undefined;
-  return { state: encodeState(last.result.state), nextDueAt: last.result.nextDueAt, decisions, changed: anyChange };
+  const final = last.result.state;
+  return { state: encodeState(final), final, nextDueAt: last.result.nextDueAt, decisions, changed: anyChange };
 }

@@ -7,6 +7,7 @@ import { AdapterError, chunkMessages, isRetriable, sendChunked, toDeadLetter, ty
 import type { Logger, Metrics } from '@labelstream/observability';
 import { FencedError, PartitionStore, type CommitItem } from '@labelstream/redis-state';
 import { KeyedMutex } from './ownership';
+import { StateCache, type CachedState } from './state-cache';
 import { outcomeOf, replaySteps, type CustomerOutcome } from './customer-steps';
 import { historyEntry, toDecision, type PendingDecision } from './decisions';
 
@@ -22,6 +23,8 @@ export interface EvaluatorDeps {
   timerPollMs: number;
   /** Recent decisions kept per customer for explanations (default 3; 0 = none). */
   historyCap?: number;
+  /** Decoded states kept in memory across batches, in customers (default 0: none). */
+  stateCacheCustomers?: number;
   /**
    * Tells, for newly assigned partitions, whether they hold input not yet consumed (see
    * `timerHorizon`). Without it a new partition counts as caught up.
@@ -30,6 +33,9 @@ export interface EvaluatorDeps {
   /** Wall clock; injectable for tests. */
   now?: () => number;
 }
+
+/** The replay keeps only each customer's newest state: one copy per customer and batch. */
+const REPLAY = { inPlace: true } as const;
 
 /** Thrown when a partition changed hands under us: retried after the rebalance settles. */
 class OwnershipLostError extends AdapterError {
@@ -71,6 +77,7 @@ export function createEvaluator(deps: EvaluatorDeps) {
   const progress = new Map<number, Progress>();
   /** Every label's category, so the current-labels topic can name the categories of unchanged labels too. */
   const categoryOf = new Map(rules.labels.map((l) => [l.name, l.category] as const));
+  const cache = new StateCache(deps.stateCacheCustomers ?? 0);
 
   const observe = (op: string, seconds: number) => metrics.redisScriptDuration.observe({ op }, seconds);
 
@@ -115,6 +122,7 @@ export function createEvaluator(deps: EvaluatorDeps) {
     if (!p) {
       p = mutex.run(partition, async () => {
         const store = new PartitionStore(deps.redis, deps.keyPrefix, partition, { observe, historyCap: deps.historyCap });
+        cache.drop(partition); // whatever we knew may have changed under another owner
         const epoch = await store.claim();
         const drained = await drain(partition, store);
         logger.info({ partition, epoch, drained }, 'took partition over');
@@ -165,6 +173,7 @@ export function createEvaluator(deps: EvaluatorDeps) {
     try {
       seqs = await store.commit(items);
     } catch (err) {
+      cache.drop(partition);
       if (err instanceof FencedError) {
         metrics.fencedWrites.inc();
         owned.delete(partition);
@@ -172,6 +181,7 @@ export function createEvaluator(deps: EvaluatorDeps) {
       }
       throw err;
     }
+    for (const { customerId, version, outcome } of plans) cache.set(partition, customerId, { version: version + 1, state: outcome.final, dueAt: outcome.nextDueAt });
     if (!hasDecisions) return;
     const decisions = seqs.flatMap((list, i) => list.map((seq, j) => toDecision(partition, seq, pending[i]![j]!)));
     for (const d of decisions) metrics.decisions.inc({ cause: d.cause.kind });
@@ -179,6 +189,31 @@ export function createEvaluator(deps: EvaluatorDeps) {
     await publish(partition, store, decisions);
     undelivered.delete(partition);
     metrics.outboxBacklog.set({ partition: String(partition) }, 0);
+  }
+
+  /**
+   * The stored states of `customers`: from the cache where this evaluator committed or read
+   * them before, from Redis (one round trip) for the rest, decoded.
+   */
+  async function loadStates(partition: number, store: PartitionStore, customers: readonly string[]): Promise<Map<string, CachedState>> {
+    const out = new Map<string, CachedState>();
+    const missing: string[] = [];
+    for (const c of customers) {
+      const hit = cache.get(partition, c);
+      if (hit) out.set(c, hit);
+      else missing.push(c);
+    }
+    metrics.stateCache.inc({ result: 'hit' }, customers.length - missing.length);
+    if (!missing.length) return out;
+    metrics.stateCache.inc({ result: 'miss' }, missing.length);
+    const stored = await store.load(missing);
+    for (const c of missing) {
+      const s = stored.get(c)!;
+      const entry: CachedState = { version: s.version, state: s.state ? decodeState(s.state) : null, dueAt: s.dueAt };
+      out.set(c, entry);
+      cache.set(partition, c, entry);
+    }
+    return out;
   }
 
   /**
@@ -196,7 +231,14 @@ export function createEvaluator(deps: EvaluatorDeps) {
   async function handleBatch(batch: Batch, ctx: BatchContext): Promise<void> {
     const { partition } = batch;
     const { store } = await own(partition);
-    await mutex.run(partition, async () => {
+    await mutex.run(partition, () => applyBatch(partition, store, batch, ctx).catch((err: unknown) => {
+      cache.drop(partition); // a failed commit's outcome is unknown
+      throw err;
+    }));
+  }
+
+  async function applyBatch(partition: number, store: PartitionStore, batch: Batch, ctx: BatchContext): Promise<void> {
+    {
       await deliverLeftovers(partition, store);
       const dead: Message[] = [];
       const byCustomer = new Map<string, EngineEvent[]>();
@@ -220,12 +262,12 @@ export function createEvaluator(deps: EvaluatorDeps) {
       const customers = [...byCustomer.keys()];
       let eventTime = progress.get(partition)?.eventTime ?? Number.NEGATIVE_INFINITY;
       for (const list of byCustomer.values()) for (const e of list) if (e.occurredAt > eventTime) eventTime = e.occurredAt;
-      const stored = await store.load(customers);
+      const stored = await loadStates(partition, store, customers);
       const plans: Array<{ customerId: string; version: number; outcome: CustomerOutcome }> = [];
       for (const customerId of customers) {
         const events = byCustomer.get(customerId)!;
         const s = stored.get(customerId)!;
-        const outcome = outcomeOf(replaySteps(s.state ? decodeState(s.state) : null, events, rules, s.dueAt), (step) => {
+        const outcome = outcomeOf(replaySteps(s.state, events, rules, s.dueAt, REPLAY), (step) => {
           for (const o of step.result.outcomes) {
             if (o.outcome === 'late') metrics.lateEvents.inc();
             else if (o.outcome === 'duplicate') metrics.duplicateEvents.inc();
@@ -242,7 +284,7 @@ export function createEvaluator(deps: EvaluatorDeps) {
       const last = batch.messages[batch.messages.length - 1];
       const caughtUp = !last || BigInt(batch.highWatermark) - BigInt(last.offset) - 1n <= 0n;
       progress.set(partition, { caughtUp, eventTime });
-    });
+    }
   }
 
   /**
@@ -274,24 +316,35 @@ export function createEvaluator(deps: EvaluatorDeps) {
     const { store } = await own(partition);
     await mutex.run(partition, async () => {
       await deliverLeftovers(partition, store);
+      try {
+        await fireDue(partition, store);
+      } catch (err) {
+        cache.drop(partition);
+        throw err;
+      }
+    });
+  }
+
+  async function fireDue(partition: number, store: PartitionStore): Promise<void> {
+    {
       for (let round = 0; round < 20; round++) {
         const t = now();
         const horizon = await timerHorizon(partition, t);
         if (!Number.isFinite(horizon)) return;
         const due = await store.dueTimers(horizon, 500);
         if (!due.length) return;
-        const stored = await store.load(due.map((d) => d.customerId));
+        const stored = await loadStates(partition, store, due.map((d) => d.customerId));
         const plans = due.map(({ customerId, dueAt }) => {
           const s = stored.get(customerId)!;
           metrics.timerLateness.observe(Math.max(0, t - dueAt) / 1000);
-          const result = evaluateAt(s.state ? decodeState(s.state) : null, dueAt, rules);
+          const result = evaluateAt(s.state, dueAt, rules);
           const cause = { kind: 'TIMER' as const, eventId: null, eventType: null, eventOccurredAt: dueAt };
           return { customerId, version: s.version, outcome: outcomeOf([{ result, cause }])! };
         });
         await commitAndPublish(partition, store, plans);
         if (due.length < 500) return;
       }
-    });
+    }
   }
 
   function tick(): void {
@@ -319,6 +372,7 @@ export function createEvaluator(deps: EvaluatorDeps) {
     onAssignment(assignment: Record<string, number[]>): void {
       const next = new Set(assignment[deps.topics.customerEvents] ?? []);
       for (const p of owned.keys()) if (!next.has(p)) owned.delete(p);
+      cache.retain(next);
       for (const p of undelivered) if (!next.has(p)) undelivered.delete(p); // the new owner drains it
       // Others may have moved a partition on while it was not ours: learn its progress afresh.
       for (const p of [...progress.keys()]) if (!next.has(p) || !assigned.has(p)) progress.delete(p);

@@ -71,6 +71,7 @@ async function main(): Promise<void> {
     keyPrefix: config.redis.keyPrefix,
     timerPollMs: config.timerPollMs,
     historyCap: config.historyCap,
+    stateCacheCustomers: config.stateCacheCustomers,
     // Timers of a newly assigned partition wait until its backlog is applied.
     backlog,
   });
