@@ -12,6 +12,7 @@
  *   baseline    a do-nothing kafkajs consumer reads them back (the Kafka ceiling)
  *   throughput  the three services start on the preloaded topics and run flat out
  *   latency     open-loop load at a fixed rate; produce → publishedAt per decision
+ *   curve       the same at rising rates (1k, 2k, 5k, 10k events/s) up to saturation
  *   timers      a second pipeline with short-window rules; lateness of time-based changes
  *   memory      Redis bytes per customer at growing customer counts
  */
@@ -25,7 +26,7 @@ const { machineInfo, versions, stackPids, loadAverage, round, ROOT } = require('
 const { pipelineNames, createPipelineTopics, stopPipeline, cleanupPipeline } = require('./lib/pipeline.cjs');
 const { preload, baselineConsume } = require('./lib/phase-preload.cjs');
 const { throughput } = require('./lib/phase-throughput.cjs');
-const { latency } = require('./lib/phase-latency.cjs');
+const { latency, curve } = require('./lib/phase-latency.cjs');
 const { timers } = require('./lib/phase-timers.cjs');
 const { memory } = require('./lib/phase-memory.cjs');
 const { redisCeiling } = require('./lib/phase-redis.cjs');
@@ -96,7 +97,7 @@ async function main() {
       log('redis: ceilings (redis-benchmark, COMMIT script alone)');
       result.phases.redis = await redisCeiling({ env, redis, names: mainNames, opts, log });
     }
-    if (has('preload') || has('latency')) {
+    if (has('preload') || has('latency') || has('curve')) {
       await createPipelineTopics(admin, mainNames, opts.partitions, opts.rawPartitions);
       cleanups.push(mainNames);
     }
@@ -117,15 +118,19 @@ async function main() {
       result.phases.throughput = tp.result;
       log(`  end to end ${tp.result.end_to_end_events_per_s.toLocaleString('en')} events/s in ${tp.result.seconds} s`);
     }
+    if ((has('latency') || has('curve')) && !svcs) {
+      const { startPipeline } = require('./lib/pipeline.cjs');
+      svcs = await startPipeline({ env, names: mainNames, partitions: opts.partitions, rulesFile: 'rules/default.yaml', tag: `${runId}-main`, profileDir, nodeOptions: opts.nodeOptions, serviceEnv: opts.serviceEnv, evaluators: opts.evaluators });
+    }
     if (has('latency')) {
-      if (!svcs) {
-        const { startPipeline } = require('./lib/pipeline.cjs');
-        svcs = await startPipeline({ env, names: mainNames, partitions: opts.partitions, rulesFile: 'rules/default.yaml', tag: `${runId}-main`, profileDir, nodeOptions: opts.nodeOptions, serviceEnv: opts.serviceEnv });
-      }
       log(`latency: ${opts.rate.toLocaleString('en')} events/s open loop for ${(opts.warmupMs + opts.latencyMs) / 1000} s (first ${opts.warmupMs / 1000} s excluded)`);
       result.phases.latency = await latency({ env, names: mainNames, svcs, opts, log });
       const l = result.phases.latency.latency_ms;
       log(`  p50 ${l.p50} ms, p95 ${l.p95} ms, p99 ${l.p99} ms, max ${l.max} ms over ${l.count} decisions`);
+    }
+    if (has('curve')) {
+      log(`curve: latency at ${opts.curveRates.map((r) => r.toLocaleString('en')).join(', ')} events/s offered`);
+      result.phases.curve = await curve({ env, names: mainNames, svcs, opts, log });
     }
     if (svcs) {
       await stopPipeline(svcs);
@@ -167,6 +172,8 @@ async function main() {
   result.baseline_consume_events_per_s = p.baseline?.consume_events_per_s;
   result.latency_ms = p.latency ? { p50: p.latency.latency_ms.p50, p95: p.latency.latency_ms.p95, p99: p.latency.latency_ms.p99, max: p.latency.latency_ms.max } : undefined;
   result.offered_rate = p.latency?.offered_rate;
+  result.latency_curve = p.curve?.points.map(({ offered_rate, p50, p99, saturated }) => ({ offered_rate, p50, p99, saturated }));
+  result.cpu_us_per_event = p.throughput?.cpu_us_per_event;
   result.redis_bytes_per_customer = p.memory?.redis_bytes_per_customer;
   result.timer_lateness_ms = p.timers ? { p50: p.timers.timer_lateness_ms.p50, p99: p.timers.timer_lateness_ms.p99 } : undefined;
   result.targets = targets(result);

@@ -140,6 +140,22 @@ function renderChart(r) {
       }),
     );
   }
+  const cv = r.phases.curve;
+  if (cv && cv.points.length) {
+    panels.push((y) =>
+      linePanel(y, {
+        title: 'Latency curve: p50 and p99 by offered rate (the last point marks saturation, if reached)',
+        xLabel: 'offered events/s',
+        yLabel: 'ms (log scale)',
+        logY: true,
+        series: [
+          { name: 'p50', points: cv.points.map((c) => [c.offered_rate, Math.max(1, c.p50 ?? 1)]) },
+          { name: 'p99', points: cv.points.map((c) => [c.offered_rate, Math.max(1, c.p99 ?? 1)]) },
+        ],
+        hlines: [{ y: 25, label: 'target p99 25 ms', color: '#d62728' }],
+      }),
+    );
+  }
   const mem = r.phases.memory;
   if (mem && mem.at_rest) {
     panels.push((y) =>

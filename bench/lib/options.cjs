@@ -4,7 +4,7 @@
  * `--quick` for a CI-sized run (1–2 minutes), and flags for each knob.
  */
 
-const PHASES = ['redis', 'preload', 'baseline', 'throughput', 'latency', 'timers', 'memory'];
+const PHASES = ['redis', 'preload', 'baseline', 'throughput', 'latency', 'curve', 'timers', 'memory'];
 
 const FULL = {
   events: 1_000_000,
@@ -20,6 +20,10 @@ const FULL = {
   memorySizes: [10_000, 100_000, 1_000_000],
   redisRequests: 200_000,
   activitySkew: 0.8,
+  curveRates: [1000, 2000, 5000, 10_000],
+  curveWarmupMs: 10_000,
+  curveMs: 30_000,
+  evaluators: 1,
 };
 
 const QUICK = {
@@ -36,6 +40,10 @@ const QUICK = {
   memorySizes: [10_000, 100_000],
   redisRequests: 50_000,
   activitySkew: 0.8,
+  curveRates: [1000, 5000],
+  curveWarmupMs: 3000,
+  curveMs: 10_000,
+  evaluators: 1,
 };
 
 const HELP = `pnpm bench [options]   throughput, latency, memory and timer figures on the native stack
@@ -50,6 +58,9 @@ const HELP = `pnpm bench [options]   throughput, latency, memory and timer figur
   --rate <events/s>        offered rate of the latency phase, open loop (default ${FULL.rate})
   --warmup <d>             excluded start of the latency phase (default ${FULL.warmupMs / 1000}s)
   --latency-duration <d>   measured part of the latency phase (default ${FULL.latencyMs / 1000}s)
+  --curve-rates <list>     offered rates of the latency curve (default ${FULL.curveRates.join(',')}; stops at saturation)
+  --curve-duration <d>     measured part of each curve point (default ${FULL.curveMs / 1000}s, after ${FULL.curveWarmupMs / 1000}s warm-up)
+  --evaluators <n>         evaluator processes in the pipeline's group (default ${FULL.evaluators})
   --timer-rate <events/s>  load during the timer phase (default ${FULL.timerRate})
   --timer-customers <n>    customers of the timer phase (default ${FULL.timerCustomers})
   --timer-duration <d>     length of the timer phase (default ${FULL.timerMs / 1000}s)
@@ -107,6 +118,9 @@ function parseOptions(argv) {
       case '--rate': o.rate = count(value(), flag); break;
       case '--warmup': o.warmupMs = duration(value(), flag); break;
       case '--latency-duration': o.latencyMs = duration(value(), flag); break;
+      case '--curve-rates': o.curveRates = value().split(',').map((x) => count(x, flag)); break;
+      case '--curve-duration': o.curveMs = duration(value(), flag); break;
+      case '--evaluators': o.evaluators = count(value(), flag); break;
       case '--timer-rate': o.timerRate = count(value(), flag); break;
       case '--timer-customers': o.timerCustomers = count(value(), flag); break;
       case '--timer-duration': o.timerMs = duration(value(), flag); break;

@@ -81,7 +81,7 @@ async function offeredLoad({ env, names, svcs, kafka, rate, customers, warmupMs,
 
     const before = await pipelineCounters(svcs, names);
     const stack = stackPids();
-    const meter = cpuMeter(() => ({ ingest: svcs.ingest.pid, evaluator: svcs.evaluator.pid, publisher: svcs.publisher.pid, ...stack, bench: process.pid }));
+    const meter = cpuMeter(() => ({ ingest: svcs.ingest.pid, evaluator: svcs.evaluator.pids, publisher: svcs.publisher.pid, ...stack, bench: process.pid }));
     let meterStarted = false;
     const warm = setTimeout(() => {
       meter.start();
@@ -193,4 +193,37 @@ async function latency({ env, names, svcs, opts, log }) {
   };
 }
 
-module.exports = { latency, offeredLoad, timedKafka };
+/**
+ * The latency curve: the same measurement at rising offered rates on the running
+ * pipeline, so a reader sees where it saturates. Stops after the first rate the pipeline
+ * could not keep up with (not drained in time, or p99 over 10 s): higher rates would only
+ * measure a growing queue.
+ */
+async function curve({ env, names, svcs, opts, log }) {
+  const kafka = new Kafka({ clientId: `${names.prefix}-curve`, brokers: env.kafkaBrokers.split(','), logLevel: logLevel.NOTHING });
+  const points = [];
+  for (const [i, rate] of opts.curveRates.entries()) {
+    log(`  curve: ${rate.toLocaleString('en')} events/s for ${(opts.curveWarmupMs + opts.curveMs) / 1000} s`);
+    const run = await offeredLoad({
+      env,
+      names,
+      svcs,
+      kafka,
+      rate,
+      customers: opts.customers,
+      warmupMs: opts.curveWarmupMs,
+      durationMs: opts.curveMs,
+      seed: opts.seed + 10 + i,
+      log: () => undefined,
+      ...(opts.activitySkew !== undefined ? { storefront: { activitySkew: opts.activitySkew } } : {}),
+    });
+    const l = run.result.latency_ms;
+    const saturated = !run.result.complete || !(l.p99 <= 10_000);
+    points.push({ offered_rate: rate, achieved_rate: run.result.achieved_rate, p50: l.p50, p99: l.p99, max: l.max, count: l.count, complete: run.result.complete, saturated, cpu: run.cpu });
+    log(`    p50 ${l.p50} ms, p99 ${l.p99} ms${saturated ? ' — saturated' : ''}`);
+    if (saturated) break;
+  }
+  return { points };
+}
+
+module.exports = { latency, curve, offeredLoad, timedKafka };

@@ -38,10 +38,10 @@ function series(samples, key, t0, windowMs = 2000) {
 }
 
 async function throughput({ env, names, opts, admin, kafka, log, tag, profileDir }) {
-  const svcs = await startPipeline({ env, names, partitions: opts.partitions, rulesFile: 'rules/default.yaml', tag, profileDir, nodeOptions: opts.nodeOptions, serviceEnv: opts.serviceEnv });
+  const svcs = await startPipeline({ env, names, partitions: opts.partitions, rulesFile: 'rules/default.yaml', tag, profileDir, nodeOptions: opts.nodeOptions, serviceEnv: opts.serviceEnv, evaluators: opts.evaluators });
   const t0 = svcs.readyAt;
   const stack = stackPids();
-  const meter = cpuMeter(() => ({ ingest: svcs.ingest.pid, evaluator: svcs.evaluator.pid, publisher: svcs.publisher.pid, ...stack, bench: process.pid }));
+  const meter = cpuMeter(() => ({ ingest: svcs.ingest.pid, evaluator: svcs.evaluator.pids, publisher: svcs.publisher.pid, ...stack, bench: process.pid }));
   meter.start();
   const samples = [];
   const last = await waitDrained(svcs, names, {
@@ -78,6 +78,9 @@ async function throughput({ env, names, opts, admin, kafka, log, tag, profileDir
         publisher: { ...stageRate(samples, 'publisherIn', t0), unit: 'decisions' },
       },
       cpu,
+      // CPU per input event of each process (ingest, evaluator, publisher, kafka, redis, …): what one event costs the machine.
+      cpu_us_per_event: Object.fromEntries(Object.entries(cpu.processes).map(([name, p]) => [name, round((p.cpu_s * 1e6) / opts.events, 1)])),
+      evaluators: opts.evaluators,
       diagnostics,
       series: {
         ingest: series(samples, 'ingestIn', t0),

@@ -59,7 +59,7 @@ async function createPipelineTopics(admin, names, partitions, rawPartitions = pa
  * then ingest: the pipeline's clock starts when ingest is ready, with nothing else still
  * booting. Returns the services and the time ingest became ready.
  */
-async function startPipeline({ env, names, partitions, rulesFile, tag, profileDir, nodeOptions, serviceEnv }) {
+async function startPipeline({ env, names, partitions, rulesFile, tag, profileDir, nodeOptions, serviceEnv, evaluators = 1 }) {
   const common = {
     ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}),
     KAFKA_BROKERS: env.kafkaBrokers,
@@ -71,15 +71,43 @@ async function startPipeline({ env, names, partitions, rulesFile, tag, profileDi
     ...names.topics,
   };
   const evaluatorArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
-  const evaluator = await startService(
-    'evaluator',
-    { ...common, EVALUATOR_GROUP_ID: names.groups.evaluator, REDIS_URL: env.redisUrl, REDIS_KEY_PREFIX: names.keyPrefix, RULES_FILE: path.resolve(ROOT, rulesFile) },
-    { tag, nodeArgs: evaluatorArgs },
-  );
+  // Several evaluator processes share one consumer group (each takes some partitions).
+  const members = [];
+  for (let i = 0; i < evaluators; i++) {
+    members.push(
+      await startService(
+        'evaluator',
+        { ...common, EVALUATOR_GROUP_ID: names.groups.evaluator, REDIS_URL: env.redisUrl, REDIS_KEY_PREFIX: names.keyPrefix, RULES_FILE: path.resolve(ROOT, rulesFile) },
+        { tag: evaluators > 1 ? `${tag}-${i + 1}` : tag, nodeArgs: evaluatorArgs },
+      ),
+    );
+  }
+  const evaluator = evaluatorGroup(members);
   const publisher = await startService('publisher', { ...common, PUBLISHER_GROUP_ID: names.groups.publisher }, { tag, nodeArgs: profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [] });
   const ingest = await startService('ingest', { ...common, INGEST_GROUP_ID: names.groups.ingest }, { tag, nodeArgs: profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [] });
   const readyAt = Date.now();
   return { ingest, evaluator, publisher, readyAt };
+}
+
+/**
+ * The evaluator processes as one service: metrics concatenated (counters are summed by
+ * metricSum), every pid (CPU is summed), stopped together.
+ */
+function evaluatorGroup(members) {
+  if (members.length === 1) return Object.assign(members[0], { members, pids: [members[0].pid] });
+  return {
+    name: 'evaluator',
+    members,
+    pid: members[0].pid,
+    pids: members.map((m) => m.pid),
+    port: members[0].port,
+    logFile: members[0].logFile,
+    metrics: async () => (await Promise.all(members.map((m) => m.metrics()))).join('\n'),
+    stop: async (ms) => {
+      await Promise.all(members.map((m) => m.stop(ms)));
+    },
+    alive: () => members.every((m) => m.alive()),
+  };
 }
 
 /** The counters the benchmark follows, from one scrape of each service. */
@@ -220,4 +248,4 @@ async function deleteKeys(redis, pattern) {
   return n;
 }
 
-module.exports = { pipelineNames, createPipelineTopics, startPipeline, pipelineCounters, waitDrained, stopPipeline, cleanupPipeline, deleteKeys };
+module.exports = { evaluatorGroup, pipelineNames, createPipelineTopics, startPipeline, pipelineCounters, waitDrained, stopPipeline, cleanupPipeline, deleteKeys };

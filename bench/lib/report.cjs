@@ -51,12 +51,17 @@ function table(r) {
     const cpu = p.throughput.cpu?.processes ?? {};
     rows.push(['  CPU (cores)', Object.entries(cpu).map(([k, v]) => `${k} ${v.cores}`).join(', '), '', '']);
     rows.push(['  CPU used by others meanwhile', num(p.throughput.cpu?.other_cores, ' cores'), '', '']);
+    const us = p.throughput.cpu_us_per_event ?? {};
+    rows.push([`  CPU µs per event${p.throughput.evaluators > 1 ? ` (${p.throughput.evaluators} evaluators)` : ''}`, Object.entries(us).map(([k, v]) => `${k} ${v}`).join(', '), '', '']);
   }
   if (r.latency_ms) {
     const l = r.latency_ms;
     rows.push([`latency at ${num(r.offered_rate)} ev/s p50/p95/p99/max`, `${num(l.p50)} / ${num(l.p95)} / ${num(l.p99)} / ${num(l.max)} ms${p.latency.complete === false ? ' (lower bound: not drained)' : ''}`, t.latency_p99?.target ?? '', mark(t.latency_p99?.met)]);
     const cpu = p.latency.cpu?.processes ?? {};
     rows.push(['  CPU (cores)', Object.entries(cpu).map(([k, v]) => `${k} ${v.cores}`).join(', '), '', '']);
+  }
+  for (const c of p.curve?.points ?? []) {
+    rows.push([`latency curve at ${num(c.offered_rate)} ev/s p50 / p99`, `${num(c.p50)} / ${num(c.p99)} ms${c.saturated ? ' (saturated)' : ''}`, '', '']);
   }
   if (r.redis_bytes_per_customer) {
     for (const [n, b] of Object.entries(r.redis_bytes_per_customer)) rows.push([`Redis bytes/customer at rest, ${Number(n).toLocaleString('en')}`, num(b, ' B'), '≤ 1,024 B, flat', '']);

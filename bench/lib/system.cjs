@@ -20,6 +20,11 @@ const TICKS = (() => {
 
 /** CPU seconds (user + system) a process has used so far, or null when it is gone. */
 function cpuSeconds(pid) {
+  if (Array.isArray(pid)) {
+    // Several processes of one service: their sum (null if none is readable).
+    const each = pid.map(cpuSeconds).filter((v) => v != null);
+    return each.length ? each.reduce((a, b) => a + b, 0) : null;
+  }
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
     // Fields after the command name (which may contain spaces) start after the last ')'.
