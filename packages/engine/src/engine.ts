@@ -102,6 +102,6 @@ function finish(
     features: ev.features,
     effectiveAt: ev.at,
     nextDueAt: ev.nextDueAt,
-    errors: [...errors, ...ev.errors],
+    errors: errors.length === 0 ? ev.errors : ev.errors.length === 0 ? errors : [...errors, ...ev.errors],
   };
 }

@@ -57,6 +57,11 @@ export function computeFeatures(state: CustomerState, rules: CompiledRules, at: 
 
 type Mutable = { -readonly [K in keyof LabelDecision]: LabelDecision[K] };
 
+/** Shared outcomes of a condition that evaluated without error (never mutated). */
+const HOLDS: { holds: boolean; error?: string } = Object.freeze({ holds: true });
+const FAILS: { holds: boolean; error?: string } = Object.freeze({ holds: false });
+const outcome = (holds: boolean): { holds: boolean; error?: string } => (holds ? HOLDS : FAILS);
+
 /**
  * One label's decision. `features` (the values the label reads) is built when asked for:
  * only changes and explanations read it, and building it for every label at every event
@@ -107,11 +112,11 @@ export function evaluateLabels(state: CustomerState, rules: CompiledRules, at: n
     if (label.conditions.exit) {
       const out = label.conditions.exit.evaluate(features);
       if (out.error !== undefined) errors.push({ kind: 'exit', name: label.name, message: out.error });
-      exit = out.error !== undefined ? { holds: false, error: out.error } : { holds: out.holds };
+      exit = out.error !== undefined ? { holds: false, error: out.error } : outcome(out.holds);
     } else {
-      exit = { holds: !enterOut.holds };
+      exit = outcome(!enterOut.holds);
     }
-    const enter = enterOut.error !== undefined ? { holds: false, error: enterOut.error } : { holds: enterOut.holds };
+    const enter = enterOut.error !== undefined ? { holds: false, error: enterOut.error } : outcome(enterOut.holds);
     let wants: boolean;
     let dwellUntil: number | null = null;
     let reason: string | null = null;
@@ -199,20 +204,37 @@ function nextDue(state: CustomerState, rules: CompiledRules, at: number, decisio
   return due;
 }
 
-/** Applies an evaluation's outcome to `state` (mutates): labels, then pruning at the clock. */
+/**
+ * Applies an evaluation's outcome to `state` (mutates): labels, then pruning at the clock.
+ * Builds a new label or feature record only when something in it changed.
+ */
 export function commitEvaluation(state: CustomerState, rules: CompiledRules, ev: Evaluation): void {
-  const labels: Record<string, number> = {};
-  for (const d of ev.decisions) {
-    if (d.keeps) labels[d.label.name] = d.held && d.since !== null ? d.since : ev.at;
+  if (ev.changes.length > 0) {
+    const labels: Record<string, number> = {};
+    for (const d of ev.decisions) {
+      if (d.keeps) labels[d.label.name] = d.held && d.since !== null ? d.since : ev.at;
+    }
+    state.l = labels;
   }
-  state.l = labels;
   const plan = planFor(rules);
-  const data: CustomerState['f'] = {};
-  for (const store of plan.stores) {
+  let data: CustomerState['f'] | undefined;
+  for (let i = 0; i < plan.stores.length; i++) {
+    const store = plan.stores[i] as (typeof plan.stores)[number];
     const current = state.f[store.key];
-    const kept = current ? prune(store, current, ev.at) : undefined;
+    if (!current) continue;
+    const kept = prune(store, current, ev.at);
+    if (kept === current && data === undefined) continue;
+    if (data === undefined) {
+      // First change: copy what came before it.
+      data = {};
+      for (let j = 0; j < i; j++) {
+        const k = (plan.stores[j] as (typeof plan.stores)[number]).key;
+        const v = state.f[k];
+        if (v) data[k] = v;
+      }
+    }
     if (kept) data[store.key] = kept;
   }
-  state.f = data;
+  if (data !== undefined) state.f = data;
   setIds(state, idsOf(state).prune(ev.at - rules.allowedLatenessMs));
 }

@@ -36,24 +36,18 @@ export function* replaySteps(
   opts: ReplayOptions = {},
 ): Generator<CustomerStep> {
   let current = state;
-  // In place: the first step copies the input (which stays untouched), later steps change
-  // that copy — every step's result.state is then the same object, the newest state.
-  let step: StepOptions | undefined;
-  const next = (): StepOptions | undefined => {
-    const o = step;
-    if (opts.inPlace) step = IN_PLACE;
-    return o;
-  };
+  // In place: the caller hands the state over; every step changes that one object (see ReplayOptions).
+  const step: StepOptions | undefined = opts.inPlace ? IN_PLACE : undefined;
   // The stored state's pending due time (evaluating at its clock would give it again).
   let due = storedDueAt !== undefined ? storedDueAt : current ? evaluateAt(current, current.c, rules).nextDueAt : null;
   for (const e of events) {
     while (due !== null && due <= e.occurredAt) {
-      const result = evaluateAt(current, due, rules, next());
+      const result = evaluateAt(current, due, rules, step);
       yield { result, cause: { kind: 'TIMER', eventId: null, eventType: null, eventOccurredAt: due } };
       current = result.state;
       due = result.nextDueAt;
     }
-    const result = applyEvents(current, [e], rules, next());
+    const result = applyEvents(current, [e], rules, step);
     yield { result, cause: { kind: 'EVENT', eventId: e.eventId, eventType: e.eventType, eventOccurredAt: e.occurredAt } };
     current = result.state;
     due = result.nextDueAt;
@@ -63,9 +57,10 @@ export function* replaySteps(
 /** Options of {@link replaySteps}. */
 export interface ReplayOptions {
   /**
-   * Only the newest step's state is read (as {@link outcomeOf} does): steps after the
-   * first change one copy of the input state in place instead of copying it per event.
-   * An earlier step's `result.state` is then the newest state, not its own.
+   * The caller hands `state` over and reads only the newest step's state (as
+   * {@link outcomeOf} does): every step changes `state` itself instead of a copy per event,
+   * so every step's `result.state` is that one object, in its newest form. If the replay
+   * throws, `state` may be half-changed: the caller must drop it.
    */
   readonly inPlace?: boolean;
 }

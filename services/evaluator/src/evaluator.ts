@@ -34,7 +34,11 @@ export interface EvaluatorDeps {
   now?: () => number;
 }
 
-/** The replay keeps only each customer's newest state: one copy per customer and batch. */
+/**
+ * States are changed in place (no copy per event): they belong to the state cache, and a
+ * batch or timer run that fails drops its partition's entries (a half-changed state is
+ * never reused); one that succeeds leaves exactly the committed states there.
+ */
 const REPLAY = { inPlace: true } as const;
 
 /** Thrown when a partition changed hands under us: retried after the rebalance settles. */
@@ -337,7 +341,7 @@ export function createEvaluator(deps: EvaluatorDeps) {
         const plans = due.map(({ customerId, dueAt }) => {
           const s = stored.get(customerId)!;
           metrics.timerLateness.observe(Math.max(0, t - dueAt) / 1000);
-          const result = evaluateAt(s.state, dueAt, rules);
+          const result = evaluateAt(s.state, dueAt, rules, REPLAY);
           const cause = { kind: 'TIMER' as const, eventId: null, eventType: null, eventOccurredAt: dueAt };
           return { customerId, version: s.version, outcome: outcomeOf([{ result, cause }])! };
         });

@@ -4,7 +4,11 @@ import type { CustomerState } from '@labelstream/engine';
 export interface CachedState {
   /** The version stored with it in Redis; the next commit expects exactly this. */
   readonly version: number;
-  /** Decoded; null for a customer with no stored state. Never mutated (the engine copies it). */
+  /**
+   * Decoded; null for a customer with no stored state. The evaluator's replay changes it in
+   * place: after a committed batch it is the committed state; after a failure the whole
+   * partition's entries are dropped.
+   */
   readonly state: CustomerState | null;
   /** The due time stored with it (its timer), null for none. */
   readonly dueAt: number | null;
