@@ -100,6 +100,27 @@ describe('PartitionStore', () => {
     expect(await store.history('c-2')).toEqual(['d', 'c', 'b']);
   });
 
+  it('keeps dedupe ids apart: adds the new ones, drops those older than the horizon, deletes the set when empty', async () => {
+    const store = new PartitionStore(redis, prefix, 2);
+    await store.claim();
+    // More ids than one ZADD chunk of the script (500).
+    const first = Array.from({ length: 1200 }, (_, i) => [`e${i}`, 1000 + i] as const);
+    await store.commit([{ customerId: 'c-1', expectedVersion: 0, state: 's1', dueAt: null, ids: { add: first, horizon: 1100 } }]);
+    let loaded = (await store.load(['c-1', 'c-2'], { ids: true })).get('c-1')!;
+    expect(loaded.ids?.size).toBe(1100); // e100 … e1199
+    expect(loaded.ids?.get('e100')).toBe(1100);
+    expect(loaded.ids?.has('e99')).toBe(false);
+    await store.commit([{ customerId: 'c-1', expectedVersion: 1, state: 's2', dueAt: null, ids: { add: [['x', 5000]], horizon: 2199 } }]);
+    loaded = (await store.load(['c-1'], { ids: true })).get('c-1')!;
+    expect([...loaded.ids!.entries()]).toEqual([['e1199', 2199], ['x', 5000]]);
+    // A commit without ids leaves the set alone; one whose horizon passes everything deletes it.
+    await store.commit([{ customerId: 'c-1', expectedVersion: 2, state: 's3', dueAt: null }]);
+    expect(await redis.zcard(store.keys.ids('c-1'))).toBe(2);
+    await store.commit([{ customerId: 'c-1', expectedVersion: 3, state: 's4', dueAt: null, ids: { add: [], horizon: 9999 } }]);
+    expect(await redis.exists(store.keys.ids('c-1'))).toBe(0);
+    expect((await store.load(['c-2'], { ids: true })).get('c-2')).toEqual({ version: 0, state: null, dueAt: null, ids: new Map() });
+  });
+
   it('refuses a version conflict without writing anything', async () => {
     const store = new PartitionStore(redis, prefix, 0);
     await store.claim();
@@ -130,7 +151,7 @@ describe('PartitionStore', () => {
 
   it('keeps every key of a partition in one cluster slot', async () => {
     const store = new PartitionStore(redis, prefix, 7);
-    const keys = [store.keys.epoch, store.keys.seq, store.keys.outbox, store.keys.timers, store.keys.customer('c-1'), store.keys.history];
+    const keys = [store.keys.epoch, store.keys.seq, store.keys.outbox, store.keys.timers, store.keys.customer('c-1'), store.keys.ids('c-1'), store.keys.history];
     const slots = await Promise.all(keys.map((k) => redis.call('CLUSTER', 'KEYSLOT', k).catch(() => null)));
     if (slots.every((s) => s === null)) {
       // Not a cluster-enabled server: check the hash tags directly.

@@ -29,6 +29,8 @@ class IdLog {
   readonly versions = new Map<string, number>();
   /** Newest version: only a view at this version may append without copying. */
   head = 0;
+  /** Size of `times` at which {@link IdView.compacted} next counts what is still visible. */
+  compactAt = 64;
 }
 
 /**
@@ -145,6 +147,28 @@ export class IdView {
     return horizon <= this.horizon ? this : new IdView(this.log, this.version, horizon);
   }
 
+  /**
+   * The same ids on a log without those this view's horizon hides, when they are at least
+   * half of the log; else this view. For a state no other state shares ids with (the
+   * evaluator's cached states, changed in place): pruning only raises the horizon, so
+   * without this a long-lived state's log would keep every id it ever had. Amortised O(1)
+   * per id (it counts only when the log has doubled since the last count).
+   */
+  compacted(): IdView {
+    const log = this.log;
+    if (log.times.size < log.compactAt) return this;
+    let visible = 0;
+    this.forEach(() => visible++);
+    if (visible * 2 > log.times.size) {
+      log.compactAt = log.times.size * 2;
+      return this;
+    }
+    const fresh = new IdLog();
+    this.forEach((id, t) => fresh.times.set(id, t));
+    fresh.compactAt = Math.max(64, visible * 2);
+    return new IdView(fresh, 0, this.horizon);
+  }
+
   toObject(): Record<string, number> {
     const d: Record<string, number> = {};
     this.forEach((id, t) => setOwn(d, id, t));
@@ -188,6 +212,11 @@ export function idsOf(s: CustomerState): IdSet {
  */
 export function setIds(s: CustomerState, ids: IdSet): void {
   const st = s as Viewed;
+  if (ids instanceof IdView && st[VIEW] !== undefined) {
+    // The accessor is in place and reads the view when asked: swap the view only.
+    if (st[VIEW] !== ids) st[VIEW] = ids;
+    return;
+  }
   if (ids instanceof SmallIds) {
     if (st[VIEW] !== undefined) st[VIEW] = undefined;
     st.d = ids.d; // through the accessor's setter, if there is one
@@ -210,4 +239,33 @@ export function setIds(s: CustomerState, ids: IdSet): void {
       settle(value);
     },
   });
+}
+
+/**
+ * Gives a decoded state the ids stored apart from it (layout 3): `times` is id →
+ * occurredAt, taken over (the caller must not use it again). Ids the state already has
+ * (a layout 2 state, while its ids move out) are kept.
+ */
+export function attachIds(s: CustomerState, times: Map<string, number>): void {
+  if (times.size === 0) return;
+  idsOf(s).forEach((id, t) => {
+    if (!times.has(id)) times.set(id, t);
+  });
+  setIds(s, idSetOf(times));
+}
+
+/** Lets a state that shares its ids with no other state drop, from memory, the ids its horizon hides (see IdView.compacted). */
+export function compactIds(s: CustomerState): void {
+  const view = (s as Viewed)[VIEW];
+  if (view) {
+    const c = view.compacted();
+    if (c !== view) setIds(s, c);
+  }
+}
+
+/** The ids a state sees, with their times (id → occurredAt), in insertion order. */
+export function idEntries(s: CustomerState): Array<[string, number]> {
+  const out: Array<[string, number]> = [];
+  idsOf(s).forEach((id, t) => out.push([id, t]));
+  return out;
 }

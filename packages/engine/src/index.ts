@@ -13,5 +13,6 @@ export { applyEvents, evaluateAt, type EventOutcome, type StepOptions, type Step
 export { toEngineEvent, eventView, type EngineEvent, type EventAttr } from './event';
 export { explain, type Explanation, type LabelExplanation } from './explain';
 export type { EvalError } from './evaluate';
-export { emptyState, encodeState, decodeState, type CustomerState, type FeatureData, type LastEntry, type Scalar } from './state';
+export { emptyState, encodeState, decodeState, IDS_APART_VERSION, type CustomerState, type EncodeOptions, type FeatureData, type LastEntry, type Scalar } from './state';
+export { attachIds, compactIds, idEntries } from './ids';
 export { EngineError, type EngineErrorCode } from './errors';

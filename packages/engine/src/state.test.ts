@@ -6,8 +6,8 @@ import { applyEvents, evaluateAt } from './engine';
 import { EngineError } from './errors';
 import { toEngineEvent } from './event';
 import { click, DAY, HOUR, purchase, T0, ticket } from './fixtures.test-helper';
-import { idsOf, IdView, setOwn, SmallIds } from './ids';
-import { decodeState, emptyState, encodeState, type CustomerState } from './state';
+import { attachIds, compactIds, idEntries, idsOf, IdView, setOwn, SmallIds } from './ids';
+import { decodeState, emptyState, encodeState, IDS_APART_VERSION, type CustomerState } from './state';
 
 const defaultRules = readRulesFile(resolve(__dirname, '../../../rules/default.yaml'));
 
@@ -55,7 +55,7 @@ describe('encodeState / decodeState', () => {
 
   it.each([
     ['not JSON', '{', 'STATE_CORRUPT'],
-    ['another version', '{"v":3,"c":1}', 'STATE_VERSION_UNSUPPORTED'],
+    ['another version', '{"v":4,"c":1}', 'STATE_VERSION_UNSUPPORTED'],
     ['a version as a string', '{"v":"2","c":1}', 'STATE_VERSION_UNSUPPORTED'],
     ['no version', '{"c":1}', 'STATE_VERSION_UNSUPPORTED'],
     ['no clock', '{"v":1}', 'STATE_CORRUPT'],
@@ -90,7 +90,52 @@ describe('encodeState / decodeState', () => {
   });
 
   it('names the versions it reads', () => {
-    expect(() => decodeState('{"v":3,"c":1}')).toThrow('stored state has version 3; this engine reads versions 1 and 2');
+    expect(() => decodeState('{"v":4,"c":1}')).toThrow('stored state has version 4; this engine reads versions 1, 2 and 3');
+  });
+});
+
+describe('ids kept apart (layout 3)', () => {
+  const withIds = (n: number): CustomerState => {
+    let s: CustomerState | null = null;
+    for (let i = 0; i < n; i++) s = applyEvents(s, [click(`e${i}`, 1_000_000 + i * 1000)], defaultRules).state;
+    return s as CustomerState;
+  };
+
+  it.each([3, 40])('encodes without ids and gets them back with attachIds (%i ids)', (n) => {
+    const s = withIds(n);
+    const apart = encodeState(s, { idsApart: true });
+    expect(JSON.parse(apart)).toMatchObject({ v: IDS_APART_VERSION });
+    expect(JSON.parse(apart).d).toBeUndefined();
+    const back = decodeState(apart);
+    expect(idEntries(back)).toEqual([]);
+    attachIds(back, new Map(idEntries(s)));
+    // The same state as the inline layout gives.
+    expect(encodeState(back)).toBe(encodeState(s));
+    // A replayed event is a duplicate, as it would be with the ids inline.
+    expect(applyEvents(back, [click('e0', 1_000_000)], defaultRules).outcomes[0]?.outcome).toBe('duplicate');
+  });
+
+  it('attachIds keeps the ids a layout 2 state brought inline', () => {
+    const s = decodeState(encodeState(withIds(3)));
+    attachIds(s, new Map([['x', 1_001_500]]));
+    expect(idEntries(s).map(([id]) => id).sort()).toEqual(['e0', 'e1', 'e2', 'x']);
+  });
+
+  it('refuses a layout 3 state that holds ids', () => {
+    expect(() => decodeState('{"v":3,"c":1,"d":["a",0]}')).toThrow(/version 3 holds ids/);
+  });
+
+  it('compactIds frees the ids the horizon hid, and only them', () => {
+    // A long-lived state changed in place: 400 events an hour apart → only the last hour's ids stay visible.
+    let s = applyEvents(null, [click('e0', 1_000_000)], defaultRules).state;
+    for (let i = 1; i < 400; i++) {
+      s = applyEvents(s, [click(`e${i}`, 1_000_000 + i * 60_000)], defaultRules, { inPlace: true }).state;
+      compactIds(s);
+    }
+    const visible = idEntries(s).map(([id]) => id);
+    expect(visible.length).toBeLessThan(70);
+    expect(visible[visible.length - 1]).toBe('e399');
+    expect(applyEvents(s, [click('e399', 1_000_000 + 399 * 60_000)], defaultRules).outcomes[0]?.outcome).toBe('duplicate');
   });
 });
 

@@ -42,6 +42,22 @@ export type FeatureData =
  */
 export const STATE_VERSION = 2;
 
+/**
+ * Stored layout with the dedupe ids kept apart (`encodeState(s, { idsApart: true })`): the
+ * same as version 2 without `d`. The ids live in a store of their own (the evaluator: one
+ * Redis sorted set per customer, written incrementally) and are given back to the decoded
+ * state with {@link attachIds}. A distinct version so that an engine which reads only
+ * versions 1 and 2 refuses such a state instead of taking it for one with no ids (and
+ * counting replayed events again).
+ */
+export const IDS_APART_VERSION = 3;
+
+/** Options of {@link encodeState}. */
+export interface EncodeOptions {
+  /** Leave the dedupe ids out (layout {@link IDS_APART_VERSION}): the caller stores them apart. */
+  readonly idsApart?: boolean;
+}
+
 /** Everything the engine remembers about one customer. JSON-serialisable. */
 export interface CustomerState {
   /** Layout version (see {@link STATE_VERSION}). */
@@ -110,13 +126,15 @@ type Encoded = {
  * `["w", i0, v0, di1, v1, …]`, `["l", i, value, age]`, `["x", value, i0, value, di1, …]`,
  * `["L", value, age]`, `["D", value, age, …]`.
  */
-export function encodeState(s: CustomerState): string {
+export function encodeState(s: CustomerState, opts?: EncodeOptions): string {
   const c = s.c;
-  const out: Encoded = { v: STATE_VERSION, c };
+  const out: Omit<Encoded, 'v'> & { v: number } = { v: opts?.idsApart ? IDS_APART_VERSION : STATE_VERSION, c };
   const labels = sortedEntries(s.l);
   if (labels.length > 0) out.l = Object.fromEntries(labels.map(([k, since]) => [k, c - since]));
-  const d = encodeIds(s, c);
-  if (d.length > 0) out.d = d;
+  if (!opts?.idsApart) {
+    const d = encodeIds(s, c);
+    if (d.length > 0) out.d = d;
+  }
   const feats = sortedEntries(s.f);
   if (feats.length > 0) out.f = Object.fromEntries(feats.map(([k, data]) => [k, encodeFeature(data, c)]));
   return JSON.stringify(out);
@@ -194,7 +212,8 @@ function encodeFeature(data: FeatureData, c: number): number | Scalar[] {
 }
 
 /**
- * Inverse of {@link encodeState}.
+ * Inverse of {@link encodeState}. A version 3 state (ids kept apart) decodes with no ids:
+ * give them back with {@link attachIds}.
  * @throws EngineError `STATE_VERSION_UNSUPPORTED` or `STATE_CORRUPT`.
  */
 export function decodeState(text: string): CustomerState {
@@ -206,7 +225,8 @@ export function decodeState(text: string): CustomerState {
   }
   const o = raw as { v?: unknown; c?: unknown; l?: unknown; d?: unknown; f?: unknown } | null;
   if (o === null || typeof o !== 'object') throw new EngineError('STATE_CORRUPT', 'stored state is not an object');
-  if (o.v !== 1 && o.v !== 2) throw new EngineError('STATE_VERSION_UNSUPPORTED', `stored state has version ${String(o.v)}; this engine reads versions 1 and 2`);
+  if (o.v !== 1 && o.v !== 2 && o.v !== IDS_APART_VERSION) throw new EngineError('STATE_VERSION_UNSUPPORTED', `stored state has version ${String(o.v)}; this engine reads versions 1, 2 and 3`);
+  if (o.v === IDS_APART_VERSION && o.d !== undefined) throw new EngineError('STATE_CORRUPT', 'stored state of version 3 holds ids (they are kept apart)');
   const c = o.c;
   if (typeof c !== 'number' || !Number.isFinite(c)) throw new EngineError('STATE_CORRUPT', 'stored state has no clock');
   try {

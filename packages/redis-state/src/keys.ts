@@ -11,6 +11,10 @@
  *                                one per line, capped (one hash per partition rather than a list
  *                                per customer: a key costs ~200 B of overhead, a field ~60 B)
  *   <prefix>:{p<n>}:c:<customer> "<version>|<engine state>"
+ *   <prefix>:{p<n>}:d:<customer> sorted set: the customer's dedupe event ids scored by occurredAt,
+ *                                those of the lateness horizon only (state layout 3 keeps them
+ *                                apart: a commit adds the new ones and drops the expired ones
+ *                                instead of rewriting them all; absent when empty)
  */
 export class PartitionKeys {
   readonly tag: string;
@@ -31,5 +35,9 @@ export class PartitionKeys {
 
   customer(customerId: string): string {
     return `${this.tag}:c:${customerId}`;
+  }
+
+  ids(customerId: string): string {
+    return `${this.tag}:d:${customerId}`;
   }
 }

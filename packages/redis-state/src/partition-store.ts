@@ -9,6 +9,16 @@ export interface StoredState {
   state: string | null;
   /** The next due time committed with the state (its timer), null for none. */
   dueAt: number | null;
+  /** The dedupe ids stored apart (id → occurredAt), when asked for (`load(…, { ids: true })`). */
+  ids?: Map<string, number>;
+}
+
+/** Dedupe ids kept in the customer's own sorted set (state layout 3). */
+export interface CommitIds {
+  /** Ids to add, with their occurredAt. */
+  add: ReadonlyArray<readonly [string, number]>;
+  /** Then every id older than this is removed. */
+  horizon: number;
 }
 
 /** One decision to append to the outbox, with its line for the customer's recent-decision history. */
@@ -27,6 +37,8 @@ export interface CommitItem {
   decisions?: readonly CommitDecision[];
   /** Next time the customer's labels may change without a new event; null clears the timer. */
   dueAt: number | null;
+  /** Changes to the customer's dedupe ids kept apart; absent: the ids key is not touched. */
+  ids?: CommitIds;
 }
 
 export interface OutboxEntry {
@@ -95,17 +107,21 @@ export class PartitionStore {
     return this.epoch;
   }
 
-  /** Loads the states of `customerIds`, with their due times, in one round trip. */
-  async load(customerIds: string[]): Promise<Map<string, StoredState>> {
+  /**
+   * Loads the states of `customerIds`, with their due times (and, with `ids`, their dedupe
+   * ids kept apart), in one round trip.
+   */
+  async load(customerIds: string[], opts: { ids?: boolean } = {}): Promise<Map<string, StoredState>> {
     const out = new Map<string, StoredState>();
     if (!customerIds.length) return out;
-    const res = await this.timed('load', () =>
-      this.redis
+    const res = await this.timed('load', () => {
+      const p = this.redis
         .pipeline()
         .mget(customerIds.map((c) => this.keys.customer(c)))
-        .zmscore(this.keys.timers, ...customerIds)
-        .exec(),
-    );
+        .zmscore(this.keys.timers, ...customerIds);
+      if (opts.ids) for (const c of customerIds) p.zrange(this.keys.ids(c), 0, -1, 'WITHSCORES');
+      return p.exec();
+    });
     const [[mgetErr, values], [zErr, scores]] = res as [[Error | null, Array<string | null>], [Error | null, Array<string | null>]];
     if (mgetErr) throw mgetErr;
     if (zErr) throw zErr;
@@ -113,12 +129,15 @@ export class PartitionStore {
       const v = values[i];
       const due = scores[i];
       const dueAt = due == null ? null : Number(due);
-      if (v == null) {
-        out.set(c, { version: 0, state: null, dueAt });
-      } else {
-        const bar = v.indexOf('|');
-        out.set(c, { version: Number(v.slice(0, bar)), state: v.slice(bar + 1), dueAt });
+      const entry: StoredState = v == null ? { version: 0, state: null, dueAt } : { version: Number(v.slice(0, v.indexOf('|'))), state: v.slice(v.indexOf('|') + 1), dueAt };
+      if (opts.ids) {
+        const [err, flat] = (res as Array<[Error | null, string[]]>)[2 + i]!;
+        if (err) throw err;
+        const ids = new Map<string, number>();
+        for (let j = 0; j + 1 < flat.length; j += 2) ids.set(flat[j]!, Number(flat[j + 1]));
+        entry.ids = ids;
       }
+      out.set(c, entry);
     });
     return out;
   }
@@ -132,13 +151,15 @@ export class PartitionStore {
     const keys = [this.keys.epoch, this.keys.seq, this.keys.outbox, this.keys.timers, this.keys.history];
     const args: Array<string | number> = [String(this.epoch), items.length, this.opts.historyCap ?? 3];
     for (const it of items) {
-      keys.push(this.keys.customer(it.customerId));
+      keys.push(this.keys.customer(it.customerId), this.keys.ids(it.customerId));
       const ds = it.decisions ?? [];
-      args.push(it.customerId, it.expectedVersion, it.state, it.dueAt == null ? '' : it.dueAt, ds.length);
+      const add = it.ids?.add ?? [];
+      args.push(it.customerId, it.expectedVersion, it.state, it.dueAt == null ? '' : it.dueAt, it.ids ? it.ids.horizon : '', ds.length, add.length);
       for (const d of ds) {
         if (d.historyEntry?.includes('\n')) throw new RangeError(`history entry of ${it.customerId} holds a newline`);
         args.push(d.decision, d.historyEntry ?? '');
       }
+      for (const [id, t] of add) args.push(id, t);
     }
     const res = await this.timed('commit', () => this.r.lsCommit(keys.length, ...keys, ...args));
     const status = Number(res[0]);

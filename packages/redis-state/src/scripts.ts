@@ -8,10 +8,14 @@
  * partition, with their decisions appended to the outbox under fresh sequence numbers,
  * their next due times scheduled and their recent-decision history updated.
  *
- * KEYS: epoch, seq, outbox, timers, history, then per item: customer state key
+ * KEYS: epoch, seq, outbox, timers, history, then per item: customer state key, customer ids key
  * ARGV: expectedEpoch, itemCount, historyCap, then per item:
- *       customerId, expectedVersion, newState, dueAt ('' = none), decisionCount,
- *       then per decision (oldest first): decision, historyEntry ('' = none)
+ *       customerId, expectedVersion, newState, dueAt ('' = none), idsHorizon ('' = leave the
+ *       ids key alone), decisionCount, idCount,
+ *       then per decision (oldest first): decision, historyEntry ('' = none),
+ *       then per new id: eventId, occurredAt
+ * Ids: the new ones are added to the customer's sorted set, then every id older than the
+ * horizon is removed (an empty sorted set is deleted by Redis).
  * History: the hash field of the customer holds its last `historyCap` entries, newest first,
  * separated by newlines (entries hold none).
  * Returns {1, seq, …}: one sequence number per decision, in argument order,
@@ -28,7 +32,7 @@ local starts = {}
 local a = 4
 for i = 1, n do
   starts[i] = a
-  local cur = redis.call('GET', KEYS[5 + i])
+  local cur = redis.call('GET', KEYS[4 + 2 * i])
   local ver = 0
   if cur then
     local bar = string.find(cur, '|', 1, true)
@@ -36,27 +40,46 @@ for i = 1, n do
   end
   if ver ~= tonumber(ARGV[a + 1]) then return {-2, i, ver} end
   versions[i] = ver
-  a = a + 5 + 2 * tonumber(ARGV[a + 4])
+  a = a + 7 + 2 * tonumber(ARGV[a + 5]) + 2 * tonumber(ARGV[a + 6])
 end
 local out = {1}
 for i = 1, n do
   a = starts[i]
   local cid = ARGV[a]
-  redis.call('SET', KEYS[5 + i], (versions[i] + 1) .. '|' .. ARGV[a + 2])
+  redis.call('SET', KEYS[4 + 2 * i], (versions[i] + 1) .. '|' .. ARGV[a + 2])
   local due = ARGV[a + 3]
   if due ~= '' then
     redis.call('ZADD', KEYS[4], tonumber(due), cid)
   else
     redis.call('ZREM', KEYS[4], cid)
   end
-  local k = tonumber(ARGV[a + 4])
+  local horizon = ARGV[a + 4]
+  local k = tonumber(ARGV[a + 5])
+  local m = tonumber(ARGV[a + 6])
   local entries = {}
   for j = 1, k do
     local s = redis.call('INCR', KEYS[2])
-    redis.call('XADD', KEYS[3], s .. '-1', 'd', ARGV[a + 3 + 2 * j])
+    redis.call('XADD', KEYS[3], s .. '-1', 'd', ARGV[a + 5 + 2 * j])
     out[#out + 1] = s
-    local entry = ARGV[a + 4 + 2 * j]
+    local entry = ARGV[a + 6 + 2 * j]
     if entry ~= '' then table.insert(entries, 1, entry) end
+  end
+  if horizon ~= '' then
+    local idKey = KEYS[5 + 2 * i]
+    local base = a + 6 + 2 * k
+    -- ZADD score member …, in chunks (Lua's unpack has a stack limit)
+    local j = 1
+    while j <= m do
+      local args = {}
+      local upto = math.min(m, j + 499)
+      for x = j, upto do
+        args[#args + 1] = ARGV[base + 2 * x]
+        args[#args + 1] = ARGV[base + 2 * x - 1]
+      end
+      redis.call('ZADD', idKey, unpack(args))
+      j = upto + 1
+    end
+    redis.call('ZREMRANGEBYSCORE', idKey, '-inf', '(' .. horizon)
   end
   if cap > 0 and #entries > 0 then
     local v = table.concat(entries, '\\n')

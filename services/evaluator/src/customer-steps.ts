@@ -104,21 +104,31 @@ export interface CustomerOutcome {
   readonly decisions: StepDecision[];
   /** {@link changesState} of the steps: false means there is nothing to store. */
   readonly changed: boolean;
+  /** The event ids the steps applied (id, occurredAt), in order: what a store of ids kept apart adds. */
+  readonly appliedIds: Array<readonly [string, number]>;
+}
+
+/** Options of {@link outcomeOf}. */
+export interface OutcomeOptions {
+  /** Encode the final state without its dedupe ids (layout 3): the caller stores them apart. */
+  readonly idsApart?: boolean;
 }
 
 /** Folds the steps into a {@link CustomerOutcome}; `onStep` sees every step (for metrics). Undefined for no steps. */
-export function outcomeOf(steps: Iterable<CustomerStep>, onStep?: (step: CustomerStep) => void): CustomerOutcome | undefined {
+export function outcomeOf(steps: Iterable<CustomerStep>, onStep?: (step: CustomerStep) => void, opts: OutcomeOptions = {}): CustomerOutcome | undefined {
   const decisions: StepDecision[] = [];
+  const appliedIds: Array<readonly [string, number]> = [];
   let anyChange = false;
   let last: CustomerStep | undefined;
   for (const step of steps) {
     onStep?.(step);
     anyChange ||= changed(step);
+    if (step.cause.kind === 'EVENT') for (const o of step.result.outcomes) if (o.outcome === 'applied') appliedIds.push([o.eventId, step.cause.eventOccurredAt as number]);
     last = step;
     const { changes, labels, effectiveAt } = step.result;
     if (changes.length) decisions.push({ changes, labels, effectiveAt, cause: step.cause });
   }
   if (!last) return undefined;
   const final = last.result.state;
-  return { state: encodeState(final), final, nextDueAt: last.result.nextDueAt, decisions, changed: anyChange };
+  return { state: encodeState(final, opts), final, nextDueAt: last.result.nextDueAt, decisions, changed: anyChange, appliedIds };
 }

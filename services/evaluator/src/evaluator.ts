@@ -1,14 +1,14 @@
 import type { Message, Producer } from 'kafkajs';
 import type { Redis } from 'ioredis';
 import { customerEventType, labelDecisionType, subjectFor, COMPATIBILITY, type CustomerEvent, type LabelDecision } from '@labelstream/contracts';
-import { decodeState, evaluateAt, toEngineEvent, type EngineEvent } from '@labelstream/engine';
+import { attachIds, compactIds, decodeState, evaluateAt, idEntries, toEngineEvent, type EngineEvent } from '@labelstream/engine';
 import type { CompiledRules } from '@labelstream/rules';
 import { AdapterError, chunkMessages, isRetriable, sendChunked, toDeadLetter, type BacklogProbe, type Batch, type BatchContext, type Registry } from '@labelstream/kafka';
 import type { Logger, Metrics } from '@labelstream/observability';
 import { FencedError, PartitionStore, type CommitItem } from '@labelstream/redis-state';
 import { KeyedMutex } from './ownership';
 import { StateCache, type CachedState } from './state-cache';
-import { outcomeOf, replaySteps, type CustomerOutcome } from './customer-steps';
+import { outcomeOf, replaySteps, type CustomerOutcome, type OutcomeOptions } from './customer-steps';
 import { historyEntry, toDecision, type PendingDecision } from './decisions';
 
 export interface EvaluatorDeps {
@@ -40,6 +40,16 @@ export interface EvaluatorDeps {
  * never reused); one that succeeds leaves exactly the committed states there.
  */
 const REPLAY = { inPlace: true } as const;
+
+/** States are stored in layout 3: dedupe ids in the customer's own sorted set, written incrementally. */
+const IDS_APART: OutcomeOptions = { idsApart: true };
+
+/** One customer's part of a commit: its loaded entry and what its steps came to. */
+interface Plan {
+  customerId: string;
+  loaded: CachedState;
+  outcome: CustomerOutcome;
+}
 
 /** Thrown when a partition changed hands under us: retried after the rebalance settles. */
 class OwnershipLostError extends AdapterError {
@@ -143,12 +153,12 @@ export function createEvaluator(deps: EvaluatorDeps) {
    * due time and every decision on the way — in one atomic, fenced Redis call, then
    * publishes the decisions.
    */
-  async function commitAndPublish(partition: number, store: PartitionStore, plans: Array<{ customerId: string; version: number; outcome: CustomerOutcome }>): Promise<void> {
+  async function commitAndPublish(partition: number, store: PartitionStore, plans: Plan[]): Promise<void> {
     if (!plans.length) return;
     const decidedAt = now();
     const items: CommitItem[] = [];
     const pending: PendingDecision[][] = [];
-    for (const { customerId, version, outcome } of plans) {
+    for (const { customerId, loaded, outcome } of plans) {
       const ds = outcome.decisions.map(
         (point): PendingDecision => ({
           customerId,
@@ -164,10 +174,12 @@ export function createEvaluator(deps: EvaluatorDeps) {
       pending.push(ds);
       items.push({
         customerId,
-        expectedVersion: version,
+        expectedVersion: loaded.version,
         state: outcome.state,
         decisions: ds.map((d) => ({ decision: JSON.stringify(d), historyEntry: historyEntry(d) })),
         dueAt: outcome.nextDueAt,
+        // Ids moving out of a layout 2 state go in whole, once; after that only the new ones.
+        ids: { add: loaded.idsInline ? idEntries(outcome.final) : outcome.appliedIds, horizon: outcome.final.c - rules.allowedLatenessMs },
       });
     }
     // From the commit on, the outbox may hold decisions Kafka has not seen.
@@ -185,7 +197,10 @@ export function createEvaluator(deps: EvaluatorDeps) {
       }
       throw err;
     }
-    for (const { customerId, version, outcome } of plans) cache.set(partition, customerId, { version: version + 1, state: outcome.final, dueAt: outcome.nextDueAt });
+    for (const { customerId, loaded, outcome } of plans) {
+      compactIds(outcome.final);
+      cache.set(partition, customerId, { version: loaded.version + 1, state: outcome.final, dueAt: outcome.nextDueAt });
+    }
     if (!hasDecisions) return;
     const decisions = seqs.flatMap((list, i) => list.map((seq, j) => toDecision(partition, seq, pending[i]![j]!)));
     for (const d of decisions) metrics.decisions.inc({ cause: d.cause.kind });
@@ -210,10 +225,13 @@ export function createEvaluator(deps: EvaluatorDeps) {
     metrics.stateCache.inc({ result: 'hit' }, customers.length - missing.length);
     if (!missing.length) return out;
     metrics.stateCache.inc({ result: 'miss' }, missing.length);
-    const stored = await store.load(missing);
+    const stored = await store.load(missing, { ids: true });
     for (const c of missing) {
       const s = stored.get(c)!;
-      const entry: CachedState = { version: s.version, state: s.state ? decodeState(s.state) : null, dueAt: s.dueAt };
+      const state = s.state ? decodeState(s.state) : null;
+      const idsInline = state !== null && idEntries(state).length > 0;
+      if (state && s.ids) attachIds(state, s.ids);
+      const entry: CachedState = { version: s.version, state, dueAt: s.dueAt, ...(idsInline ? { idsInline } : {}) };
       out.set(c, entry);
       cache.set(partition, c, entry);
     }
@@ -267,7 +285,7 @@ export function createEvaluator(deps: EvaluatorDeps) {
       let eventTime = progress.get(partition)?.eventTime ?? Number.NEGATIVE_INFINITY;
       for (const list of byCustomer.values()) for (const e of list) if (e.occurredAt > eventTime) eventTime = e.occurredAt;
       const stored = await loadStates(partition, store, customers);
-      const plans: Array<{ customerId: string; version: number; outcome: CustomerOutcome }> = [];
+      const plans: Plan[] = [];
       for (const customerId of customers) {
         const events = byCustomer.get(customerId)!;
         const s = stored.get(customerId)!;
@@ -276,9 +294,9 @@ export function createEvaluator(deps: EvaluatorDeps) {
             if (o.outcome === 'late') metrics.lateEvents.inc();
             else if (o.outcome === 'duplicate') metrics.duplicateEvents.inc();
           }
-        });
+        }, IDS_APART);
         if (!outcome?.changed) continue; // nothing new
-        plans.push({ customerId, version: s.version, outcome });
+        plans.push({ customerId, loaded: s, outcome });
       }
       if (!ctx.isActive()) throw new OwnershipLostError(partition, new Error('revoked mid-batch'));
       await commitAndPublish(partition, store, plans);
@@ -343,7 +361,7 @@ export function createEvaluator(deps: EvaluatorDeps) {
           metrics.timerLateness.observe(Math.max(0, t - dueAt) / 1000);
           const result = evaluateAt(s.state, dueAt, rules, REPLAY);
           const cause = { kind: 'TIMER' as const, eventId: null, eventType: null, eventOccurredAt: dueAt };
-          return { customerId, version: s.version, outcome: outcomeOf([{ result, cause }])! };
+          return { customerId, loaded: s, outcome: outcomeOf([{ result, cause }], undefined, IDS_APART)! };
         });
         await commitAndPublish(partition, store, plans);
         if (due.length < 500) return;

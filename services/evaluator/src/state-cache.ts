@@ -12,6 +12,11 @@ export interface CachedState {
   readonly state: CustomerState | null;
   /** The due time stored with it (its timer), null for none. */
   readonly dueAt: number | null;
+  /**
+   * Its dedupe ids came inline in a state of layout 1 or 2 and are not in the customer's
+   * id set in Redis yet: the next commit writes them all (then the stored state is layout 3).
+   */
+  readonly idsInline?: boolean;
 }
 
 /**
