@@ -41,6 +41,35 @@ export function eventBinding(view: EventView, fields: Readonly<Record<string, Ev
   return m;
 }
 
+/**
+ * Whether {@link featureBindings} can bind these features: it throws (BigInt of NaN or an
+ * infinity) for a non-finite value of an int feature, whether or not the expression reads
+ * it. The closure path checks this first and leaves such inputs to the library path, so
+ * they throw exactly as before.
+ */
+export function featuresBindable(varTypes: Readonly<Record<string, CelVarType>>): (features: FeatureValues) => boolean {
+  const ints = Object.keys(varTypes).filter((f) => varTypes[f] === 'int');
+  return (features) => {
+    for (const f of ints) {
+      const v = features[f];
+      if (typeof v === 'number' && !Number.isFinite(v)) return false;
+    }
+    return true;
+  };
+}
+
+/** Like {@link featuresBindable}, for {@link eventBinding}: a non-finite number in an int field throws there. */
+export function viewBindable(fields: Readonly<Record<string, EventFieldType>>): (view: EventView) => boolean {
+  const ints = Object.keys(fields).filter((f) => fields[f] === 'int' || fields[f] === 'int?');
+  return (view) => {
+    for (const f of ints) {
+      const v = view[f];
+      if (typeof v === 'number' && !Number.isFinite(v)) return false;
+    }
+    return true;
+  };
+}
+
 /** A truncated number as a closure int; BAIL when the binding would not be a safe int (or would throw: NaN). */
 function truncInt(v: number): unknown {
   const t = Math.trunc(v);

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { LineCounter, parseDocument } from 'yaml';
 import { normaliseCel, parseCel, planCel, type CelVarType, type ParsedCel } from './cel';
-import { conditionScope, eventBinding, featureBindings, filterScope } from './cel-bindings';
+import { conditionScope, eventBinding, featureBindings, featuresBindable, filterScope, viewBindable } from './cel-bindings';
 import { compileCelClosure } from './cel-closure';
 import { defaultBucketMs, formatDuration, parseDuration } from './duration';
 import { RulesError, type RuleIssue } from './errors';
@@ -290,13 +290,15 @@ class Compiler {
     };
     const closure = this.compileExpressions ? compileCelClosure(parsed.expr, filterScope(source, parsed, fields)) : undefined;
     if (!closure) return { source, evaluate: library, matches: (view) => library(view).matches };
-    // The closure answers when it can (a bool); otherwise (errors, other values) the library does.
+    // The closure answers when it can (a bool); otherwise (errors, other values, views the
+    // library's binding throws on) the library does.
+    const bindable = viewBindable(fields);
     const evaluate = (view: EventView): { matches: boolean; error?: string } => {
-      const v = closure(view);
+      const v = bindable(view) ? closure(view) : undefined;
       return v === true ? MATCHES : v === false ? NO_MATCH : library(view);
     };
     const matches = (view: EventView): boolean => {
-      const v = closure(view);
+      const v = bindable(view) ? closure(view) : undefined;
       return v === true ? true : v === false ? false : library(view).matches;
     };
     return { source, evaluate, matches };
@@ -390,10 +392,12 @@ class Compiler {
       return { holds: out.value, value: out.value };
     };
     const closure = this.compileExpressions ? compileCelClosure(parsed.expr, conditionScope(source, parsed, varTypes)) : undefined;
-    // The closure answers when it can (a bool); otherwise (errors, other values) the library does.
+    // The closure answers when it can (a bool); otherwise (errors, other values, features the
+    // library's binding throws on) the library does.
+    const bindable = featuresBindable(varTypes);
     const evaluate = closure
       ? (features: FeatureValues): ConditionOutcome => {
-          const v = closure(features);
+          const v = bindable(features) ? closure(features) : undefined;
           return v === true ? HOLDS : v === false ? DOES_NOT_HOLD : library(features);
         }
       : library;
