@@ -64,7 +64,7 @@ describe.each(FILES)('%s', (relative) => {
     const values = fc.record(
       Object.fromEntries(fast.features.map((f) => [f.name, f.valueType === 'int' ? count : last])) as Record<string, fc.Arbitrary<FeatureValues[string]>>,
       { requiredKeys: [] },
-    );
+    ) as fc.Arbitrary<FeatureValues>;
     fc.assert(
       fc.property(values, (v) => {
         fast.labels.forEach((label, i) => {
