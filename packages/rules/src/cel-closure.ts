@@ -50,9 +50,10 @@ class NotCompiled extends Error {}
 export function compileCelClosure<S>(expr: CelExpr, scope: ClosureScope<S>): CelClosure<S> | undefined {
   try {
     return new ClosureCompiler(scope).compile(expr, true);
-  } catch (e) {
-    if (e instanceof NotCompiled) return undefined;
-    throw e;
+  } catch {
+    // NotCompiled, or the library refusing to plan a sub-expression of a tree it planned
+    // whole (not seen): either way the library alone evaluates, as without closures.
+    return undefined;
   }
 }
 
