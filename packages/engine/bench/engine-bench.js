@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Engine CPU cost, as the evaluator pays it. Needs the compiled package first:
 // `npx tsc -b packages/engine` (or `pnpm build`).
-// Run: node packages/engine/bench/engine-bench.js [events] [--only=pool|ids|due|small]
+// Run: node packages/engine/bench/engine-bench.js [events] [--only=pool|ids|due|small|cel]
 //
 // pool: decodeState → applyEvents (one event) → encodeState per event with the default
 //       rules, for a pool of customers (~100 events each over a year: a few ids each).
@@ -16,6 +16,11 @@
 //       (SMALL = its value) against copies of the package whose ids.js has another SMALL
 //       (64: the strategy before; more with --small=8,16), alternating, in the same run;
 //       --n=5,10 picks the sizes.
+// cel:  the pool's step (decodeState → applyEvents → encodeState, default rules) and the
+//       due-time evaluation (evaluateAt) with the rules' conditions and filters compiled
+//       into closures (the default) against the same rules loaded with
+//       compileExpressions: false (@bufbuild/cel on every evaluation), alternating per
+//       event in the same run; both must produce the same states.
 // pool and ids compare state layout 1 (ids as an object keyed by id; the codec below is a copy of
 // the version 1 engine's) with layout 2 (ids as a flat array; the package's codec), in the
 // same run, alternating, so the machine's load affects both alike.
@@ -32,7 +37,8 @@ const only = (args.find((a) => a.startsWith('--only=')) ?? '').slice('--only='.l
 const CUSTOMERS = 2_000;
 const DAY = 86_400_000;
 const MIN = 60_000;
-const rules = readRulesFile(path.join(__dirname, '../../../rules/default.yaml'));
+const RULES_PATH = path.join(__dirname, '../../../rules/default.yaml');
+const rules = readRulesFile(RULES_PATH);
 
 let seed = 7;
 const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
@@ -199,6 +205,50 @@ if (only === '' || only === 'pool') {
         ` state bytes p50 ${pct(50)}, p90 ${pct(90)}, p99 ${pct(99)}, max ${sizes[sizes.length - 1]}`,
     );
   });
+}
+
+// ---- cel: closures against @bufbuild/cel for conditions and filters ----
+if (only === '' || only === 'cel') {
+  const { loadRules } = require('@labelstream/rules');
+  const text = require('fs').readFileSync(RULES_PATH, 'utf8');
+  const variants = [
+    ['@bufbuild/cel (compileExpressions: false)', loadRules(text, { source: RULES_PATH, compileExpressions: false })],
+    ['closures (default)', loadRules(text, { source: RULES_PATH })],
+  ];
+  const stores = variants.map(() => new Map());
+  const stepNs = variants.map(() => 0);
+  const dueNs = variants.map(() => 0);
+  const times = Array.from({ length: N }, (_, i) => t0 + Math.floor((i / N) * 365 * DAY));
+  for (let i = 0; i < N; i++) {
+    const c = Math.floor(rnd() * CUSTOMERS);
+    const e = event(i, c, times[i]);
+    const texts = [];
+    for (const k of i % 2 === 0 ? [0, 1] : [1, 0]) {
+      const r = variants[k][1];
+      const a = process.hrtime.bigint();
+      const prev = stores[k].get(c);
+      const s = prev ? decodeState(prev) : null;
+      const out = encodeState(applyEvents(s, [e], r).state);
+      const b = process.hrtime.bigint();
+      stores[k].set(c, out);
+      const next = decodeState(out);
+      const d = process.hrtime.bigint();
+      evaluateAt(next, next.c + MIN, r);
+      const f = process.hrtime.bigint();
+      stepNs[k] += Number(b - a);
+      dueNs[k] += Number(f - d);
+      texts[k] = out;
+    }
+    if (texts[0] !== texts[1]) throw new Error(`cel: the variants' states differ after event ${i}`);
+  }
+  console.log(`\ncel: ${N} events over ${CUSTOMERS} customers, default rules; same states from both variants`);
+  variants.forEach(([name], k) => {
+    console.log(
+      `  ${name.padEnd(42)} step (decode+apply+encode): ${(stepNs[k] / N / 1000).toFixed(2)} µs/event;` +
+        ` evaluateAt (due time): ${(dueNs[k] / N / 1000).toFixed(2)} µs/call`,
+    );
+  });
+  console.log(`  step: ${(stepNs[0] / stepNs[1]).toFixed(2)}x, evaluateAt: ${(dueNs[0] / dueNs[1]).toFixed(2)}x faster with closures`);
 }
 
 // ---- ids: one customer with many dedupe ids ----

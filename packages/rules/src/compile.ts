@@ -6,6 +6,8 @@
 import { createHash } from 'node:crypto';
 import { LineCounter, parseDocument } from 'yaml';
 import { normaliseCel, parseCel, planCel, type CelVarType, type ParsedCel } from './cel';
+import { conditionScope, eventBinding, featureBindings, featuresBindable, filterScope, viewBindable } from './cel-bindings';
+import { compileCelClosure } from './cel-closure';
 import { defaultBucketMs, formatDuration, parseDuration } from './duration';
 import { RulesError, type RuleIssue } from './errors';
 import { fieldsOf, type EventFieldType, type EventView, type FeatureEvent } from './event-fields';
@@ -32,7 +34,6 @@ import type {
   CompiledRules,
   ConditionOutcome,
   FeatureDef,
-  FeatureValue,
   FeatureValues,
 } from './types';
 
@@ -40,6 +41,12 @@ import type {
 export interface LoadRulesOptions {
   /** Name used in messages and `CompiledRules.source` (e.g. the file path). */
   readonly source?: string;
+  /**
+   * Compile conditions and filters into JavaScript closures (default true). Off, every
+   * evaluation runs @bufbuild/cel; results are the same either way (see `cel-closure.ts`),
+   * so this exists to measure and to cross-check.
+   */
+  readonly compileExpressions?: boolean;
 }
 
 /** Result of {@link parseRules}: compiled rules, or every problem found. */
@@ -89,7 +96,7 @@ export function parseRules(text: string, options: LoadRulesOptions = {}): ParseR
     groups: validateEntries(groupSchema, top.groups, 'groups', map, issues),
   };
 
-  const compiler = new Compiler(file, map, issues);
+  const compiler = new Compiler(file, map, issues, options.compileExpressions ?? true);
   const rules = compiler.compile(source, canonicalHash(data));
   return issues.length > 0 || !rules ? { ok: false, issues } : { ok: true, rules };
 }
@@ -166,6 +173,7 @@ class Compiler {
     private readonly file: StructuredFile,
     private readonly map: SourceMap,
     private readonly issues: RuleIssue[],
+    private readonly compileExpressions: boolean,
   ) {}
 
   compile(source: string, hash: string): CompiledRules | undefined {
@@ -275,12 +283,25 @@ class Compiler {
     });
     if (!this.reportCheck(path, result, 'filter')) return null;
     const program = planCel(source, parsed, { event: 'event' });
-    const evaluate = (view: EventView): { matches: boolean; error?: string } => {
+    const library = (view: EventView): { matches: boolean; error?: string } => {
       const out = program.run({ event: eventBinding(view, fields) });
       if (!out.ok) return { matches: false, error: out.error };
       return { matches: out.value === true };
     };
-    return { source, evaluate, matches: (view) => evaluate(view).matches };
+    const closure = this.compileExpressions ? compileCelClosure(parsed.expr, filterScope(source, parsed, fields)) : undefined;
+    if (!closure) return { source, evaluate: library, matches: (view) => library(view).matches };
+    // The closure answers when it can (a bool); otherwise (errors, other values, views the
+    // library's binding throws on) the library does.
+    const bindable = viewBindable(fields);
+    const evaluate = (view: EventView): { matches: boolean; error?: string } => {
+      const v = bindable(view) ? closure(view) : undefined;
+      return v === true ? MATCHES : v === false ? NO_MATCH : library(view);
+    };
+    const matches = (view: EventView): boolean => {
+      const v = bindable(view) ? closure(view) : undefined;
+      return v === true ? true : v === false ? false : library(view).matches;
+    };
+    return { source, evaluate, matches };
   }
 
   /** Returns label name → exclusive group name; reports bad group definitions. */
@@ -364,14 +385,22 @@ class Compiler {
     const varTypes: Record<string, CelVarType> = {};
     for (const f of referenced) varTypes[f] = this.featureVarTypes[f] ?? 'dyn';
     const program = planCel(source, parsed, varTypes);
-    const evaluate = (features: FeatureValues): ConditionOutcome => {
-      const bindings: Record<string, unknown> = {};
-      for (const f of referenced) bindings[f] = featureBinding(features[f], varTypes[f] ?? 'dyn');
-      const out = program.run(bindings);
+    const library = (features: FeatureValues): ConditionOutcome => {
+      const out = program.run(featureBindings(features, referenced, varTypes));
       if (!out.ok) return { holds: false, error: out.error };
       if (typeof out.value !== 'boolean') return { holds: false, value: out.value, error: `condition evaluated to ${String(out.value)}, not a bool` };
       return { holds: out.value, value: out.value };
     };
+    const closure = this.compileExpressions ? compileCelClosure(parsed.expr, conditionScope(source, parsed, varTypes)) : undefined;
+    // The closure answers when it can (a bool); otherwise (errors, other values, features the
+    // library's binding throws on) the library does.
+    const bindable = featuresBindable(varTypes);
+    const evaluate = closure
+      ? (features: FeatureValues): ConditionOutcome => {
+          const v = bindable(features) ? closure(features) : undefined;
+          return v === true ? HOLDS : v === false ? DOES_NOT_HOLD : library(features);
+        }
+      : library;
     return { source, normalised: normaliseCel(parsed), referencedFeatures: referenced, evaluate };
   }
 
@@ -430,29 +459,14 @@ class Compiler {
   }
 }
 
+// Shared outcomes of the closure path: immutable, so one object serves every evaluation.
+const HOLDS: ConditionOutcome = Object.freeze({ holds: true, value: true });
+const DOES_NOT_HOLD: ConditionOutcome = Object.freeze({ holds: false, value: false });
+const MATCHES = Object.freeze({ matches: true });
+const NO_MATCH = Object.freeze({ matches: false });
+
 function describeEvent(event: FeatureEvent): string {
   return event === 'any' ? `'any' events (only the common fields)` : `${event} events`;
-}
-
-/** Converts a feature value to the CEL binding for its declared type. */
-function featureBinding(v: FeatureValue | undefined, type: CelVarType): unknown {
-  if (type === 'int') return typeof v === 'number' ? BigInt(Math.trunc(v)) : 0n;
-  if (v === undefined || v === null) return null;
-  if (typeof v === 'number') return Number.isInteger(v) ? BigInt(v) : v;
-  return v;
-}
-
-/** Builds the CEL `event` map for a filter: ints as bigint, lists copied, unknown fields dropped. */
-function eventBinding(view: EventView, fields: Readonly<Record<string, EventFieldType>>): Map<string, unknown> {
-  const m = new Map<string, unknown>();
-  for (const [name, type] of Object.entries(fields)) {
-    const v = view[name];
-    if (v === undefined) continue;
-    if ((type === 'int' || type === 'int?') && typeof v === 'number') m.set(name, BigInt(Math.trunc(v)));
-    else if (Array.isArray(v)) m.set(name, [...(v as readonly string[])]);
-    else m.set(name, v);
-  }
-  return m;
 }
 
 /** Gives every feature a short, collision-free storage key derived from its definition. */
