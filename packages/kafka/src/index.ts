@@ -7,6 +7,8 @@ export type { RegistryConnection } from './registry';
 export { createConsumerRunner } from './consumer';
 export type { Batch, BatchContext, BatchHandler, ConsumerRunner, ConsumerRunnerOptions } from './consumer';
 export { createProducer, sendAll, sendChunked } from './producer';
+export { registerCodecs, onUndecodableBatch, UndecodableBatchError, COMPRESSION_TYPES } from './codecs';
+export type { CodecName } from './codecs';
 export { chunkMessages, messageBytes, MAX_SEND_BYTES } from './chunk';
 export { toDeadLetter } from './dlq';
 export type { DeadLetter } from './dlq';
