@@ -7,6 +7,7 @@ export type { RegistryConnection } from './registry';
 export { createConsumerRunner } from './consumer';
 export type { Batch, BatchContext, BatchHandler, ConsumerRunner, ConsumerRunnerOptions } from './consumer';
 export { createProducer, sendAll, sendChunked } from './producer';
+export type { ProducerOptions } from './producer';
 export { registerCodecs, onUndecodableBatch, UndecodableBatchError, COMPRESSION_TYPES } from './codecs';
 export type { CodecName } from './codecs';
 export { chunkMessages, messageBytes, MAX_SEND_BYTES } from './chunk';
