@@ -11,7 +11,8 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { createConsumerRunner, createKafka, createProducer, registerCodecs, Registry, type CodecName, type ConsumerRunner } from '@labelstream/kafka';
+import { CompressionCodecs, CompressionTypes } from 'kafkajs';
+import { createConsumerRunner, createKafka, createProducer, guardCodec, registerCodecs, Registry, type CodecName, type ConsumerRunner, type KafkaCodec } from '@labelstream/kafka';
 import { createLogger, createMetrics } from '@labelstream/observability';
 import { collect, connectStack, createTestTopics, testKafka, uniqueName, waitFor, type StackEnv } from '@labelstream/testkit';
 import { decodeCanonical, deleteIngestTopics, ingestTopicNames, rawPurchase, REPO_ROOT, startIngestProcess, type IngestTestTopics, type ServiceProcess, type TestKafka } from './ingest-fixtures';
@@ -178,6 +179,76 @@ describe('compression: records from clients we did not write', () => {
       );
     } finally {
       await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
+    }
+  });
+});
+
+describe('compression: a batch that cannot be decoded', () => {
+  it('is named (topic, partition, offsets) in the log and counted, the member turns not ready, and skipping it as the runbook says recovers', async () => {
+    const topic = uniqueName('it-undecodable');
+    const groupId = uniqueName('it-undecodable-g');
+    const admin = kafka.admin();
+    await admin.connect();
+    await createTestTopics(admin, [{ topic, partitions: 3 }]);
+    const lines: string[] = [];
+    const logger = createLogger({ service: 'codecs-it', level: 'warn', destination: new Writable({ write: (c: Buffer, _e, cb) => void (lines.push(c.toString()), cb()) }) });
+    const ours = createKafka({ brokers: env.kafkaBrokers, clientId: uniqueName('codecs-it') }, logger);
+    // Kafka refuses corrupt compressed batches on produce, so corruption is played by the
+    // reading side: this process's lz4 codec fails on batches holding "POISON".
+    const table = CompressionCodecs as Record<number, () => KafkaCodec>;
+    const lz4 = table[CompressionTypes.LZ4]!;
+    table[CompressionTypes.LZ4] = () =>
+      guardCodec('lz4', CompressionTypes.LZ4, {
+        compress: (e) => lz4().compress(e),
+        decompress: async (b) => {
+          const out = await lz4().decompress(b);
+          if (out.includes('POISON')) throw new Error('corrupt lz4 frame (test)');
+          return out;
+        },
+      });
+    const producer = createProducer(ours);
+    let runner: ConsumerRunner | undefined;
+    const seen: string[] = [];
+    let metrics = createMetrics('codecs_it', { defaultMetrics: false });
+    const start = async (): Promise<ConsumerRunner> => {
+      metrics = createMetrics('codecs_it', { defaultMetrics: false });
+      const r = createConsumerRunner({ kafka: ours, groupId, topics: [topic], logger, metrics, sessionTimeoutMs: 10_000, shutdownTimeoutMs: 5000, handler: async (b) => void seen.push(...b.messages.map((m) => `${b.partition}:${m.value!.toString()}`)) });
+      await r.start();
+      return r;
+    };
+    try {
+      await producer.connect();
+      await producer.send({ topic, acks: -1, messages: [0, 1, 2].map((p) => ({ partition: p, value: `before-${p}` })) });
+      const [poison] = await producer.send({ topic, acks: -1, compression: CompressionTypes.LZ4, messages: ['POISON-a', 'POISON-b'].map((value) => ({ partition: 2, value })) });
+      await producer.send({ topic, acks: -1, messages: [{ partition: 2, value: 'after-2' }] });
+      const base = poison!.baseOffset!;
+      const last = String(Number(base) + 1);
+
+      runner = await start();
+      await waitFor('the undecodable batch to be reported', async () => /labelstream_undecodable_batches_total\{[^}]*partition="2"[^}]*\} [1-9]/.test(await metrics.registry.getSingleMetricAsString('labelstream_undecodable_batches_total')), {
+        timeoutMs: 60_000,
+        lastSeen: () => ({ status: runner?.status(), log: lines.slice(-3) }),
+      });
+      const logged = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => String(l.msg).startsWith('cannot decompress a record batch'));
+      expect(logged).toMatchObject({ topic, partition: 2, offset: base, lastOffset: last, codec: 'lz4' });
+      expect(runner.isReady()).toBe(false);
+      expect(runner.status()).toMatchObject({ undecodable: [{ topic, partition: 2, baseOffset: base, lastOffset: last }] });
+      expect(seen).not.toContain('2:after-2');
+
+      // The runbook: stop the group, move partition 2 past the batch, start again.
+      await runner.stop();
+      runner = undefined;
+      await admin.setOffsets({ groupId, topic, partitions: [{ partition: 2, offset: String(Number(last) + 1) }] });
+      runner = await start();
+      await waitFor('the records after the skipped batch', () => seen.includes('2:after-2'), { timeoutMs: 60_000, lastSeen: () => ({ seen, status: runner?.status() }) });
+      await waitFor('the member to be ready again', () => runner!.isReady());
+      expect(seen.filter((s) => s.includes('POISON'))).toEqual([]);
+    } finally {
+      table[CompressionTypes.LZ4] = lz4;
+      await runner?.stop();
+      await producer.disconnect();
+      await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
+      await admin.disconnect();
     }
   });
 });

@@ -1,7 +1,8 @@
 import * as zlib from 'node:zlib';
 import { CompressionCodecs, CompressionTypes } from 'kafkajs';
 import * as snappy from 'snappy';
-import { batchOffsetsOf, gzipCodec, lz4Codec, onUndecodableBatch, registerCodecs, snappyCodec, UndecodableBatchError, zstdCodec, zstdImpl, type KafkaCodec } from './codecs';
+import { batchOffsetsOf } from './batch-locator';
+import { gzipCodec, lz4Codec, onUndecodableBatch, registerCodecs, snappyCodec, UndecodableBatchError, zstdCodec, zstdImpl, type KafkaCodec } from './codecs';
 // Bytes written by Kafka 3.9's own Java codecs (see fixtures/KafkaCodecFixtures.java).
 import javaFixtures from '../fixtures/compression-fixtures.json';
 

@@ -17,6 +17,7 @@ import * as zlib from 'node:zlib';
 import { CompressionCodecs, CompressionTypes } from 'kafkajs';
 import * as lz4 from 'lz4-napi';
 import * as snappy from 'snappy';
+import { locateBatch } from './batch-locator';
 import { AdapterError } from './errors';
 
 /** The codec interface kafkajs calls: `compress` gets its encoder (only `.buffer` is read). */
@@ -111,38 +112,33 @@ export function zstdCodec(impl: ZstdImpl = zstdImpl()): KafkaCodec {
   return { compress: ({ buffer }) => impl.compress(buffer), decompress: (buffer) => impl.decompress(buffer) };
 }
 
+/** What is known of a batch that failed to decode; topic to lastOffset when they could be read. */
+export interface UndecodableBatchContext {
+  codec: string;
+  codecId: number;
+  compressedBytes: number;
+  topic?: string;
+  partition?: number;
+  baseOffset?: string;
+  lastOffset?: string;
+}
+
 /**
  * A compressed record batch this process cannot decode: corrupt bytes, or a codec id Kafka
- * does not define. Thrown from inside kafkajs's fetch, so it fails the whole fetch; context
- * carries what the codec can know (codec, size, and the batch's offsets when readable).
+ * does not define. Thrown from inside kafkajs's fetch, so it fails the whole fetch (every
+ * partition that fetch covered waits with it).
  */
 export class UndecodableBatchError extends AdapterError {
-  constructor(codec: string, context: Record<string, unknown>, options?: { cause?: unknown }) {
-    const at = context.baseOffset === undefined ? '' : ` (batch offsets ${String(context.baseOffset)}..${String(context.lastOffset)})`;
+  declare readonly context: UndecodableBatchContext & Record<string, unknown>;
+
+  constructor(context: UndecodableBatchContext, options?: { cause?: unknown }) {
+    const where = context.topic === undefined ? '' : ` of ${context.topic} partition ${context.partition}`;
+    const at = context.baseOffset === undefined ? '' : ` at offsets ${context.baseOffset}..${context.lastOffset}`;
     const why = options?.cause instanceof Error ? `: ${options.cause.message}` : '';
     // Retriable for kafkajs: it retries the fetch, then restarts the consumer, so the
     // process stays up (not ready, counted, alerting) until an operator skips the batch.
-    super('UNDECODABLE_BATCH', `cannot decompress a ${codec} record batch${at}${why}`, true, { codec, ...context }, options);
+    super('UNDECODABLE_BATCH', `cannot decompress the ${context.codec} record batch${where}${at}${why}`, true, { ...context }, options);
   }
-}
-
-/** v2 record batch header bytes before the records: what precedes kafkajs's compressed slice. */
-const BATCH_HEADER = 61;
-const MAGIC_AT = 16;
-const ATTRIBUTES_AT = 21;
-const LAST_OFFSET_DELTA_AT = 23;
-
-/**
- * The offsets of the batch `compressed` came from, when they can be read: kafkajs hands the
- * codec a slice of the fetch response, and the batch header sits just before it. Checked
- * (magic 2, our codec id) so a copy, or another client layout, yields nothing, not nonsense.
- */
-export function batchOffsetsOf(compressed: Buffer, codecId: number): { baseOffset: string; lastOffset: string } | undefined {
-  if (compressed.byteOffset < BATCH_HEADER) return undefined;
-  const header = Buffer.from(compressed.buffer, compressed.byteOffset - BATCH_HEADER, BATCH_HEADER);
-  if (header.readInt8(MAGIC_AT) !== 2 || (header.readInt16BE(ATTRIBUTES_AT) & 0x07) !== codecId) return undefined;
-  const base = header.readBigInt64BE(0);
-  return { baseOffset: base.toString(), lastOffset: (base + BigInt(header.readInt32BE(LAST_OFFSET_DELTA_AT))).toString() };
 }
 
 /** Listeners told of every batch that could not be decompressed (see {@link onUndecodableBatch}). */
@@ -157,14 +153,19 @@ export function onUndecodableBatch(listener: (err: UndecodableBatchError) => voi
   return () => listeners.delete(listener);
 }
 
-function guarded(name: string, codecId: number, codec: KafkaCodec): KafkaCodec {
+/**
+ * `codec`, whose decompression failures become an {@link UndecodableBatchError} naming the
+ * batch's place, told to {@link onUndecodableBatch} listeners. registerCodecs wraps each
+ * codec so; exported for tests that install a codec of their own.
+ */
+export function guardCodec(name: string, codecId: number, codec: KafkaCodec): KafkaCodec {
   return {
     compress: codec.compress,
     async decompress(buffer) {
       try {
         return await codec.decompress(buffer);
       } catch (cause) {
-        const err = new UndecodableBatchError(name, { compressedBytes: buffer.length, codecId, ...batchOffsetsOf(buffer, codecId) }, { cause });
+        const err = new UndecodableBatchError({ codec: name, codecId, compressedBytes: buffer.length, ...locateBatch(buffer, codecId) }, { cause });
         for (const l of listeners) l(err);
         throw err;
       }
@@ -188,13 +189,13 @@ export function registerCodecs(): void {
   if (registered) return;
   const table = CompressionCodecs as Record<number, () => KafkaCodec>;
   const codecs: Record<number, KafkaCodec> = {
-    [CompressionTypes.GZIP]: guarded('gzip', CompressionTypes.GZIP, gzipCodec),
-    [CompressionTypes.Snappy]: guarded('snappy', CompressionTypes.Snappy, snappyCodec),
-    [CompressionTypes.LZ4]: guarded('lz4', CompressionTypes.LZ4, lz4Codec),
-    [CompressionTypes.ZSTD]: guarded('zstd', CompressionTypes.ZSTD, zstdCodec()),
+    [CompressionTypes.GZIP]: guardCodec('gzip', CompressionTypes.GZIP, gzipCodec),
+    [CompressionTypes.Snappy]: guardCodec('snappy', CompressionTypes.Snappy, snappyCodec),
+    [CompressionTypes.LZ4]: guardCodec('lz4', CompressionTypes.LZ4, lz4Codec),
+    [CompressionTypes.ZSTD]: guardCodec('zstd', CompressionTypes.ZSTD, zstdCodec()),
   };
   // Ids 5-7 are not defined by Kafka; kafkajs would read such a batch as uncompressed bytes.
-  for (const id of [5, 6, 7]) codecs[id] = guarded(`unknown (id ${id})`, id, unknownCodec(id));
+  for (const id of [5, 6, 7]) codecs[id] = guardCodec(`unknown (id ${id})`, id, unknownCodec(id));
   for (const [id, codec] of Object.entries(codecs)) table[Number(id)] = () => codec;
   registered = true;
 }
