@@ -729,6 +729,13 @@ cmd_kafka() {
     -cp "$KAFKA_HOME/libs/*" "$cls" --bootstrap-server "$HOST:$KAFKA_PORT" "${KAFKA_CLI_ARGS[@]}" "$@"
 }
 
+# The directory of the cached Kafka jars, fetched first if needed (progress on stderr), for
+# tests and tools that run Kafka's own Java clients: java -cp "$(stack.sh libs)/*" …
+cmd_libs() {
+  fetch_kafka >&2
+  printf '%s\n' "$KAFKA_HOME/libs"
+}
+
 usage() {
   cat <<EOF
 usage: stack.sh <command>
@@ -742,6 +749,8 @@ usage: stack.sh <command>
   kafka <tool> [args] Kafka CLI against the broker; tool = topics, groups,
                       console-consumer, console-producer, offsets
                       (e.g. stack.sh kafka topics --list)
+  libs                print the directory of Kafka's jars (fetched on first use), for
+                      running Kafka's Java clients: java -cp "\$(stack.sh libs)/*" …
 
   --secure            (any command; or LABELSTREAM_SECURE=1) the secure profile: SASL_SSL
                       Kafka, TLS + ACL Redis, own dir and ports; \`env --secure\` prints
@@ -767,6 +776,7 @@ main() {
       env_lines
       ;;
     kafka) cmd_kafka "$@" ;;
+    libs) cmd_libs ;;
     help | -h | --help) usage ;;
     *)
       usage >&2

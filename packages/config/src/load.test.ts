@@ -25,6 +25,12 @@ describe('config', () => {
     expect(c.adminToken).toBeUndefined();
   });
 
+  it('produces uncompressed by default; KAFKA_COMPRESSION picks one of Kafka’s codecs', () => {
+    expect(loadIngestConfig(base).kafka.compression).toBe('none');
+    expect(loadPublisherConfig({ ...base, KAFKA_COMPRESSION: 'zstd' }).kafka.compression).toBe('zstd');
+    expect(issuesOf(() => loadEvaluatorConfig({ ...base, REDIS_URL: 'redis://127.0.0.1:6379', KAFKA_COMPRESSION: 'brotli' }))).toEqual(['KAFKA_COMPRESSION']);
+  });
+
   it('names every missing or invalid variable at once', () => {
     const vars = issuesOf(() => loadEvaluatorConfig({ KAFKA_BROKERS: 'nope', HTTP_PORT: 'x' }));
     expect(vars).toEqual(expect.arrayContaining(['KAFKA_BROKERS', 'SCHEMA_REGISTRY_URL', 'HTTP_PORT']));

@@ -8,6 +8,8 @@ export interface KafkaSettings {
   brokers: string[];
   clientId: string;
   connectionTimeoutMs: number;
+  /** Codec of produced batches (`KAFKA_COMPRESSION`); every codec is read regardless. */
+  compression: 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
   ssl?: { ca?: string[] } | true;
   sasl?: { mechanism: 'scram-sha-256' | 'scram-sha-512' | 'plain'; username: string; password: string };
 }
@@ -80,6 +82,7 @@ export function loadCommon(service: string, defaultPort: number, env: Env): Comm
       brokers: e.KAFKA_BROKERS,
       clientId: e.KAFKA_CLIENT_ID ?? `labelstream-${service}`,
       connectionTimeoutMs: e.KAFKA_CONNECTION_TIMEOUT_MS,
+      compression: e.KAFKA_COMPRESSION,
       ...(e.KAFKA_TLS ? { ssl: ca ? { ca } : true } : {}),
       ...(sasl ? { sasl } : {}),
     },

@@ -1,5 +1,6 @@
 import { Kafka, logLevel, type KafkaConfig, type LogEntry } from 'kafkajs';
 import type { Logger } from '@labelstream/observability';
+import { registerCodecs } from './codecs';
 
 /** Connection settings (the config package's KafkaSettings has this shape). */
 export interface KafkaConnection {
@@ -19,8 +20,12 @@ const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.DEBUG]: 'debug',
 };
 
-/** A kafkajs client whose own log lines go through our (scrubbing) pino logger. */
+/**
+ * A kafkajs client whose own log lines go through our (scrubbing) pino logger, and which
+ * reads and writes all of Kafka's compression codecs (see ./codecs).
+ */
 export function createKafka(conn: KafkaConnection, logger: Logger): Kafka {
+  registerCodecs();
   const kafkaLog = logger.child({ component: 'kafkajs' });
   return new Kafka({
     clientId: conn.clientId,

@@ -1,6 +1,7 @@
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import type { Logger, Metrics } from '@labelstream/observability';
 import { backoffMs, sleep } from './backoff';
+import { onUndecodableBatch, type UndecodableBatchContext, type UndecodableBatchError } from './codecs';
 import { isRetriable } from './errors';
 
 /** One fetched batch of one partition, as handed to a service's handler. */
@@ -125,11 +126,24 @@ export function createConsumerRunner(opts: ConsumerRunnerOptions): ConsumerRunne
   let stopping = false;
   let inFlight = 0;
   let idle: (() => void) | undefined;
+  // Batches our fetches could not decompress, by "topic/partition". kafkajs fails the whole
+  // fetch inside its own retry loop, before any handler runs: say where (log, metric) and
+  // stay not ready until the partition moves on — an operator skips the batch (RUNBOOK).
+  const undecodable = new Map<string, UndecodableBatchContext>();
+  const onUndecodable = (err: UndecodableBatchError): void => {
+    const { topic, partition, baseOffset, lastOffset, codec } = err.context;
+    if (topic !== undefined && !opts.topics.includes(topic)) return; // another consumer's
+    undecodable.set(`${topic ?? '?'}/${partition ?? '?'}`, err.context);
+    metrics.undecodableBatches.inc({ topic: topic ?? 'unknown', partition: partition === undefined ? 'unknown' : String(partition) });
+    logger.error({ err, topic, partition, offset: baseOffset, lastOffset, codec }, 'cannot decompress a record batch; its partition is stuck until the batch is skipped (RUNBOOK: undecodable batch)');
+  };
+  let stopListening: (() => void) | undefined;
 
   consumer.on(consumer.events.GROUP_JOIN, (e) => {
     joined = true;
     crashed = undefined;
     current = e.payload.memberAssignment as Record<string, number[]>;
+    for (const [key, c] of undecodable) if (c.topic !== undefined && !current[c.topic]?.includes(c.partition!)) undecodable.delete(key);
     metrics.rebalances.inc();
     for (const t of opts.topics) metrics.assignedPartitions.set({ topic: t }, current[t]?.length ?? 0);
     logger.info({ assignment: current, memberId: e.payload.memberId }, 'joined consumer group');
@@ -213,6 +227,8 @@ export function createConsumerRunner(opts: ConsumerRunnerOptions): ConsumerRunne
     } catch (err) {
       throw rebalanceCause(err) ?? err;
     }
+    undecodable.delete(`${batch.topic}/${batch.partition}`);
+    undecodable.delete('?/?'); // a fetch went through: an unplaced failure is not ours any more
     metrics.batchDuration.observe({ topic: batch.topic }, Number(process.hrtime.bigint() - started) / 1e9);
     metrics.batchSize.observe({ topic: batch.topic }, messages.length);
     const lag = Number(BigInt(batch.highWatermark) - BigInt(last) - 1n);
@@ -223,6 +239,7 @@ export function createConsumerRunner(opts: ConsumerRunnerOptions): ConsumerRunne
   return {
     consumer,
     async start() {
+      stopListening ??= onUndecodableBatch(onUndecodable);
       await consumer.connect();
       await consumer.subscribe({ topics: opts.topics, fromBeginning: opts.fromBeginning ?? true });
       if (opts.onAssignment) {
@@ -242,6 +259,7 @@ export function createConsumerRunner(opts: ConsumerRunnerOptions): ConsumerRunne
     async stop() {
       if (stopping) return;
       stopping = true;
+      stopListening?.();
       const bound = opts.shutdownTimeoutMs ?? 10_000;
       // Let batches in progress finish and commit first: kafkajs ignores commits once
       // consumer.stop() has begun, which would turn every clean stop into re-deliveries.
@@ -263,8 +281,8 @@ export function createConsumerRunner(opts: ConsumerRunnerOptions): ConsumerRunne
         logger.warn({ err }, 'consumer disconnect timed out');
       }
     },
-    isReady: () => joined && !crashed && !stopping && retrying === 0 && Object.values(current).some((ps) => ps.length > 0),
+    isReady: () => joined && !crashed && !stopping && retrying === 0 && undecodable.size === 0 && Object.values(current).some((ps) => ps.length > 0),
     assignment: () => current,
-    status: () => ({ joined, crashed, retrying, assignment: current, stopping }),
+    status: () => ({ joined, crashed, retrying, assignment: current, stopping, ...(undecodable.size ? { undecodable: [...undecodable.values()] } : {}) }),
   };
 }

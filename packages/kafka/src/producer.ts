@@ -1,13 +1,24 @@
 import type { Kafka, Message, Producer, TopicMessages } from 'kafkajs';
-import { CompressionTypes, Partitioners } from 'kafkajs';
+import { Partitioners } from 'kafkajs';
 import { chunkMessages, MAX_SEND_BYTES } from './chunk';
+import { COMPRESSION_TYPES, registerCodecs, type CodecName } from './codecs';
+
+export interface ProducerOptions {
+  transactionalId?: string;
+  /**
+   * Codec for every batch this producer sends unless a call names its own (default `none`).
+   * Consumers of ours read all four; so does any Kafka client since 2.1 (zstd) or 0.8/0.10.
+   */
+  compression?: 'none' | CodecName;
+}
 
 /**
  * An idempotent producer (acks=all, one request in flight per broker so retries cannot
  * reorder). kafkajs has no linger: callers batch with `sendBatch`.
  */
-export function createProducer(kafka: Kafka, opts: { transactionalId?: string } = {}): Producer {
-  return kafka.producer({
+export function createProducer(kafka: Kafka, opts: ProducerOptions = {}): Producer {
+  registerCodecs();
+  const producer = kafka.producer({
     idempotent: true,
     maxInFlightRequests: 1,
     allowAutoTopicCreation: false,
@@ -16,6 +27,14 @@ export function createProducer(kafka: Kafka, opts: { transactionalId?: string } 
     ...(opts.transactionalId ? { transactionalId: opts.transactionalId } : {}),
     retry: { retries: 10, initialRetryTime: 300, maxRetryTime: 10_000 },
   });
+  const compression = COMPRESSION_TYPES[opts.compression ?? 'none'];
+  if (!compression) return producer;
+  // kafkajs takes the codec per call: fill it in wherever the caller did not choose.
+  return {
+    ...producer,
+    send: (record) => producer.send({ ...record, compression: record.compression ?? compression }),
+    sendBatch: (batch) => producer.sendBatch({ ...batch, compression: batch.compression ?? compression }),
+  };
 }
 
 /**
@@ -28,7 +47,7 @@ export async function sendAll(producer: Producer, byTopic: Map<string, Message[]
   const topicMessages: TopicMessages[] = [];
   for (const [topic, messages] of byTopic) if (messages.length) topicMessages.push({ topic, messages });
   if (!topicMessages.length) return;
-  await producer.sendBatch({ topicMessages, acks: -1, compression: CompressionTypes.None });
+  await producer.sendBatch({ topicMessages, acks: -1 });
 }
 
 /**

@@ -24,6 +24,12 @@ export function createMetrics(service: string, opts: { defaultMetrics?: boolean 
     assignedPartitions: new Gauge({ name: 'labelstream_assigned_partitions', help: 'Partitions currently assigned to this member.', labelNames: ['topic'], registers: r }),
     retries: new Counter({ name: 'labelstream_retries_total', help: 'Retries of a batch after a retriable error (broker, registry or Redis outage), by error code.', labelNames: ['code'], registers: r }),
     errors: new Counter({ name: 'labelstream_errors_total', help: 'Errors by code.', labelNames: ['code'], registers: r }),
+    undecodableBatches: new Counter({
+      name: 'labelstream_undecodable_batches_total',
+      help: 'Fetches that failed on a record batch that could not be decompressed (corrupt, or an unknown codec), by where it is; the partition is stuck until the batch is skipped (RUNBOOK).',
+      labelNames: ['topic', 'partition'],
+      registers: r,
+    }),
     ready: new Gauge({ name: 'labelstream_ready', help: '1 when the service reports ready.', registers: r }),
     // evaluator
     lateEvents: new Counter({ name: 'labelstream_late_events_total', help: 'Events older than the allowed lateness, skipped.', registers: r }),

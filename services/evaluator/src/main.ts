@@ -57,7 +57,7 @@ async function main(): Promise<void> {
     throw new Error(`${config.topics.decisions} has ${counts[config.topics.decisions]} partitions but ${config.topics.customerEvents} has ${partitions}: decisions are written to the partition of their source, so it needs at least as many`);
   }
 
-  const producer = createProducer(kafka);
+  const producer = createProducer(kafka, { compression: config.kafka.compression });
   await producer.connect();
   const backlog = createBacklogProbe(kafka, config.groupId, config.topics.customerEvents);
   const evaluator = createEvaluator({

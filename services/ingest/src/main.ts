@@ -67,7 +67,7 @@ async function main(): Promise<void> {
     await admin.disconnect();
   }
 
-  const producer = createProducer(kafka);
+  const producer = createProducer(kafka, { compression: config.kafka.compression });
   await producer.connect();
   const ingest = createIngest({
     registry,

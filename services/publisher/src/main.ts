@@ -66,11 +66,12 @@ async function main(): Promise<void> {
     groupId: config.groupId,
     topicDefaults,
     shutdownTimeoutMs: config.shutdownTimeoutMs,
+    compression: config.kafka.compression,
     // Alive but idle is the worst state for a publisher: exit, let the supervisor restart it.
     onFatal: () => exitAfterFatal(),
   });
   // Dead letters of all destinations share one producer, apart from the publisher's own.
-  const dlqProducer = webhooks.length ? createProducer(kafka) : undefined;
+  const dlqProducer = webhooks.length ? createProducer(kafka, { compression: config.kafka.compression }) : undefined;
   const dispatchers: Array<{ name: string; d: WebhookDispatcher }> = webhooks.map(({ destination, secret }) => ({
     name: destination.name,
     d: createWebhookDispatcher({

@@ -1,5 +1,5 @@
 import type { Kafka, Producer } from 'kafkajs';
-import { createProducer } from '@labelstream/kafka';
+import { createProducer, type ProducerOptions } from '@labelstream/kafka';
 import type { Logger } from '@labelstream/observability';
 
 /**
@@ -20,13 +20,14 @@ export class PartitionProducers {
   constructor(
     private readonly kafka: Kafka,
     private readonly logger: Logger,
+    private readonly producerOptions: ProducerOptions = {},
   ) {}
 
   /** The producer of `partition`, connected on first use. */
   get(partition: number): Promise<Producer> {
     let p = this.producers.get(partition);
     if (!p) {
-      const producer = createProducer(this.kafka);
+      const producer = createProducer(this.kafka, this.producerOptions);
       p = producer.connect().then(() => producer);
       this.producers.set(partition, p);
       p.catch(() => {

@@ -20,6 +20,7 @@ import {
   toDeadLetter,
   type Batch,
   type BatchContext,
+  type ProducerOptions,
   type Registry,
 } from '@labelstream/kafka';
 import type { Logger, Metrics } from '@labelstream/observability';
@@ -64,6 +65,8 @@ export interface PublisherOptions {
   maxSendRecords?: number;
   shutdownTimeoutMs?: number;
   sessionTimeoutMs?: number;
+  /** Codec of everything this publisher produces (default none; `KAFKA_COMPRESSION`). */
+  compression?: ProducerOptions['compression'];
   /** Fetch size per partition (default 4 MiB; must exceed the broker's max message size). */
   maxBytesPerPartition?: number;
   /** Bound on reading the output tails after a rebalance (default 15 s). */
@@ -109,7 +112,7 @@ export function createPublisher(opts: PublisherOptions): Publisher {
   const maxSendRecords = opts.maxSendRecords ?? 500;
   // The tail read must reach past one whole stale send to find the true high-water mark.
   const tailWindow = maxSendRecords * 2;
-  const producers = new PartitionProducers(kafka, logger);
+  const producers = new PartitionProducers(kafka, logger, { compression: opts.compression });
   const categories = new Map<string, string>();
   let encodeEvent: ((e: LabelEvent) => Buffer) | undefined;
   let encodeLabels: ((c: CustomerLabels) => Buffer) | undefined;

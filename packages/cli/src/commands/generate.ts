@@ -10,6 +10,7 @@ import {
   type StorefrontOptions,
   type StorefrontTopics,
 } from '@labelstream/generator';
+import { COMPRESSION_TYPES, registerCodecs, type CodecName } from '@labelstream/kafka';
 
 /** Options of {@link runGenerator} (the `labelstream generate` flags, parsed). */
 export interface GenerateOptions {
@@ -41,6 +42,8 @@ export interface GenerateOptions {
   storefront?: Omit<Partial<StorefrontOptions>, 'seed' | 'startAt' | 'customers' | 'malformedRatio' | 'topics' | 'includeOversize'>;
   /** Kafka client id (default `labelstream-generate`). */
   clientId?: string;
+  /** Codec of the batches sent (default `none`), as a storefront's producer might choose. */
+  compression?: 'none' | CodecName;
   /** How often the token bucket is refilled and a batch is sent (default 15 ms). */
   tickMs?: number;
   /** Progress line interval (default 5000 ms; 0 = none). */
@@ -210,6 +213,8 @@ export async function runGenerator(opts: GenerateOptions, deps: GenerateDeps = {
   };
   // Fail on bad options before touching Kafka (the storefront itself starts after connecting).
   compileStorefrontOptions(storefrontOptions);
+  registerCodecs();
+  const compression = COMPRESSION_TYPES[opts.compression ?? 'none'];
   const kafka: GeneratorKafka =
     deps.kafka ??
     new Kafka({
@@ -271,7 +276,7 @@ export async function runGenerator(opts: GenerateOptions, deps: GenerateDeps = {
     if (batch.length === 0) return;
     inflightCount = batch.length;
     inflight = producer
-      .sendBatch({ topicMessages: toTopicMessages(batch), acks: -1 })
+      .sendBatch({ topicMessages: toTopicMessages(batch), acks: -1, compression })
       .then(
         () => {
           sent += batch.length;
@@ -419,6 +424,11 @@ function parseDuration(text: string): number {
   return Math.round(Number(m[1]) * (DURATION_UNITS[m[2] as string] as number));
 }
 
+function parseCompression(text: string): 'none' | CodecName {
+  if (!Object.hasOwn(COMPRESSION_TYPES, text)) throw new InvalidArgumentError(`compression must be one of ${Object.keys(COMPRESSION_TYPES).join(', ')}.`);
+  return text as 'none' | CodecName;
+}
+
 function parseBrokers(text: string): string[] {
   const brokers = text.split(',').map((b) => b.trim()).filter(Boolean);
   if (brokers.length === 0 || brokers.some((b) => !/^[^:\s]+:\d+$/.test(b))) throw new InvalidArgumentError('brokers must be host:port[,host:port…].');
@@ -435,6 +445,7 @@ interface GenerateFlags {
   quietRatio?: number;
   activitySkew?: number;
   brokers?: string[];
+  compression: 'none' | CodecName;
   topicPrefix: string;
   partitions: number;
   replicationFactor: number;
@@ -462,6 +473,7 @@ export function registerGenerate(program: Command): void {
     .option('--quiet-ratio <r>', 'fraction of customers who go quiet after a while (default 0.2)', parseNumber('quiet-ratio', 0, 0.999))
     .option('--activity-skew <s>', 'Zipf exponent of per-customer activity (default 1.1)', parseNumber('activity-skew', 0))
     .option('--brokers <list>', 'Kafka bootstrap servers (default: $KAFKA_BROKERS or 127.0.0.1:9092)', parseBrokers)
+    .option('--compression <codec>', 'codec of the produced batches: none, gzip, snappy, lz4, zstd', parseCompression, 'none')
     .option('--topic-prefix <prefix>', 'prefix for the storefront.* topic names', '')
     .option('--partitions <n>', 'partitions of topics this command creates', parseCount('partitions', 1), 3)
     .option('--replication-factor <n>', 'replication factor of created topics; -1 = broker default', parseCount('replication-factor', -1), -1)
@@ -505,6 +517,7 @@ export function registerGenerate(program: Command): void {
             seed,
             malformedRatio: flags.malformedRatio,
             topicPrefix: flags.topicPrefix,
+            compression: flags.compression,
             createTopics: flags.createTopics,
             partitions: flags.partitions,
             replicationFactor: flags.replicationFactor,

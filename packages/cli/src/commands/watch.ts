@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { Kafka, logLevel } from 'kafkajs';
 import { DEFAULT_TOPICS, labelEventType, type LabelEvent } from '@labelstream/contracts';
-import { Registry } from '@labelstream/kafka';
+import { registerCodecs, Registry } from '@labelstream/kafka';
 import { parsePrometheusText, summarise, type Scrape } from './metrics-text';
 
 const C = { green: '\x1b[32m', red: '\x1b[31m', dim: '\x1b[2m', bold: '\x1b[1m', reset: '\x1b[0m', cyan: '\x1b[36m' };
@@ -38,6 +38,7 @@ export function registerWatch(program: Command): void {
     .option('--summary-every <s>', 'seconds between summaries', '10')
     .option('--max-lines-per-second <n>', 'print at most this many changes per second (the rest are counted)', '25')
     .action(async (opts: { brokers: string; registry: string; topic: string; metrics: string; summaryEvery: string; maxLinesPerSecond: string }) => {
+      registerCodecs(); // a topic-level compression.type may recompress label events
       const kafka = new Kafka({ clientId: 'labelstream-watch', brokers: opts.brokers.split(','), logLevel: logLevel.NOTHING });
       const registry = new Registry({ url: opts.registry });
       const consumer = kafka.consumer({ groupId: `labelstream-watch-${process.pid}-${Date.now()}`, maxWaitTimeInMs: 100 });
