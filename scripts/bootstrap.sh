@@ -28,3 +28,4 @@ if [ $installed = no ] || [ pnpm-lock.yaml -nt node_modules/.modules.yaml ] || [
 fi
 echo "== build"
 pnpm -s build
+echo "== ready: node $(node --version), pnpm $(pnpm -v)"
