@@ -15,7 +15,7 @@
 # into that Node's own prefix (next to bin/node), so the `pnpm` on PATH is this one and
 # runs on the pinned Node; otherwise `npm install -g` as before.
 #
-# Everything is idempotent: when both are present it only checks their versions (~0.3 s).
+# Idempotent: when both are present it only checks their versions (node, pnpm -v).
 # Children started with `node` or `process.execPath` run on the same Node.
 
 labelstream_node_log() { printf '== %s\n' "$*" >&2; }
@@ -56,12 +56,13 @@ labelstream_node_install() { # version dir
     rm -rf "$tmp"
     return 1
   fi
-  rm -rf "$dir"
-  # A concurrent first run may have won the race: its copy is as good as ours.
-  mv -T "$tmp/package" "$dir" 2>/dev/null || [ -x "$dir/bin/node" ]
-  local status=$?
+  # A concurrent first run may have won the race: its copy is as good as ours, and in use.
+  if [ "$("$dir/bin/node" --version 2>/dev/null)" != "v$version" ]; then
+    rm -rf "$dir"
+    mv -T "$tmp/package" "$dir" 2>/dev/null || true
+  fi
   rm -rf "$tmp"
-  return $status
+  [ "$("$dir/bin/node" --version 2>/dev/null)" = "v$version" ]
 }
 
 labelstream_node_runtime() {
@@ -72,6 +73,11 @@ labelstream_node_runtime() {
   version=${version#v}
   major=$(labelstream_node_major)
   if [ "${LABELSTREAM_PINNED_NODE:-0}" != 1 ] && [ "$major" -ge "$LABELSTREAM_NODE_MIN" ]; then
+    # Inherited from a caller only while its Node is still the one on PATH.
+    case ":$PATH:" in
+      *":${LABELSTREAM_NODE_DIR:-/nonexistent}/bin:"*) ;;
+      *) unset LABELSTREAM_NODE_DIR ;;
+    esac
     return 0
   fi
   cache=${LABELSTREAM_CACHE:-${HOME:-/tmp}/.cache/labelstream}
