@@ -22,7 +22,7 @@ if [ $installed = no ] || [ pnpm-lock.yaml -nt node_modules/.modules.yaml ] || [
   pnpm install --frozen-lockfile
   if [ $installed = yes ] && [ "$stamp" != "$node_major" ]; then
     echo "== pnpm rebuild (native dependencies, for Node $node_major)"
-    pnpm rebuild
+    pnpm rebuild --recursive
   fi
   echo "$node_major" >node_modules/.labelstream-node
 fi
