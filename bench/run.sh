@@ -3,6 +3,10 @@
 # benchmark harness. Options pass through: `pnpm bench --quick`, `pnpm bench --help`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The pinned Node 24 when the machine's is older than 22 (the harness spawns the services
+# with its own process.execPath).
+# shellcheck source=scripts/node-runtime.sh
+source scripts/node-runtime.sh
 for a in "$@"; do
   if [ "$a" = -h ] || [ "$a" = --help ]; then exec node bench/run.cjs --help; fi
 done

@@ -8,6 +8,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
+# The pinned Node 24 when the machine's is older than 22 (the services run on it).
+# shellcheck source=scripts/node-runtime.sh
+source scripts/node-runtime.sh
 bash scripts/bootstrap.sh
 
 STACK_DIR=${LABELSTREAM_STACK_DIR:-$ROOT/.stack}

@@ -8,6 +8,9 @@
 #   LABELSTREAM_FAULTS=0 npm test the jest runs only
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The pinned Node 24 when the machine's is older than 22 (jest and its services run on it).
+# shellcheck source=scripts/node-runtime.sh
+source scripts/node-runtime.sh
 bash scripts/bootstrap.sh
 
 if [ -z "${KAFKA_BROKERS:-}" ] || [ -z "${SCHEMA_REGISTRY_URL:-}" ] || [ -z "${REDIS_URL:-}" ]; then

@@ -7,5 +7,9 @@
 # (`pnpm stack up` first); Redis is always the run's own redis-server.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+# The pinned Node 24 when the machine's is older than 22 (the fleet spawns the services
+# with its own process.execPath).
+# shellcheck source=scripts/node-runtime.sh
+source scripts/node-runtime.sh
 node_modules/.bin/tsc -b tsconfig.build.json test/faults
 exec node test/faults/dist/run.js "$@"

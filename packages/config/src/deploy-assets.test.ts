@@ -466,6 +466,12 @@ describe('Dockerfile', () => {
     expect(dockerfile).toMatch(/cp -R rules \/out\/rules/);
   });
 
+  it('runs the Node major that CI and the README commands pin (.node-version)', () => {
+    const pinned = read('.node-version').trim().replace(/^v/, '');
+    expect(dockerfile).toContain(`ARG NODE_VERSION=${pinned.split('.')[0]}\n`);
+    expect(dockerfile).toMatch(/^FROM node:\$\{NODE_VERSION\}-bookworm-slim AS runtime$/m);
+  });
+
   it('pins the pnpm version of package.json and installs from the lockfile', () => {
     const pkg = JSON.parse(read('package.json')) as { packageManager: string };
     expect(dockerfile).toContain(`ARG PNPM_VERSION=${pkg.packageManager.split('@')[1]}`);
