@@ -1,11 +1,17 @@
 #!/usr/bin/env node
-// The evaluator's CPU per event without I/O: a pool of customers, each event replayed as
-// the evaluator does it. Needs `pnpm build` first.
-//   node services/evaluator/bench/replay-bench.js [events] [--customers=N] [--per-batch=K] [--engine=DIR]
-// cached:  the decoded state kept between batches (EVALUATOR_STATE_CACHE), replay in place,
-//          encode once per customer and batch — the evaluator now;
-// decoded: decode the stored state at every batch, a copy per event (the evaluator before).
-// --engine=DIR: another build of packages/engine (e.g. from an older commit) for both modes.
+// The evaluator's CPU per event without I/O: a pool of customers, each batch replayed as
+// the evaluator does it, in the same process and alternating so the machine's load hits
+// every variant alike. Needs `pnpm build` first.
+//   node services/evaluator/bench/replay-bench.js [events] [--customers=N] [--per-batch=K] [--hot=F] [--base=DIR]
+// now:      the evaluator as built here — the decoded state kept between batches (state cache),
+//           replayed in place, encoded once per customer and batch without its dedupe ids
+//           (layout 3: the commit sends only the new ids);
+// decoded:  the same engine, but the state decoded from its stored text at every batch and
+//           copied per event (the evaluator's path before the state cache);
+// base:     with --base=DIR, a build of another checkout (e.g. `git worktree add DIR 5a1f15d`,
+//           then pnpm install and pnpm build there): its engine, rules and replay, as that
+//           evaluator ran them (decode, copy per event, ids inline).
+// --hot=F gives one customer the share F of all events (the hot key of a skewed workload).
 'use strict';
 const path = require('path');
 const args = process.argv.slice(2);
@@ -13,11 +19,20 @@ const opt = (name, dflt) => Number((args.find((a) => a.startsWith(`--${name}=`))
 const N = Number(args.find((a) => /^\d+$/.test(a)) ?? 200_000);
 const CUSTOMERS = opt('customers', 20_000);
 const PER_BATCH = opt('per-batch', 1);
-const engineDir = (args.find((a) => a.startsWith('--engine=')) ?? '').slice('--engine='.length);
-const engine = require(engineDir ? path.resolve(engineDir) : '@labelstream/engine');
-const { readRulesFile } = require('@labelstream/rules');
-const { outcomeOf, replaySteps } = require('../dist/customer-steps');
-const rules = readRulesFile(path.join(__dirname, '../../../rules/default.yaml'));
+const HOT = opt('hot', 0);
+const baseDir = (args.find((a) => a.startsWith('--base=')) ?? '').slice('--base='.length);
+const RULES = path.join(__dirname, '../../../rules/default.yaml');
+
+function variant(root) {
+  const req = (p) => require(path.join(root, p));
+  return {
+    engine: req('packages/engine/dist'),
+    rules: req('packages/rules/dist').readRulesFile(RULES),
+    steps: req('services/evaluator/dist/customer-steps.js'),
+  };
+}
+const now = variant(path.join(__dirname, '../../..'));
+const base = baseDir ? variant(path.resolve(baseDir)) : undefined;
 
 let seed = 7;
 const rnd = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
@@ -30,11 +45,12 @@ function event(i, customer, t) {
   if (r < 0.85) return { ...base, eventType: 'EMAIL_CLICK', attrs: { campaignId: 'c', emailId: 'e', linkId: 'l' } };
   return { ...base, eventType: 'SUPPORT_TICKET', attrs: { ticketId: 't', status: 'RESOLVED', priority: 'LOW', satisfactionScore: rnd() < 0.5 ? null : 1 + Math.floor(rnd() * 5) } };
 }
-// Events spread over 90 days of event time, customers Zipf-ish (a few busy ones).
+// Event times as a live stream gives them (the benchmark's generator: all within minutes,
+// so every id stays within the 1 h lateness horizon), customers Zipf-ish (a few busy ones).
 const events = [];
 for (let i = 0; i < N; i++) {
-  const c = Math.floor(CUSTOMERS * rnd() ** 2);
-  events.push(event(i, c, T0 + Math.floor((i / N) * 90 * 24 * 60) * MIN));
+  const c = HOT > 0 && rnd() < HOT ? 0 : Math.floor(CUSTOMERS * rnd() ** 2);
+  events.push(event(i, c, T0 + Math.floor((i / N) * 20 * MIN)));
 }
 const batches = [];
 for (let i = 0; i < N; i += PER_BATCH * 200) {
@@ -47,34 +63,40 @@ for (let i = 0; i < N; i += PER_BATCH * 200) {
   batches.push(byCustomer);
 }
 
-function runCached() {
+/** Bytes written per batch (state text, plus the new ids for layout 3) are counted as a check that all variants did the work. */
+function runNow() {
+  const { engine, rules, steps } = now;
   const cache = new Map();
   let bytes = 0;
   for (const b of batches) {
     for (const [c, evs] of b) {
       const s = cache.get(c) ?? { state: null, dueAt: null };
-      const out = outcomeOf(replaySteps(s.state, evs, rules, s.dueAt, { inPlace: true }));
+      const out = steps.outcomeOf(steps.replaySteps(s.state, evs, rules, s.dueAt, { inPlace: true }), undefined, { idsApart: true });
       bytes += out.state.length;
-      cache.set(c, { state: out.final ?? engine.decodeState(out.state), dueAt: out.nextDueAt });
+      for (const [id] of out.appliedIds) bytes += id.length;
+      engine.compactIds(out.final);
+      cache.set(c, { state: out.final, dueAt: out.nextDueAt });
     }
   }
   return bytes;
 }
-function runDecoded() {
-  const store = new Map();
-  let bytes = 0;
-  for (const b of batches) {
-    for (const [c, evs] of b) {
-      const s = store.get(c) ?? { state: null, dueAt: null };
-      const out = outcomeOf(replaySteps(s.state ? engine.decodeState(s.state) : null, evs, rules, s.dueAt));
-      bytes += out.state.length;
-      store.set(c, { state: out.state, dueAt: out.nextDueAt });
+function decodedWith({ engine, rules, steps }) {
+  return () => {
+    const store = new Map();
+    let bytes = 0;
+    for (const b of batches) {
+      for (const [c, evs] of b) {
+        const s = store.get(c) ?? { state: null, dueAt: null };
+        const out = steps.outcomeOf(steps.replaySteps(s.state ? engine.decodeState(s.state) : null, evs, rules, s.dueAt));
+        bytes += out.state.length;
+        store.set(c, { state: out.state, dueAt: out.nextDueAt });
+      }
     }
-  }
-  return bytes;
+    return bytes;
+  };
 }
-const modes = { cached: runCached, decoded: runDecoded };
-const results = { cached: [], decoded: [] };
+const modes = { now: runNow, decoded: decodedWith(now), ...(base ? { base: decodedWith(base) } : {}) };
+const results = Object.fromEntries(Object.keys(modes).map((k) => [k, []]));
 for (let round = 0; round < 3; round++) {
   for (const [name, f] of Object.entries(modes)) {
     // CPU time of this process (user + system), less sensitive than wall time to a busy machine.
@@ -85,5 +107,5 @@ for (let round = 0; round < 3; round++) {
   }
 }
 const med = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
-console.log(`CPU per event; ${N} events, ${CUSTOMERS} customers, ~${PER_BATCH * 200} events per batch${engineDir ? `, engine ${engineDir}` : ''}`);
+console.log(`CPU per event (user + system) on ${process.version}; ${N} events, ${CUSTOMERS} customers${HOT ? `, one with ${HOT * 100} % of events` : ''}, ~${PER_BATCH * 200} events per batch${base ? `; base = ${baseDir}` : ''}`);
 for (const [name, r] of Object.entries(results)) console.log(`  ${name.padEnd(8)} ${med(r).toFixed(1)} µs/event (runs: ${r.map((x) => x.toFixed(1)).join(', ')})`);
