@@ -379,9 +379,16 @@ render_kafka_conf() {
   fi
 }
 
-# Kafka cluster ids are 16 random bytes in URL-safe base64 without padding.
+# Kafka cluster ids are 16 random bytes in URL-safe base64 without padding. One in 64
+# begins with '-', which the format tool would read as an option: draw again, as Kafka's
+# own Uuid.randomUuid() does (and pass it as --cluster-id=<id> besides).
 new_cluster_id() {
-  head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n'
+  local id
+  while :; do
+    id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')
+    [[ $id == -* ]] || break
+  done
+  printf '%s\n' "$id"
 }
 
 # The broker JVM command line (also used for the one-off storage format).
@@ -416,7 +423,7 @@ start_kafka() {
     log "kafka: formatting KRaft storage in $KAFKA_DATA (cluster id $cid)"
     KAFKA_FORMAT_ARGS=()
     ((SECURE)) && secure_format_args
-    "${KAFKA_JAVA[@]}" kafka.tools.StorageTool format -t "$cid" -c "$KAFKA_CONF" --ignore-formatted \
+    "${KAFKA_JAVA[@]}" kafka.tools.StorageTool format --cluster-id="$cid" -c "$KAFKA_CONF" --ignore-formatted \
       "${KAFKA_FORMAT_ARGS[@]}" >>"$LOG_DIR/kafka.log" 2>&1 || fail_component kafka "kafka-storage format failed"
   fi
   t0=$(now)
