@@ -105,7 +105,8 @@ async function main(): Promise<void> {
       routes: {
         customers: async ({ path }) => {
           const id = path[0];
-          if (!id) return { status: 400, body: { error: 'usage: /admin/customers/<customerId>' } };
+          // Ingest never accepts a customer id this long: no Redis round trip for it.
+          if (!id || path.length > 1 || id.length > 256) return { status: 400, body: { error: 'usage: /admin/customers/<customerId>' } };
           const out = await explainCustomer(redis, config.redis.keyPrefix, partitions, rules, id, Date.now());
           return out.found ? { status: 200, body: out } : { status: 404, body: { error: 'no state for this customer' } };
         },
