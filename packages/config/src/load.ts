@@ -35,6 +35,11 @@ export interface CommonConfig {
   /** Bearer token for admin endpoints; admin endpoints are off when unset. */
   adminToken?: string;
   shutdownTimeoutMs: number;
+  /**
+   * Bounds on retrying one batch through retriable failures (outages): handler calls and time
+   * since the first failure. Past either the service exits to be restarted.
+   */
+  consumerRetry: { maxAttempts: number; budgetMs: number };
   topics: TopicNames;
   topicDefaults: { partitions: number; replicationFactor: number };
 }
@@ -93,6 +98,7 @@ export function loadCommon(service: string, defaultPort: number, env: Env): Comm
     http: { host: e.HTTP_HOST, port: e.HTTP_PORT },
     ...(e.ADMIN_TOKEN ? { adminToken: e.ADMIN_TOKEN } : {}),
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT,
+    consumerRetry: { maxAttempts: e.CONSUMER_MAX_RETRIES, budgetMs: e.CONSUMER_RETRY_BUDGET },
     topics: {
       customerEvents: e.TOPIC_CUSTOMER_EVENTS,
       dlq: e.TOPIC_DLQ,

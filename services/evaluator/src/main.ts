@@ -85,6 +85,7 @@ async function main(): Promise<void> {
     logger,
     metrics,
     shutdownTimeoutMs: config.shutdownTimeoutMs,
+    retry: config.consumerRetry,
     // The evaluator's output does not depend on batch boundaries (per-event replay), so a
     // backlog fetch is applied in slices: one Redis commit and one offset commit each.
     maxBatchMessages: config.maxBatchEvents,

@@ -92,6 +92,7 @@ async function main(): Promise<void> {
     logger,
     metrics,
     shutdownTimeoutMs: runnerBoundMs,
+    retry: config.consumerRetry,
     // A fetch must be able to return the largest record we accept whole (kafkajs #948).
     maxBytesPerPartition: Math.max(4 * 1024 * 1024, config.maxMessageBytes * 2),
   });

@@ -66,6 +66,7 @@ async function main(): Promise<void> {
     groupId: config.groupId,
     topicDefaults,
     shutdownTimeoutMs: config.shutdownTimeoutMs,
+    retry: config.consumerRetry,
     // Alive but idle is the worst state for a publisher: exit, let the supervisor restart it.
     onFatal: () => exitAfterFatal(),
   });
@@ -84,6 +85,7 @@ async function main(): Promise<void> {
       secret,
       topicDefaults,
       shutdownTimeoutMs: config.shutdownTimeoutMs,
+      retry: config.consumerRetry,
       onFatal: () => exitAfterFatal(),
     }),
   }));

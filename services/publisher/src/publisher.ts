@@ -21,6 +21,7 @@ import {
   type Batch,
   type BatchContext,
   type Registry,
+  type RetryBounds,
 } from '@labelstream/kafka';
 import type { Logger, Metrics } from '@labelstream/observability';
 import { causeTime, classifySeq, readPublishedPosition, toPublicRecords } from '@labelstream/publishing';
@@ -64,6 +65,8 @@ export interface PublisherOptions {
   maxSendRecords?: number;
   shutdownTimeoutMs?: number;
   sessionTimeoutMs?: number;
+  /** Bounds on retrying a batch through outages (the runner's defaults when unset). */
+  retry?: RetryBounds;
   /** Fetch size per partition (default 4 MiB; must exceed the broker's max message size). */
   maxBytesPerPartition?: number;
   /** Bound on reading the output tails after a rebalance (default 15 s). */
@@ -312,6 +315,7 @@ export function createPublisher(opts: PublisherOptions): Publisher {
         concurrency: opts.concurrency ?? 6,
         ...(opts.sessionTimeoutMs ? { sessionTimeoutMs: opts.sessionTimeoutMs } : {}),
         ...(opts.shutdownTimeoutMs ? { shutdownTimeoutMs: opts.shutdownTimeoutMs } : {}),
+        ...(opts.retry ? { retry: opts.retry } : {}),
         ...(opts.maxBytesPerPartition ? { maxBytesPerPartition: opts.maxBytesPerPartition } : {}),
         // Runs synchronously inside kafkajs' GROUP_JOIN, before the new generation's first
         // fetch: forget what we knew and read every assigned partition's tail in one go.
