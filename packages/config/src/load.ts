@@ -40,6 +40,8 @@ export interface CommonConfig {
    * since the first failure. Past either the service exits to be restarted.
    */
   consumerRetry: { maxAttempts: number; budgetMs: number };
+  /** Bounds on decoding one message (Avro and JSON nesting, Avro array/map items), checked before allocating. */
+  decodeLimits: { maxDepth: number; maxItems: number };
   topics: TopicNames;
   topicDefaults: { partitions: number; replicationFactor: number };
 }
@@ -99,6 +101,7 @@ export function loadCommon(service: string, defaultPort: number, env: Env): Comm
     ...(e.ADMIN_TOKEN ? { adminToken: e.ADMIN_TOKEN } : {}),
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT,
     consumerRetry: { maxAttempts: e.CONSUMER_MAX_RETRIES, budgetMs: e.CONSUMER_RETRY_BUDGET },
+    decodeLimits: { maxDepth: e.DECODE_MAX_DEPTH, maxItems: e.DECODE_MAX_ITEMS },
     topics: {
       customerEvents: e.TOPIC_CUSTOMER_EVENTS,
       dlq: e.TOPIC_DLQ,

@@ -96,7 +96,6 @@ describe('isRetriable', () => {
     });
 
     it('Redis replies of a server loading, failing over or busy; not other replies', () => {
-      // eslint-disable-next-line @typescript-eslint/no-unsafe-call
       const reply = (msg: string) => new ReplyError(msg) as Error;
       expect(reply('LOADING Redis is loading the dataset in memory').name).toBe('ReplyError');
       expect(isRetriable(reply('LOADING Redis is loading the dataset in memory'))).toBe(true);

@@ -3,6 +3,8 @@ export type { KafkaConnection } from './client';
 export { ensureTopics } from './topics';
 export type { TopicSpec } from './topics';
 export { Registry, isConfluentFramed, schemaIdOf } from './registry';
+export { avroDecodeError, AvroBoundsError, checkAvroBounds, DEFAULT_AVRO_DECODE_LIMITS } from './avro-bounds';
+export type { AvroDecodeLimits } from './avro-bounds';
 export type { RegistryConnection } from './registry';
 export { createConsumerRunner, DEFAULT_RETRY_BOUNDS } from './consumer';
 export type { Batch, BatchContext, BatchHandler, ConsumerRunner, ConsumerRunnerOptions, RetryBounds } from './consumer';

@@ -30,7 +30,7 @@ async function main(): Promise<void> {
   logger.info({ rulesFile: config.rulesFile, rulesVersion: rules.version, labels: rules.labels.length, features: rules.features.length }, 'rules loaded');
 
   const kafka = createKafka(config.kafka, logger);
-  const registry = new Registry(config.registry);
+  const registry = new Registry({ ...config.registry, decodeLimits: config.decodeLimits });
   const redis = new Redis(config.redis.url, {
     keyPrefix: '',
     maxRetriesPerRequest: null, // commands wait for a reconnect instead of failing a batch mid-way

@@ -56,7 +56,7 @@ async function main(): Promise<void> {
   const kafka = createKafka(config.kafka, logger);
   // Wrong credentials or an untrusted certificate: stop now, saying which (no retry loop).
   await checkKafkaAccess(kafka, config.kafka);
-  const registry = new Registry(config.registry);
+  const registry = new Registry({ ...config.registry, decodeLimits: config.decodeLimits });
 
   const admin = kafka.admin();
   await admin.connect();

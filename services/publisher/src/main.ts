@@ -48,7 +48,7 @@ async function main(): Promise<void> {
     process.stderr.write(`publisher failed to start: ${(err as Error).message}\n`);
     process.exit(1);
   });
-  const registry = new Registry(config.registry);
+  const registry = new Registry({ ...config.registry, decodeLimits: config.decodeLimits });
   const topicDefaults = config.topicDefaults;
 
   const publisher = createPublisher({
