@@ -52,6 +52,11 @@ else
   REDIS_PORT=${REDIS_PORT:-6380}
   EXTERNAL_REDIS_URL=${LABELSTREAM_REDIS_URL:-}
 fi
+# The one size setting (as ingest reads it): the largest record a raw topic accepts. The
+# broker's default topic limit is rendered from it; ingest derives its raw topics, its DLQ
+# (this plus header room) and its fetch size from the same variable (`stack.sh env`).
+RAW_MAX_RECORD_BYTES=${RAW_MAX_RECORD_BYTES:-2097152}
+[[ $RAW_MAX_RECORD_BYTES =~ ^[0-9]+$ ]] || { printf '[stack] ERROR: RAW_MAX_RECORD_BYTES must be a number of bytes\n' >&2; exit 1; }
 HEALTH_TIMEOUT=${LABELSTREAM_HEALTH_TIMEOUT:-60}
 STOP_TIMEOUT=${LABELSTREAM_STOP_TIMEOUT:-30}
 KAFKA_HEAP_OPTS=${KAFKA_HEAP_OPTS:--Xms256m -Xmx1g}
@@ -373,6 +378,7 @@ render_kafka_conf() {
   sed -e "s#@KAFKA_PORT@#$KAFKA_PORT#g" \
     -e "s#@KAFKA_CONTROLLER_PORT@#$KAFKA_CONTROLLER_PORT#g" \
     -e "s#@KAFKA_LOG_DIR@#$KAFKA_DATA#g" \
+    -e "s#@RAW_MAX_RECORD_BYTES@#$RAW_MAX_RECORD_BYTES#g" \
     "$SCRIPT_DIR/kafka/server.properties.tmpl" >"$KAFKA_CONF"
   if ((SECURE)); then
     secure_kafka_conf >>"$KAFKA_CONF"
@@ -596,6 +602,7 @@ env_lines() {
   printf 'export KAFKA_BROKERS=%s:%s\n' "$HOST" "$KAFKA_PORT"
   printf 'export SCHEMA_REGISTRY_URL=%s\n' "$(registry_url)"
   printf 'export REDIS_URL=%s\n' "$(redis_url)"
+  printf 'export RAW_MAX_RECORD_BYTES=%s\n' "$RAW_MAX_RECORD_BYTES"
 }
 
 cmd_up() {

@@ -1,6 +1,6 @@
 export { createKafka } from './client';
 export type { KafkaConnection } from './client';
-export { ensureTopics } from './topics';
+export { ensureTopics, topicMaxMessageBytes } from './topics';
 export type { TopicSpec } from './topics';
 export { Registry, isConfluentFramed, schemaIdOf } from './registry';
 export { avroDecodeError, AvroBoundsError, checkAvroBounds, DEFAULT_AVRO_DECODE_LIMITS } from './avro-bounds';
@@ -10,8 +10,8 @@ export { createConsumerRunner, DEFAULT_RETRY_BOUNDS } from './consumer';
 export type { Batch, BatchContext, BatchHandler, ConsumerRunner, ConsumerRunnerOptions, RetryBounds } from './consumer';
 export { createProducer, sendAll, sendChunked } from './producer';
 export { chunkMessages, messageBytes, MAX_SEND_BYTES } from './chunk';
-export { toDeadLetter } from './dlq';
-export type { DeadLetter } from './dlq';
+export { DLQ_PREFIX_BYTES, toDeadLetter } from './dlq';
+export type { DeadLetter, DeadLetterOptions } from './dlq';
 export { backoffMs, sleep } from './backoff';
 export { checkKafkaAccess, describeKafkaAccessFailure, describeKafkaTlsFailure, isTlsVerificationError } from './access';
 export type { KafkaAccessOptions } from './access';
