@@ -11,7 +11,7 @@ const NOW = Date.UTC(2026, 11, 6, 20, 0, 0);
 const OLD_DLQ_LIMIT = 1_048_588 + 64 * 1024;
 
 function raw(value: Buffer, extra: Partial<KafkaMessage> = {}): KafkaMessage {
-  return { key: Buffer.from('k-1'), value, headers: { trace: 'abc' }, timestamp: '1700000000000', attributes: 0, offset: '1234', size: 0, ...extra } as KafkaMessage;
+  return { key: Buffer.from('k-1'), value, headers: { trace: 'abc' }, timestamp: '1700000000000', attributes: 0, offset: '1234', ...extra } as unknown as KafkaMessage;
 }
 
 const h = (m: { headers?: unknown }, name: string) => (m.headers as Record<string, unknown>)[name]?.toString();
