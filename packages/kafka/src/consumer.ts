@@ -214,6 +214,8 @@ export function createConsumerRunner(opts: ConsumerRunnerOptions): ConsumerRunne
         const code = (err as { code?: string }).code ?? (err as Error).name ?? 'UNKNOWN';
         metrics.retries.inc({ code });
         metrics.errors.inc({ code });
+        // Revoked or shutting down while it failed: leave the batch to the next owner / the restart.
+        if (!ctx.isActive()) return false;
         firstFailure ??= Date.now();
         const elapsedMs = Date.now() - firstFailure;
         const wait = backoffMs(attempt);
@@ -227,8 +229,9 @@ export function createConsumerRunner(opts: ConsumerRunnerOptions): ConsumerRunne
             { cause: err },
           );
           crashed = failed.message;
+          // One line for the first failure; batches of other partitions failing meanwhile add none.
+          if (!gaveUp) logger.fatal({ err, code: failed.code, ...failed.context }, `${failed.message}; stopping the consumer (the process should exit and be restarted)`);
           gaveUp ??= failed;
-          logger.fatal({ err, code: failed.code, ...failed.context }, `${failed.message}; stopping the consumer (the process should exit and be restarted)`);
           throw failed;
         }
         retrying++;
