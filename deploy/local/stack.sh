@@ -52,6 +52,11 @@ else
   REDIS_PORT=${REDIS_PORT:-6380}
   EXTERNAL_REDIS_URL=${LABELSTREAM_REDIS_URL:-}
 fi
+# The one size setting (as ingest reads it): the largest record a raw topic accepts. The
+# broker's default topic limit is rendered from it; ingest derives its raw topics, its DLQ
+# (this plus header room) and its fetch size from the same variable (`stack.sh env`).
+RAW_MAX_RECORD_BYTES=${RAW_MAX_RECORD_BYTES:-2097152}
+[[ $RAW_MAX_RECORD_BYTES =~ ^[0-9]+$ ]] || { printf '[stack] ERROR: RAW_MAX_RECORD_BYTES must be a number of bytes\n' >&2; exit 1; }
 HEALTH_TIMEOUT=${LABELSTREAM_HEALTH_TIMEOUT:-60}
 STOP_TIMEOUT=${LABELSTREAM_STOP_TIMEOUT:-30}
 KAFKA_HEAP_OPTS=${KAFKA_HEAP_OPTS:--Xms256m -Xmx1g}
@@ -373,15 +378,23 @@ render_kafka_conf() {
   sed -e "s#@KAFKA_PORT@#$KAFKA_PORT#g" \
     -e "s#@KAFKA_CONTROLLER_PORT@#$KAFKA_CONTROLLER_PORT#g" \
     -e "s#@KAFKA_LOG_DIR@#$KAFKA_DATA#g" \
+    -e "s#@RAW_MAX_RECORD_BYTES@#$RAW_MAX_RECORD_BYTES#g" \
     "$SCRIPT_DIR/kafka/server.properties.tmpl" >"$KAFKA_CONF"
   if ((SECURE)); then
     secure_kafka_conf >>"$KAFKA_CONF"
   fi
 }
 
-# Kafka cluster ids are 16 random bytes in URL-safe base64 without padding.
+# Kafka cluster ids are 16 random bytes in URL-safe base64 without padding. One in 64
+# begins with '-', which the format tool would read as an option: draw again, as Kafka's
+# own Uuid.randomUuid() does (and pass it as --cluster-id=<id> besides).
 new_cluster_id() {
-  head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n'
+  local id
+  while :; do
+    id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')
+    [[ $id == -* ]] || break
+  done
+  printf '%s\n' "$id"
 }
 
 # The broker JVM command line (also used for the one-off storage format).
@@ -416,7 +429,7 @@ start_kafka() {
     log "kafka: formatting KRaft storage in $KAFKA_DATA (cluster id $cid)"
     KAFKA_FORMAT_ARGS=()
     ((SECURE)) && secure_format_args
-    "${KAFKA_JAVA[@]}" kafka.tools.StorageTool format -t "$cid" -c "$KAFKA_CONF" --ignore-formatted \
+    "${KAFKA_JAVA[@]}" kafka.tools.StorageTool format --cluster-id="$cid" -c "$KAFKA_CONF" --ignore-formatted \
       "${KAFKA_FORMAT_ARGS[@]}" >>"$LOG_DIR/kafka.log" 2>&1 || fail_component kafka "kafka-storage format failed"
   fi
   t0=$(now)
@@ -589,6 +602,7 @@ env_lines() {
   printf 'export KAFKA_BROKERS=%s:%s\n' "$HOST" "$KAFKA_PORT"
   printf 'export SCHEMA_REGISTRY_URL=%s\n' "$(registry_url)"
   printf 'export REDIS_URL=%s\n' "$(redis_url)"
+  printf 'export RAW_MAX_RECORD_BYTES=%s\n' "$RAW_MAX_RECORD_BYTES"
 }
 
 cmd_up() {

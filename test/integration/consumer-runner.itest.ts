@@ -83,4 +83,100 @@ describe('consumer runner', () => {
       await admin.disconnect();
     }
   });
+
+  /**
+   * Runs a runner whose handler fails on the message "poison" of a 3-message topic, and
+   * waits for the consumer to stop for good (kafkajs CRASH with restart: false, which the
+   * services answer by exiting). Returns what the runner logged, the crash and how often
+   * the handler ran.
+   */
+  async function runUntilCrash(fail: () => never, retry?: { maxAttempts?: number; budgetMs?: number }) {
+    const topic = uniqueName('it-runner-fail');
+    const groupId = uniqueName('it-runner-fail-g');
+    const kafka = testKafka(env);
+    const admin = kafka.admin();
+    await admin.connect();
+    await createTestTopics(admin, [{ topic, partitions: 1 }]);
+    const producer = kafka.producer();
+    await producer.connect();
+    await producer.send({ topic, acks: -1, messages: ['ok', 'poison', 'ok'].map((value) => ({ key: 'k', value })) });
+    await producer.disconnect();
+    const lines: Array<Record<string, unknown>> = [];
+    const logger = createLogger({
+      service: 'runner-it',
+      level: 'warn',
+      destination: new Writable({ write: (c: Buffer, _e, cb) => (lines.push(JSON.parse(c.toString()) as Record<string, unknown>), cb()) }),
+    });
+    let calls = 0;
+    let runner: ConsumerRunner | undefined;
+    try {
+      runner = createConsumerRunner({
+        kafka: createKafka({ brokers: env.kafkaBrokers, clientId: uniqueName('runner-it') }, logger),
+        groupId,
+        topics: [topic],
+        logger,
+        metrics: createMetrics('runner_it', { defaultMetrics: false }),
+        sessionTimeoutMs: 10_000,
+        shutdownTimeoutMs: 5000,
+        ...(retry ? { retry } : {}),
+        handler: async (batch) => {
+          calls++;
+          if (batch.messages.some((m) => m.value?.toString() === 'poison')) fail();
+        },
+      });
+      const crashes: Array<{ restart: boolean; error: Error }> = [];
+      runner.consumer.on(runner.consumer.events.CRASH, (e) => crashes.push({ restart: e.payload.restart, error: e.payload.error }));
+      const started = Date.now();
+      await runner.start();
+      await waitFor('the consumer to crash for good', () => crashes.some((c) => !c.restart), { timeoutMs: 60_000 });
+      const elapsedMs = Date.now() - started;
+      // It stays stopped: no restart, no further handler call, not ready.
+      const callsAtCrash = calls;
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(calls).toBe(callsAtCrash);
+      expect(crashes.every((c) => !c.restart)).toBe(true);
+      expect(runner.isReady()).toBe(false);
+      // Nothing was committed: the restarted process re-reads the batch.
+      const [c] = await admin.fetchOffsets({ groupId, topics: [topic] });
+      expect(Number(c!.partitions[0]!.offset)).toBe(-1);
+      return { lines, calls, elapsedMs, status: runner.status() };
+    } finally {
+      await runner?.stop();
+      await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
+      await admin.disconnect();
+    }
+  }
+
+  it('stops for good on a programming error in the handler, at once, with one fatal log line', async () => {
+    const { lines, calls, status } = await runUntilCrash(() => {
+      const batch = undefined as unknown as { messages: unknown[] };
+      throw new TypeError(`Cannot read properties of undefined (reading 'messages') ${String(batch)}`);
+    });
+    expect(calls).toBe(1); // not retried
+    const fatal = lines.filter((l) => l.level === 'fatal');
+    expect(fatal).toHaveLength(1);
+    expect(fatal[0]!.msg).toMatch(/batch of it-runner-fail-.*\/0 failed with an error no retry can fix: TypeError: Cannot read properties of undefined/);
+    expect(fatal[0]).toMatchObject({ code: 'BATCH_FAILED', reason: 'NOT_RETRIABLE', partition: 0, attempts: 1, firstOffset: '0' });
+    expect(lines.filter((l) => l.msg === 'consumer crashed')).toEqual([]);
+    expect(status).toMatchObject({ failed: { reason: 'NOT_RETRIABLE' } });
+  });
+
+  it('stops for good once a retriable failure outlasts the retry bound', async () => {
+    const { lines, calls } = await runUntilCrash(() => {
+      throw new AdapterError('TEST_OUTAGE', 'injected outage that never ends', true);
+    }, { maxAttempts: 4 });
+    expect(calls).toBe(4);
+    expect(lines.filter((l) => l.msg === 'retriable error; retrying batch')).toHaveLength(3);
+    const fatal = lines.filter((l) => l.level === 'fatal');
+    expect(fatal).toHaveLength(1);
+    expect(fatal[0]!.msg).toMatch(/still failed after 4 attempts .*AdapterError \[TEST_OUTAGE\]: injected outage/);
+  });
+
+  it('stops for good once a retriable failure outlasts the retry time budget', async () => {
+    const { calls, elapsedMs } = await runUntilCrash(() => {
+      throw new AdapterError('TEST_OUTAGE', 'injected outage that never ends', true);
+    }, { budgetMs: 1500 });
+    expect(calls).toBeGreaterThanOrEqual(2);
+    expect(elapsedMs).toBeLessThan(30_000);
+  });
 });

@@ -109,7 +109,7 @@ export interface InProcessIngest {
 export async function startInProcessIngest(
   env: StackEnv,
   topics: IngestTestTopics,
-  opts: { maxMessageBytes?: number; registryUrl?: string } = {},
+  opts: { maxMessageBytes?: number; registryUrl?: string; dlqMaxRecordBytes?: number } = {},
 ): Promise<InProcessIngest> {
   const logger = createLogger({ service: 'ingest-itest', level: 'error' });
   const metrics = createMetrics('ingest-itest', { defaultMetrics: false });
@@ -124,6 +124,7 @@ export async function startInProcessIngest(
     topics,
     logger,
     metrics,
+    ...(opts.dlqMaxRecordBytes ? { dlqMaxRecordBytes: opts.dlqMaxRecordBytes } : {}),
   });
   await ingest.init();
   const groupId = uniqueName('it-ingest');

@@ -8,11 +8,16 @@
  * nothing changed); `pnpm test` builds everything before jest anyway.
  */
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import type { Schema } from 'avsc';
 import { join } from 'node:path';
 import { Registry } from '@labelstream/kafka';
 import { collect, connectStack, testKafka, uniqueName, waitFor, within, type StackEnv } from '@labelstream/testkit';
 import {
   createIngestTopics,
+  dlqHeader,
+  json,
+  rawPurchase,
   decodeCanonical,
   deleteIngestTopics,
   ingestTopicNames,
@@ -163,6 +168,79 @@ describe('ingest service process (real Kafka and registry)', () => {
       expect(rejoinMs).toBeLessThan(20_000);
       console.log(`ingest SIGTERM: exited 0 after ${elapsed} ms (bound ${shutdownMs} ms); restart ready in ${rejoinMs} ms; ${total - N} duplicates`);
     } finally {
+      await out.stop();
+    }
+  });
+
+  /** Resident and peak resident memory of a process, in MiB (Linux /proc). */
+  function memoryMiB(pid: number): { rss: number; peak: number } {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
+    return { rss: kib('VmRSS') / 1024, peak: kib('VmHWM') / 1024 };
+  }
+
+  it('Avro allocation bombs and hostile bodies are dead-lettered without growing its memory (issue 14)', async () => {
+    const zigzag = (n: number): Buffer => {
+      let z = n >= 0 ? n * 2 : -n * 2 - 1;
+      const out: number[] = [];
+      do {
+        let b = z % 128;
+        z = Math.floor(z / 128);
+        if (z > 0) b |= 0x80;
+        out.push(b);
+      } while (z > 0);
+      return Buffer.from(out);
+    };
+    const frame = (id: number, body: Buffer) => Buffer.concat([Buffer.from([0, (id >>> 24) & 0xff, (id >>> 16) & 0xff, (id >>> 8) & 0xff, id & 0xff]), body]);
+    const schemas: Schema[] = [
+      { type: 'record', name: 'BombInts', fields: [{ name: 'items', type: { type: 'array', items: 'int' } }] },
+      { type: 'record', name: 'BombNulls', fields: [{ name: 'items', type: { type: 'array', items: 'null' } }] },
+      { type: 'record', name: 'BombMap', fields: [{ name: 'attrs', type: { type: 'map', values: 'string' } }] },
+      { type: 'record', name: 'BombNested', fields: [{ name: 'rows', type: { type: 'array', items: { type: 'array', items: 'long' } } }] },
+      { type: 'record', name: 'BombList', fields: [{ name: 'next', type: ['null', 'BombList'] }] },
+      { type: 'record', name: 'BombString', fields: [{ name: 's', type: 'string' }, { name: 'b', type: 'bytes' }] },
+    ] as Schema[];
+    const ids = await Promise.all(schemas.map((sc, i) => registry.register(`${topics.raw.purchases}-bomb${i}-value`, sc as object)));
+    // The finding's bodies (2^31-1 and 20 M items), then hostile ones from a fixed-seed PRNG:
+    // random bytes, and huge counts spliced into random prefixes.
+    let seed = 14;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed / 2 ** 31);
+    const bodies: Buffer[] = [];
+    for (const id of ids) {
+      for (const count of [2 ** 31 - 1, 20_000_000, -(2 ** 31 - 1)]) bodies.push(frame(id, Buffer.concat([zigzag(count), Buffer.alloc(55, 2)])));
+      bodies.push(frame(id, Buffer.alloc(100_000, 2))); // BombList: 100 000 levels deep
+      for (let i = 0; i < 40; i++) {
+        const prefix = Buffer.from(Array.from({ length: Math.floor(rand() * 12) }, () => Math.floor(rand() * 256)));
+        const tail = Buffer.from(Array.from({ length: Math.floor(rand() * 64) }, () => Math.floor(rand() * 256)));
+        bodies.push(frame(id, Buffer.concat([prefix, zigzag([2 ** 31 - 1, 20_000_000, 2 ** 40][i % 3]!), tail])));
+      }
+    }
+    const good = json(rawPurchase('after-bombs', 'cust-1'));
+    const svc = await start(uniqueName('it-ingest-bomb'));
+    const before = memoryMiB(svc.child.pid!);
+    const dlq = await collect(kafka, [topics.dlq]);
+    const out = await collect(kafka, [topics.customerEvents]);
+    try {
+      const producer = kafka.producer();
+      await producer.connect();
+      await producer.send({ topic: topics.raw.purchases, acks: -1, messages: [...bodies, good].map((value) => ({ key: 'k', value })) });
+      await producer.disconnect();
+      await out.waitForCount(1, 60_000);
+      const dead = await dlq.waitForCount(bodies.length, 60_000);
+      const reasons = new Map<string, number>();
+      for (const d of dead) reasons.set(dlqHeader.reason(d)!, (reasons.get(dlqHeader.reason(d)!) ?? 0) + 1);
+      // Bombs are refused before decoding; a hostile body that happens to decode is refused by validation.
+      expect([...reasons.keys()].filter((r) => !['MALFORMED_AVRO', 'LIMIT_EXCEEDED', 'MISSING_FIELD', 'WRONG_TYPE'].includes(r))).toEqual([]);
+      const bombs = new Set(ids.flatMap((_, i) => [0, 1, 2, 3].map((k) => i * 44 + k)));
+      expect(dead.filter((_, i) => bombs.has(i)).map((d) => dlqHeader.reason(d)).filter((r) => r !== 'MALFORMED_AVRO' && r !== 'LIMIT_EXCEEDED')).toEqual([]);
+      const after = memoryMiB(svc.child.pid!);
+      process.stdout.write(
+        `ingest memory under ${bodies.length} Avro bombs: RSS ${before.rss.toFixed(0)} → ${after.rss.toFixed(0)} MiB, peak ${before.peak.toFixed(0)} → ${after.peak.toFixed(0)} MiB; reasons ${JSON.stringify(Object.fromEntries(reasons))}\n`,
+      );
+      expect(after.peak - before.peak).toBeLessThan(64);
+      expect(svc.child.exitCode).toBeNull();
+    } finally {
+      await dlq.stop();
       await out.stop();
     }
   });

@@ -5,8 +5,10 @@
  * DLQ with its reason and original bytes; a poison message blocks nothing.
  */
 import { COMPATIBILITY, subjectFor, typeForSchema, type AvroRecordSchema, type CustomerEvent } from '@labelstream/contracts';
-import { Registry } from '@labelstream/kafka';
-import { collect, connectStack, testKafka, waitFor, type StackEnv } from '@labelstream/testkit';
+import { createHash } from 'node:crypto';
+import { DLQ_HEADERS } from '@labelstream/contracts';
+import { Registry, topicMaxMessageBytes } from '@labelstream/kafka';
+import { collect, connectStack, createTestTopics, testKafka, waitFor, type StackEnv } from '@labelstream/testkit';
 import {
   createIngestTopics,
   decodeCanonical,
@@ -334,6 +336,49 @@ describe('ingest (in-process, real Kafka and registry)', () => {
         },
         { timeoutMs: 15_000 },
       );
+    } finally {
+      await out.stop();
+      await dlq.stop();
+    }
+  });
+
+  it('a 1.5 MB reject the DLQ cannot hold whole is dead-lettered truncated, and the partition moves on (issue 14)', async () => {
+    // The sizes of the finding: raw topics take 2 MiB, the DLQ as ingest used to create it (~1.1 MB).
+    const dlqLimit = 1_048_588 + 64 * 1024;
+    await createTestTopics(admin, [
+      { topic: topics.raw.purchases, config: { 'max.message.bytes': String(2 * 1024 * 1024) } },
+      { topic: topics.raw.emailClicks },
+      { topic: topics.raw.supportTickets },
+      { topic: topics.customerEvents },
+      { topic: topics.dlq, config: { 'max.message.bytes': String(dlqLimit) } },
+    ]);
+    const observed = await topicMaxMessageBytes(admin, [topics.raw.purchases, topics.dlq]);
+    expect(observed).toEqual({ [topics.raw.purchases]: 2 * 1024 * 1024, [topics.dlq]: dlqLimit });
+    const big = json(rawPurchase('big-1', 'cust-big', { note: 'x'.repeat(1_500_000) }));
+    const good = Array.from({ length: 5 }, (_, i) => json(rawPurchase(`after-big-${i}`, 'cust-1')));
+    const producer = kafka.producer();
+    await producer.connect();
+    await producer.send({ topic: topics.raw.purchases, acks: -1, messages: [big, ...good].map((value) => ({ key: 'k', value })) });
+    await producer.disconnect();
+
+    const out = await collect(kafka, [topics.customerEvents]);
+    const dlq = await collect(kafka, [topics.dlq]);
+    ingest = await startInProcessIngest(env, topics, { dlqMaxRecordBytes: observed[topics.dlq] });
+    try {
+      const records = await out.waitForCount(good.length, 30_000);
+      expect(await Promise.all(records.map(async (r) => (await decodeCanonical(registry, r.value)).eventId))).toEqual(good.map((_, i) => `after-big-${i}`));
+      const [dead] = await dlq.waitForCount(1);
+      expect(dlqHeader.reason(dead!)).toBe('OVERSIZE');
+      expect([dlqHeader.sourceTopic(dead!), dlqHeader.sourcePartition(dead!), dlqHeader.sourceOffset(dead!)]).toEqual([topics.raw.purchases, '0', '0']);
+      expect(String(dead!.headers?.[DLQ_HEADERS.truncated])).toBe('true');
+      expect(String(dead!.headers?.[DLQ_HEADERS.originalBytes])).toBe(String(big.length));
+      expect(String(dead!.headers?.[DLQ_HEADERS.sha256])).toBe(createHash('sha256').update(big).digest('hex'));
+      expect(dead!.value?.equals(big.subarray(0, 4096))).toBe(true);
+      const groupId = ingest.groupId;
+      await waitFor(`group ${groupId} to commit past the big record`, async () => {
+        const offsets = await admin.fetchOffsets({ groupId, topics: [topics.raw.purchases] });
+        return offsets[0]?.partitions[0]?.offset === String(1 + good.length);
+      }, { timeoutMs: 15_000 });
     } finally {
       await out.stop();
       await dlq.stop();

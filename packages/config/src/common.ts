@@ -103,6 +103,10 @@ export const commonEnv = {
     .transform((v) => (v === '' ? undefined : v))
     .refine((v) => v === undefined || v.length >= 16, 'must be at least 16 characters'),
   SHUTDOWN_TIMEOUT: envDuration('10s'),
+  CONSUMER_RETRY_BUDGET: envDuration('5m'),
+  CONSUMER_MAX_RETRIES: envInt(100, 1, 1_000_000),
+  DECODE_MAX_DEPTH: envInt(32, 4, 1000),
+  DECODE_MAX_ITEMS: envInt(100_000, 1, 10_000_000),
   TOPIC_PARTITIONS: envInt(6, 1, 10_000),
   TOPIC_REPLICATION_FACTOR: envInt(1, 1, 10),
   TOPIC_CUSTOMER_EVENTS: envString('labels.customer-events.v1'),

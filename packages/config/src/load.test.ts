@@ -31,6 +31,24 @@ describe('config', () => {
     expect(issuesOf(() => loadEvaluatorConfig({ ...base, REDIS_URL: 'redis://127.0.0.1:6379', KAFKA_COMPRESSION: 'brotli' }))).toEqual(['KAFKA_COMPRESSION']);
   });
 
+  it('derives size limits from RAW_MAX_RECORD_BYTES and refuses an ingest limit above it', () => {
+    const c = loadIngestConfig(base);
+    expect({ raw: c.rawMaxRecordBytes, ingest: c.maxMessageBytes }).toEqual({ raw: 2_097_152, ingest: 1_000_000 });
+    expect(loadIngestConfig({ ...base, RAW_MAX_RECORD_BYTES: '8388608', INGEST_MAX_MESSAGE_BYTES: '8000000' }).maxMessageBytes).toBe(8_000_000);
+    expect(issuesOf(() => loadIngestConfig({ ...base, RAW_MAX_RECORD_BYTES: '1048576', INGEST_MAX_MESSAGE_BYTES: '2000000' }))).toEqual(['INGEST_MAX_MESSAGE_BYTES']);
+    expect(issuesOf(() => loadIngestConfig({ ...base, RAW_MAX_RECORD_BYTES: '100' }))).toEqual(['RAW_MAX_RECORD_BYTES']);
+  });
+
+  it('bounds consumer retries and decoding, configurably', () => {
+    const c = loadEvaluatorConfig({ ...base, REDIS_URL: 'redis://127.0.0.1:6379' });
+    expect(c.consumerRetry).toEqual({ maxAttempts: 100, budgetMs: 300_000 });
+    expect(c.decodeLimits).toEqual({ maxDepth: 32, maxItems: 100_000 });
+    const d = loadPublisherConfig({ ...base, CONSUMER_RETRY_BUDGET: '90s', CONSUMER_MAX_RETRIES: '7', DECODE_MAX_DEPTH: '16', DECODE_MAX_ITEMS: '500' });
+    expect(d.consumerRetry).toEqual({ maxAttempts: 7, budgetMs: 90_000 });
+    expect(d.decodeLimits).toEqual({ maxDepth: 16, maxItems: 500 });
+    expect(issuesOf(() => loadPublisherConfig({ ...base, CONSUMER_MAX_RETRIES: '0' }))).toEqual(['CONSUMER_MAX_RETRIES']);
+  });
+
   it('names every missing or invalid variable at once', () => {
     const vars = issuesOf(() => loadEvaluatorConfig({ KAFKA_BROKERS: 'nope', HTTP_PORT: 'x' }));
     expect(vars).toEqual(expect.arrayContaining(['KAFKA_BROKERS', 'SCHEMA_REGISTRY_URL', 'HTTP_PORT']));

@@ -37,6 +37,13 @@ export interface CommonConfig {
   /** Bearer token for admin endpoints; admin endpoints are off when unset. */
   adminToken?: string;
   shutdownTimeoutMs: number;
+  /**
+   * Bounds on retrying one batch through retriable failures (outages): handler calls and time
+   * since the first failure. Past either the service exits to be restarted.
+   */
+  consumerRetry: { maxAttempts: number; budgetMs: number };
+  /** Bounds on decoding one message (Avro and JSON nesting, Avro array/map items), checked before allocating. */
+  decodeLimits: { maxDepth: number; maxItems: number };
   topics: TopicNames;
   topicDefaults: { partitions: number; replicationFactor: number };
 }
@@ -96,6 +103,8 @@ export function loadCommon(service: string, defaultPort: number, env: Env): Comm
     http: { host: e.HTTP_HOST, port: e.HTTP_PORT },
     ...(e.ADMIN_TOKEN ? { adminToken: e.ADMIN_TOKEN } : {}),
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT,
+    consumerRetry: { maxAttempts: e.CONSUMER_MAX_RETRIES, budgetMs: e.CONSUMER_RETRY_BUDGET },
+    decodeLimits: { maxDepth: e.DECODE_MAX_DEPTH, maxItems: e.DECODE_MAX_ITEMS },
     topics: {
       customerEvents: e.TOPIC_CUSTOMER_EVENTS,
       dlq: e.TOPIC_DLQ,
@@ -111,6 +120,13 @@ export function loadCommon(service: string, defaultPort: number, env: Env): Comm
 export interface IngestConfig extends CommonConfig {
   groupId: string;
   rawTopics: { purchases: string; emailClicks: string; supportTickets: string };
+  /**
+   * The one size setting (RAW_MAX_RECORD_BYTES): the largest record a raw topic accepts.
+   * Raw topics ingest creates get it as `max.message.bytes`, the DLQ that plus room for its
+   * headers, the consumer's fetch size twice it; `maxMessageBytes` may not exceed it.
+   */
+  rawMaxRecordBytes: number;
+  /** Largest raw value ingest decodes (INGEST_MAX_MESSAGE_BYTES); larger ones are OVERSIZE rejects. */
   maxMessageBytes: number;
   maxLatenessMs: number;
   maxFutureSkewMs: number;
@@ -133,6 +149,7 @@ export function loadIngestConfig(env: Env): IngestConfig {
       TOPIC_RAW_PURCHASES: envString('storefront.purchases'),
       TOPIC_RAW_EMAIL_CLICKS: envString('storefront.email-clicks'),
       TOPIC_RAW_SUPPORT_TICKETS: envString('storefront.support-tickets'),
+      RAW_MAX_RECORD_BYTES: envInt(2 * 1024 * 1024, 64 * 1024, 64 * 1024 * 1024),
       INGEST_MAX_MESSAGE_BYTES: envInt(1_000_000, 64, 64 * 1024 * 1024),
       INGEST_MAX_LATENESS: envDuration('7d'),
       INGEST_MAX_FUTURE_SKEW: envDuration('5m'),
@@ -155,6 +172,11 @@ export function loadIngestConfig(env: Env): IngestConfig {
   if (fx[e.INGEST_BASE_CURRENCY] !== 1) {
     throw new ConfigError([{ variable: 'INGEST_FX_RATES', message: `must map the base currency ${e.INGEST_BASE_CURRENCY} to 1` }]);
   }
+  if (e.INGEST_MAX_MESSAGE_BYTES > e.RAW_MAX_RECORD_BYTES) {
+    throw new ConfigError([
+      { variable: 'INGEST_MAX_MESSAGE_BYTES', message: `${e.INGEST_MAX_MESSAGE_BYTES} exceeds RAW_MAX_RECORD_BYTES (${e.RAW_MAX_RECORD_BYTES}), the largest record a raw topic accepts` },
+    ]);
+  }
   let pattern: RegExp;
   try {
     pattern = new RegExp(e.INGEST_CUSTOMER_ID_PATTERN);
@@ -165,6 +187,7 @@ export function loadIngestConfig(env: Env): IngestConfig {
     ...common,
     groupId: e.INGEST_GROUP_ID,
     rawTopics: { purchases: e.TOPIC_RAW_PURCHASES, emailClicks: e.TOPIC_RAW_EMAIL_CLICKS, supportTickets: e.TOPIC_RAW_SUPPORT_TICKETS },
+    rawMaxRecordBytes: e.RAW_MAX_RECORD_BYTES,
     maxMessageBytes: e.INGEST_MAX_MESSAGE_BYTES,
     maxLatenessMs: e.INGEST_MAX_LATENESS,
     maxFutureSkewMs: e.INGEST_MAX_FUTURE_SKEW,

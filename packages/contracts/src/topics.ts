@@ -59,4 +59,18 @@ export const DLQ_HEADERS = Object.freeze({
   sourcePartition: 'ls-dlq-source-partition',
   sourceOffset: 'ls-dlq-source-offset',
   failedAt: 'ls-dlq-failed-at',
+  /**
+   * Set (`true`) when the original record did not fit in the DLQ topic: the DLQ record then
+   * carries a prefix of the value (and of a long key) instead of all of it, with the two
+   * headers below; original headers are kept only when they fit.
+   */
+  truncated: 'ls-dlq-truncated',
+  /** Size in bytes of the original value (truncated records only). */
+  originalBytes: 'ls-dlq-original-bytes',
+  /** Hex SHA-256 of the original value (truncated records only), to match it with its source. */
+  sha256: 'ls-dlq-sha256',
+  /** Hex SHA-256 of the original key, when the key was cut too. */
+  keySha256: 'ls-dlq-key-sha256',
+  /** How many original headers were left out because they did not fit. */
+  headersDropped: 'ls-dlq-headers-dropped',
 } as const);

@@ -63,12 +63,20 @@ const P: RawKind = 'purchase';
 const E: RawKind = 'email-click';
 const T: RawKind = 'support-ticket';
 const framed = Buffer.from([0, 0, 0, 0, 7, 2, 4, 6]);
+/** Issue 14, finding 1: a 1.5 MB JSON value (raw topics accept 2 MiB), over the 1 MB ingest limit. */
+const ONE_AND_A_HALF_MB = Buffer.from(JSON.stringify({ ...BASE.purchase, note: 'x'.repeat(1_500_000) }));
+/** Nesting bombs: a megabyte of '[' never reaches JSON.parse. */
+const deepArrays = (depth: number) => `{"eventId":"evt-1","x":${'['.repeat(depth)}${']'.repeat(depth)}}`;
 
 const CASES: BadCase[] = [
   // envelope and format
   { name: 'null value (tombstone)', kind: P, input: null, reason: 'EMPTY_VALUE' },
   { name: 'zero-byte value', kind: P, input: Buffer.alloc(0), reason: 'EMPTY_VALUE' },
   { name: 'value over maxMessageBytes', kind: P, input: {}, reason: 'OVERSIZE', policy: { maxMessageBytes: 64 } },
+  { name: '1.5 MB JSON value under the 1 MB default limit (issue 14)', kind: P, input: ONE_AND_A_HALF_MB, reason: 'OVERSIZE', policy: { maxMessageBytes: 1_000_000 }, messageIncludes: 'the limit is 1000000' },
+  { name: 'JSON nested 33 levels (limit 32)', kind: P, input: deepArrays(32), reason: 'LIMIT_EXCEEDED', messageIncludes: 'deeper than 32 levels' },
+  { name: 'JSON nested a megabyte deep', kind: E, input: Buffer.from(deepArrays(500_000)), reason: 'LIMIT_EXCEEDED', policy: { maxMessageBytes: 2_000_000 } },
+  { name: 'JSON objects nested deeper than a configured limit', kind: T, input: `{"a":${'{"a":'.repeat(8)}1${'}'.repeat(8)}}`, reason: 'LIMIT_EXCEEDED', policy: { maxJsonDepth: 8 } },
   { name: 'Confluent-framed Avro on the JSON path', kind: P, input: framed, reason: 'UNSUPPORTED_FORMAT' },
   { name: 'invalid UTF-8', kind: P, input: Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), reason: 'INVALID_UTF8' },
   { name: 'truncated JSON', kind: P, input: '{"eventId": "evt-1", "name": "Jane Doe", ', reason: 'MALFORMED_JSON' },

@@ -5,6 +5,7 @@ import { InvalidRawKindError, InvalidSourcePositionError } from './errors';
 import { readCustomerId, readEventId, readOccurredAt } from './event-header';
 import { INT32_MAX, isObject, jsonType } from './fields';
 import { isConfluentFramed } from './framing';
+import { jsonDeeperThan } from './json-depth';
 import type { IngestPolicy } from './policy';
 import { readPurchase } from './purchase';
 import { makeRejection, reject, Rejection, type NormaliseRejection } from './rejection';
@@ -122,6 +123,9 @@ export function normaliseJson(msg: RawMessage, policy: IngestPolicy, now: number
   if (!isUtf8(value)) return makeRejection('INVALID_UTF8', 'the value is not valid UTF-8');
   let text = value.toString('utf8');
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  if (jsonDeeperThan(text, policy.maxJsonDepth)) {
+    return makeRejection('LIMIT_EXCEEDED', `the value nests arrays and objects deeper than ${policy.maxJsonDepth} levels`);
+  }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);

@@ -28,6 +28,8 @@ export interface IngestPolicy {
   readonly maxAmountMinor: number;
   /** Largest accepted number of line items in one purchase. */
   readonly maxItems: number;
+  /** Deepest nesting of JSON arrays and objects accepted in a raw value (checked before parsing). */
+  readonly maxJsonDepth: number;
   /**
    * When eventId is absent, use `<topic>:<partition>:<offset>` of the raw message instead
    * of rejecting it. Replays of the same raw record keep the same id (so the evaluator's
@@ -68,6 +70,7 @@ export const DEFAULT_INGEST_POLICY: IngestPolicy = Object.freeze({
   knownCurrencies: Object.freeze(new Set(Object.keys(ISO_4217_MINOR_UNITS))) as ReadonlySet<string>,
   maxAmountMinor: 10_000_000_000_000,
   maxItems: 1000,
+  maxJsonDepth: 32,
   deriveMissingEventId: false,
   requireItemsTotalMatch: false,
 });
@@ -115,6 +118,7 @@ export function compileIngestPolicy(options: IngestPolicyOptions = {}): IngestPo
     knownCurrencies: Object.freeze(knownCurrencies),
     maxAmountMinor: options.maxAmountMinor ?? d.maxAmountMinor,
     maxItems: options.maxItems ?? d.maxItems,
+    maxJsonDepth: options.maxJsonDepth ?? d.maxJsonDepth,
     deriveMissingEventId: options.deriveMissingEventId ?? d.deriveMissingEventId,
     requireItemsTotalMatch: options.requireItemsTotalMatch ?? d.requireItemsTotalMatch,
   };
@@ -127,6 +131,7 @@ export function compileIngestPolicy(options: IngestPolicyOptions = {}): IngestPo
   positiveInteger(issues, 'maxAmountMinor', policy.maxAmountMinor);
   // Avro `int` bounds the array length we could ever encode; keep far below it.
   positiveInteger(issues, 'maxItems', policy.maxItems, 100_000);
+  positiveInteger(issues, 'maxJsonDepth', policy.maxJsonDepth, 10_000);
   if (policy.customerIdPattern.global || policy.customerIdPattern.sticky) {
     // RegExp.test on a g/y regex is stateful (lastIndex): alternate calls would disagree.
     issues.push({ option: 'customerIdPattern', message: 'must not use the g or y flag' });

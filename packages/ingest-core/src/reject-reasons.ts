@@ -32,6 +32,7 @@ export const REJECT_REASONS = Object.freeze({
   INVALID_ENUM: 'A field holds a value outside its fixed set (ticket status, priority).',
   OUT_OF_RANGE: 'A number is outside its allowed range (quantity below 1, satisfactionScore outside 1–5).',
   TOO_MANY_ITEMS: 'A purchase has more line items than the configured maximum.',
+  LIMIT_EXCEEDED: 'The value exceeds a decoding limit: JSON or Avro nesting deeper than allowed, or an Avro value with more array/map items or a longer string than allowed.',
 } as const);
 
 /** A stable rejection reason code; see {@link REJECT_REASONS}. */

@@ -2,7 +2,7 @@ import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import type { Logger, Metrics } from '@labelstream/observability';
 import { backoffMs, sleep } from './backoff';
 import { onUndecodableBatch, type UndecodableBatchContext, type UndecodableBatchError } from './codecs';
-import { isRetriable } from './errors';
+import { BatchFailedError, isRetriable } from './errors';
 
 /** One fetched batch of one partition, as handed to a service's handler. */
 export interface Batch {
@@ -55,7 +55,24 @@ export interface ConsumerRunnerOptions {
   maxBatchMessages?: number;
   /** Upper bound on shutdown (stop fetching, finish or abandon the batch, leave the group). */
   shutdownTimeoutMs?: number;
+  /**
+   * Bounds on retrying one batch after retriable errors: at most `maxAttempts` handler calls
+   * (default 100) and `budgetMs` since the first failure (default 5 min), whichever comes
+   * first. Then the runner gives up as on a non-retriable error: one fatal log line, and the
+   * consumer stops for good (kafkajs CRASH with `restart: false`), so the service exits and
+   * its orchestrator restarts it — never a process that is up, not ready and stuck.
+   */
+  retry?: RetryBounds;
 }
+
+/** See {@link ConsumerRunnerOptions.retry}. */
+export interface RetryBounds {
+  maxAttempts?: number;
+  budgetMs?: number;
+}
+
+/** Defaults of {@link RetryBounds}: long enough to ride out broker and Redis restarts. */
+export const DEFAULT_RETRY_BOUNDS: Required<RetryBounds> = Object.freeze({ maxAttempts: 100, budgetMs: 5 * 60_000 });
 
 export interface ConsumerRunner {
   consumer: Consumer;
@@ -109,6 +126,7 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T | 't
  */
 export function createConsumerRunner(opts: ConsumerRunnerOptions): ConsumerRunner {
   const { logger, metrics } = opts;
+  const bounds = { ...DEFAULT_RETRY_BOUNDS, ...opts.retry };
   const consumer = opts.kafka.consumer({
     groupId: opts.groupId,
     sessionTimeout: opts.sessionTimeoutMs ?? 30_000,
@@ -116,11 +134,15 @@ export function createConsumerRunner(opts: ConsumerRunnerOptions): ConsumerRunne
     maxBytesPerPartition: opts.maxBytesPerPartition ?? 4 * 1024 * 1024,
     maxBytes: 32 * 1024 * 1024,
     maxWaitTimeInMs: 100,
-    retry: { retries: 10, initialRetryTime: 300, maxRetryTime: 10_000 },
+    // Once the runner gave up on a batch, kafkajs must not restart the consumer: its crash
+    // error keeps only the cause, and a retriable cause would make it start over.
+    retry: { retries: 10, initialRetryTime: 300, maxRetryTime: 10_000, restartOnFailure: async () => gaveUp === undefined },
   });
   const abort = new AbortController();
   let joined = false;
   let crashed: string | undefined;
+  /** Set when a batch failed for good: the consumer stays stopped. */
+  let gaveUp: BatchFailedError | undefined;
   let current: Record<string, number[]> = {};
   let retrying = 0;
   let stopping = false;
@@ -151,7 +173,8 @@ export function createConsumerRunner(opts: ConsumerRunnerOptions): ConsumerRunne
   consumer.on(consumer.events.CRASH, (e) => {
     joined = false;
     crashed = String(e.payload.error?.message ?? 'crash');
-    logger.error({ err: e.payload.error, restart: e.payload.restart }, 'consumer crashed');
+    // A batch the runner gave up on was logged (fatal) when it did.
+    if (!gaveUp) logger.error({ err: e.payload.error, restart: e.payload.restart }, 'consumer crashed');
   });
   consumer.on(consumer.events.DISCONNECT, () => {
     joined = false;
@@ -193,6 +216,7 @@ export function createConsumerRunner(opts: ConsumerRunnerOptions): ConsumerRunne
       isActive: () => p.isRunning() && !p.isStale() && !abort.signal.aborted,
       signal: abort.signal,
     };
+    let firstFailure: number | undefined;
     for (let attempt = 0; ; attempt++) {
       if (!ctx.isActive()) return false; // nothing resolved: the next owner re-reads from the last commit
       try {
@@ -204,13 +228,27 @@ export function createConsumerRunner(opts: ConsumerRunnerOptions): ConsumerRunne
         const code = (err as { code?: string }).code ?? (err as Error).name ?? 'UNKNOWN';
         metrics.retries.inc({ code });
         metrics.errors.inc({ code });
-        if (!isRetriable(err)) {
-          // A bug, not bad input (handlers dead-letter bad input). Crash loudly rather than skip data.
-          logger.error({ err, topic: batch.topic, partition: batch.partition }, 'non-retriable error processing batch');
-          throw err;
+        // Revoked or shutting down while it failed: leave the batch to the next owner / the restart.
+        if (!ctx.isActive()) return false;
+        firstFailure ??= Date.now();
+        const elapsedMs = Date.now() - firstFailure;
+        const wait = backoffMs(attempt);
+        const retriable = isRetriable(err);
+        if (!retriable || attempt + 1 >= bounds.maxAttempts || elapsedMs + wait > bounds.budgetMs) {
+          // A bug, not bad input (handlers dead-letter bad input), or an outage longer than
+          // the budget: stop for good, without committing, rather than skip data or stall.
+          const failed = new BatchFailedError(
+            retriable ? 'RETRIES_EXHAUSTED' : 'NOT_RETRIABLE',
+            { topic: batch.topic, partition: batch.partition, attempts: attempt + 1, elapsedMs, firstOffset: messages[0]?.offset, lastOffset: last },
+            { cause: err },
+          );
+          crashed = failed.message;
+          // One line for the first failure; batches of other partitions failing meanwhile add none.
+          if (!gaveUp) logger.fatal({ err, code: failed.code, ...failed.context }, `${failed.message}; stopping the consumer (the process should exit and be restarted)`);
+          gaveUp ??= failed;
+          throw failed;
         }
         retrying++;
-        const wait = backoffMs(attempt);
         logger.warn({ err, topic: batch.topic, partition: batch.partition, attempt, waitMs: wait }, 'retriable error; retrying batch');
         await sleep(wait, abort.signal);
         retrying--;
@@ -281,8 +319,16 @@ export function createConsumerRunner(opts: ConsumerRunnerOptions): ConsumerRunne
         logger.warn({ err }, 'consumer disconnect timed out');
       }
     },
-    isReady: () => joined && !crashed && !stopping && retrying === 0 && undecodable.size === 0 && Object.values(current).some((ps) => ps.length > 0),
+    isReady: () => !gaveUp && joined && !crashed && !stopping && retrying === 0 && undecodable.size === 0 && Object.values(current).some((ps) => ps.length > 0),
     assignment: () => current,
-    status: () => ({ joined, crashed, retrying, assignment: current, stopping, ...(undecodable.size ? { undecodable: [...undecodable.values()] } : {}) }),
+    status: () => ({
+      joined,
+      crashed,
+      retrying,
+      assignment: current,
+      stopping,
+      ...(undecodable.size ? { undecodable: [...undecodable.values()] } : {}),
+      ...(gaveUp ? { failed: gaveUp.context } : {}),
+    }),
   };
 }

@@ -1,5 +1,7 @@
+import { createHash } from 'node:crypto';
 import type { IHeaders, KafkaMessage, Message } from 'kafkajs';
 import { DLQ_HEADERS } from '@labelstream/contracts';
+import { messageBytes } from './chunk';
 
 export interface DeadLetter {
   /** Stable reason code, e.g. MALFORMED_JSON. */
@@ -10,19 +12,63 @@ export interface DeadLetter {
   path?: string;
 }
 
+/** Bytes of the value (and of a long key) a truncated DLQ record keeps. */
+export const DLQ_PREFIX_BYTES = 4096;
+/**
+ * Room left under the DLQ topic's `max.message.bytes` for what `messageBytes` does not
+ * count: the record batch header (61 bytes) and per-record varints.
+ */
+const BATCH_OVERHEAD_BYTES = 1024;
+
+export interface DeadLetterOptions {
+  /** When the DLQ record was made (default now). */
+  now?: number;
+  /**
+   * Largest record the DLQ topic accepts (its `max.message.bytes`; default: no limit). A
+   * copy that would not fit becomes a truncated record instead of failing the batch.
+   */
+  maxRecordBytes?: number;
+}
+
+const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+
 /**
  * The DLQ record for a rejected message: the original key, value and headers byte for byte,
  * plus headers naming the reason and where the message came from, so it can be fixed and
  * replayed.
+ *
+ * When that copy is larger than `maxRecordBytes` (an OVERSIZE reject can be as large as
+ * the raw topic allows), the record keeps the reason, the source position, the first
+ * {@link DLQ_PREFIX_BYTES} bytes of the value and its size and SHA-256 (`ls-dlq-truncated`),
+ * so the partition moves on: the original stays in its raw topic at the named offset.
  */
-export function toDeadLetter(original: KafkaMessage, source: { topic: string; partition: number }, dl: DeadLetter, now = Date.now()): Message {
-  const headers: IHeaders = { ...(original.headers ?? {}) };
-  headers[DLQ_HEADERS.reason] = dl.reason;
-  headers[DLQ_HEADERS.message] = dl.message;
-  if (dl.path) headers[DLQ_HEADERS.path] = dl.path;
-  headers[DLQ_HEADERS.sourceTopic] = source.topic;
-  headers[DLQ_HEADERS.sourcePartition] = String(source.partition);
-  headers[DLQ_HEADERS.sourceOffset] = original.offset;
-  headers[DLQ_HEADERS.failedAt] = new Date(now).toISOString();
-  return { key: original.key, value: original.value, headers, timestamp: original.timestamp };
+export function toDeadLetter(original: KafkaMessage, source: { topic: string; partition: number }, dl: DeadLetter, opts: DeadLetterOptions = {}): Message {
+  const { now = Date.now(), maxRecordBytes = Number.POSITIVE_INFINITY } = opts;
+  const ours: IHeaders = {};
+  ours[DLQ_HEADERS.reason] = dl.reason;
+  ours[DLQ_HEADERS.message] = dl.message;
+  if (dl.path) ours[DLQ_HEADERS.path] = dl.path;
+  ours[DLQ_HEADERS.sourceTopic] = source.topic;
+  ours[DLQ_HEADERS.sourcePartition] = String(source.partition);
+  ours[DLQ_HEADERS.sourceOffset] = original.offset;
+  ours[DLQ_HEADERS.failedAt] = new Date(now).toISOString();
+  const full: Message = { key: original.key, value: original.value, headers: { ...(original.headers ?? {}), ...ours }, timestamp: original.timestamp };
+  const budget = maxRecordBytes - BATCH_OVERHEAD_BYTES;
+  if (messageBytes(full) <= budget) return full;
+
+  const value = original.value ?? Buffer.alloc(0);
+  ours[DLQ_HEADERS.truncated] = 'true';
+  ours[DLQ_HEADERS.originalBytes] = String(value.length);
+  ours[DLQ_HEADERS.sha256] = sha256(value);
+  let key = original.key ?? null;
+  if (key && key.length > DLQ_PREFIX_BYTES) {
+    ours[DLQ_HEADERS.keySha256] = sha256(key);
+    key = key.subarray(0, DLQ_PREFIX_BYTES);
+  }
+  const cut: Message = { key, value: value.subarray(0, DLQ_PREFIX_BYTES), headers: ours, timestamp: original.timestamp };
+  // Original headers only when they fit alongside (headers alone may be what is too large).
+  const withHeaders: Message = { ...cut, headers: { ...(original.headers ?? {}), ...ours } };
+  if (messageBytes(withHeaders) <= budget) return withHeaders;
+  ours[DLQ_HEADERS.headersDropped] = String(Object.keys(original.headers ?? {}).length);
+  return cut;
 }

@@ -2,10 +2,13 @@ import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import { Type } from 'avsc';
 import { avroTypeOptions } from '@labelstream/contracts';
 import { RegistryUnavailableError, UndecodableError, UnknownSchemaError, AdapterError } from './errors';
+import { avroDecodeError, checkAvroBounds, DEFAULT_AVRO_DECODE_LIMITS, type AvroDecodeLimits } from './avro-bounds';
 
 export interface RegistryConnection {
   url: string;
   auth?: { username: string; password: string };
+  /** Bounds every decoded body is checked against before avsc allocates (see avro-bounds.ts). */
+  decodeLimits?: Partial<AvroDecodeLimits>;
 }
 
 const MAGIC = 0;
@@ -31,8 +34,10 @@ export class Registry {
   private readonly client: SchemaRegistry;
   private readonly writers = new Map<number, Promise<Type>>();
   private readonly resolvers = new Map<string, ReturnType<Type['createResolver']>>();
+  private readonly limits: AvroDecodeLimits;
 
   constructor(private readonly conn: RegistryConnection) {
+    this.limits = { ...DEFAULT_AVRO_DECODE_LIMITS, ...conn.decodeLimits };
     // The registry client serves the schema-reference aware parts of the Confluent API; writer
     // schemas are parsed here with the same avsc options as our own types (plain unions,
     // epoch-millis numbers) so resolution between them is exact.
@@ -166,9 +171,10 @@ export class Registry {
       this.resolvers.set(key, resolver);
     }
     try {
+      checkAvroBounds(writer, value.subarray(HEADER), this.limits);
       return reader.fromBuffer(value.subarray(HEADER), resolver, true) as T;
     } catch (cause) {
-      throw new UndecodableError(`payload does not match schema id ${id}: ${(cause as Error).message}`, { schemaId: id }, { cause });
+      throw avroDecodeError(id, cause);
     }
   }
 
@@ -178,9 +184,10 @@ export class Registry {
     const id = schemaIdOf(value);
     const type = await this.writerType(id);
     try {
+      checkAvroBounds(type, value.subarray(HEADER), this.limits);
       return { schemaId: id, type, value: type.fromBuffer(value.subarray(HEADER)) };
     } catch (cause) {
-      throw new UndecodableError(`payload does not match schema id ${id}: ${(cause as Error).message}`, { schemaId: id }, { cause });
+      throw avroDecodeError(id, cause);
     }
   }
 

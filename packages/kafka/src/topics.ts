@@ -1,4 +1,4 @@
-import type { Admin, ITopicConfig } from 'kafkajs';
+import { ConfigResourceTypes, type Admin, type ITopicConfig } from 'kafkajs';
 import { sleep } from './backoff';
 
 export interface TopicSpec {
@@ -15,6 +15,23 @@ export interface TopicSpec {
  * services start at once: a topic another one created meanwhile counts as created, and
  * metadata that has not propagated yet is asked for again (bounded).
  */
+/**
+ * Each topic's effective `max.message.bytes` (its own setting, else the broker's
+ * `message.max.bytes`): the largest record batch it accepts.
+ */
+export async function topicMaxMessageBytes(admin: Admin, topics: string[]): Promise<Record<string, number>> {
+  const described = await admin.describeConfigs({
+    includeSynonyms: false,
+    resources: topics.map((name) => ({ type: ConfigResourceTypes.TOPIC, name, configNames: ['max.message.bytes'] })),
+  });
+  const out: Record<string, number> = {};
+  for (const r of described.resources) {
+    const entry = r.configEntries.find((c) => c.configName === 'max.message.bytes');
+    if (entry && /^\d+$/.test(entry.configValue)) out[r.resourceName] = Number(entry.configValue);
+  }
+  return out;
+}
+
 export async function ensureTopics(admin: Admin, specs: TopicSpec[], attempts = 10): Promise<Record<string, number>> {
   let lastError: unknown;
   for (let attempt = 0; attempt < attempts; attempt++) {

@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { createLogger } from './logger';
 import { createMetrics } from './metrics';
-import { startHttpServer } from './http-server';
+import { pathSegments, startHttpServer } from './http-server';
 
 const quiet = createLogger({ service: 't', destination: new Writable({ write: (_c, _e, cb) => cb() }) });
 
@@ -35,5 +35,65 @@ describe('http server', () => {
     } finally {
       await srv.close();
     }
+  });
+
+  describe('malformed and hostile requests', () => {
+    const token = 'a-very-long-admin-token';
+    const auth = { authorization: `Bearer ${token}` };
+    let base = '';
+    let close: () => Promise<void> = async () => undefined;
+    const logged: string[] = [];
+    const logger = createLogger({ service: 't', destination: new Writable({ write: (c: Buffer, _e, cb) => (logged.push(c.toString()), cb()) }) });
+
+    beforeAll(async () => {
+      const srv = await startHttpServer({
+        host: '127.0.0.1',
+        port: 0,
+        registry: createMetrics('t', { defaultMetrics: false }).registry,
+        logger,
+        health: () => ({ live: true, ready: true, details: {} }),
+        admin: { token, routes: { echo: async ({ path }) => ({ status: 200, body: { path } }) } },
+      });
+      base = `http://127.0.0.1:${srv.port}`;
+      close = srv.close;
+    });
+    afterAll(() => close());
+    afterEach(() => {
+      // None of these is a server error: nothing is logged at error level.
+      expect(logged.filter((l) => /"level":"(error|fatal)"/.test(l))).toEqual([]);
+      logged.length = 0;
+    });
+
+    it('answers a bad percent-encoding with 400, without a token, before any route', async () => {
+      expect((await fetch(`${base}/x%`)).status).toBe(400);
+      expect((await fetch(`${base}/admin/echo/%E0%A4%A`)).status).toBe(400);
+      expect((await fetch(`${base}/admin/%`)).status).toBe(400);
+    });
+
+    it('answers a bad percent-encoding with 400 with a token too', async () => {
+      expect((await fetch(`${base}/admin/echo/%zz`, { headers: auth })).status).toBe(400);
+    });
+
+    it('answers a path segment that decodes to a control character with 400', async () => {
+      expect((await fetch(`${base}/admin/echo/a%00b`, { headers: auth })).status).toBe(400);
+    });
+
+    it.each(['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf'])('resolves /admin/%s to 404, not to an Object property', async (name) => {
+      const res = await fetch(`${base}/admin/${name}`, { headers: auth });
+      expect(res.status).toBe(404);
+      expect(((await res.json()) as { routes: string[] }).routes).toEqual(['echo']);
+    });
+
+    it('still asks for the token first on real routes', async () => {
+      expect((await fetch(`${base}/admin/constructor`)).status).toBe(401);
+      expect((await fetch(`${base}/admin/echo/ok`, { headers: auth })).status).toBe(200);
+    });
+  });
+
+  it('splits and decodes path segments, refusing malformed ones', () => {
+    expect(pathSegments('/admin/customers/c%2D1')).toEqual(['admin', 'customers', 'c-1']);
+    expect(pathSegments('//a//b/')).toEqual(['a', 'b']);
+    expect(pathSegments('/x%')).toBeUndefined();
+    expect(pathSegments('/a%0a')).toBeUndefined();
   });
 });

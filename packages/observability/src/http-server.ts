@@ -39,13 +39,46 @@ function send(res: ServerResponse, status: number, body: unknown, contentType = 
   res.end(text);
 }
 
+/** The request target as a URL, or undefined when it cannot be one. */
+function parseUrl(target: string | undefined): URL | undefined {
+  try {
+    return new URL(target ?? '/', 'http://localhost');
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The decoded, non-empty segments of a path, or undefined when one is not valid
+ * percent-encoding (`/x%`, `/%E0%A4%A`) or decodes to a control character.
+ */
+export function pathSegments(pathname: string): string[] | undefined {
+  const out: string[] = [];
+  for (const raw of pathname.split('/')) {
+    if (!raw) continue;
+    let segment: string;
+    try {
+      segment = decodeURIComponent(raw);
+    } catch {
+      return undefined;
+    }
+    // eslint-disable-next-line no-control-regex
+    if (/[\u0000-\u001f\u007f]/.test(segment)) return undefined;
+    out.push(segment);
+  }
+  return out;
+}
+
 /**
  * Serves /metrics, /healthz, /readyz and the token-protected /admin/* routes. Node's own
  * http module is enough for four routes; it keeps the services free of a web framework.
  */
 export async function startHttpServer(opts: HttpServerOptions): Promise<{ server: Server; port: number; close: () => Promise<void> }> {
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    // Malformed requests are answered before anything else runs (no token check, no route,
+    // no error log): they are the client's fault, not ours.
+    const url = parseUrl(req.url);
+    if (!url) return send(res, 400, { error: 'malformed request target' });
     if (req.method !== 'GET') return send(res, 405, { error: 'method not allowed' });
     if (url.pathname === '/metrics') {
       opts.health(); // refreshes readiness-derived gauges (labelstream_ready) on every scrape
@@ -59,7 +92,8 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<{ server
       const h = opts.health();
       return send(res, h.ready ? 200 : 503, { status: h.ready ? 'ready' : 'not ready', ...h.details });
     }
-    const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+    const parts = pathSegments(url.pathname);
+    if (!parts) return send(res, 400, { error: 'malformed percent-encoding in the path' });
     if (parts[0] === 'admin' && opts.admin) {
       if (!opts.admin.token) return send(res, 404, { error: 'admin endpoints are disabled (set ADMIN_TOKEN)' });
       const auth = req.headers.authorization;
@@ -68,8 +102,10 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<{ server
         res.setHeader('www-authenticate', 'Bearer');
         return send(res, 401, { error: 'missing or invalid bearer token' });
       }
-      const route = opts.admin.routes[parts[1] ?? ''];
-      if (!route) return send(res, 404, { error: 'no such admin route', routes: Object.keys(opts.admin.routes) });
+      // Own properties only: /admin/constructor or /admin/__proto__ must not find Object's.
+      const name = parts[1] ?? '';
+      const route = Object.hasOwn(opts.admin.routes, name) ? opts.admin.routes[name] : undefined;
+      if (typeof route !== 'function') return send(res, 404, { error: 'no such admin route', routes: Object.keys(opts.admin.routes) });
       const out = await route({ path: parts.slice(2), query: url.searchParams });
       return send(res, out.status, out.body);
     }

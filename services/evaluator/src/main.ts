@@ -30,7 +30,7 @@ async function main(): Promise<void> {
   logger.info({ rulesFile: config.rulesFile, rulesVersion: rules.version, labels: rules.labels.length, features: rules.features.length }, 'rules loaded');
 
   const kafka = createKafka(config.kafka, logger);
-  const registry = new Registry(config.registry);
+  const registry = new Registry({ ...config.registry, decodeLimits: config.decodeLimits });
   const redis = new Redis(config.redis.url, {
     keyPrefix: '',
     maxRetriesPerRequest: null, // commands wait for a reconnect instead of failing a batch mid-way
@@ -86,6 +86,7 @@ async function main(): Promise<void> {
     logger,
     metrics,
     shutdownTimeoutMs: config.shutdownTimeoutMs,
+    retry: config.consumerRetry,
     // The evaluator's output does not depend on batch boundaries (per-event replay), so a
     // backlog fetch is applied in slices: one Redis commit and one offset commit each.
     maxBatchMessages: config.maxBatchEvents,
@@ -106,7 +107,8 @@ async function main(): Promise<void> {
       routes: {
         customers: async ({ path }) => {
           const id = path[0];
-          if (!id) return { status: 400, body: { error: 'usage: /admin/customers/<customerId>' } };
+          // Ingest never accepts a customer id this long: no Redis round trip for it.
+          if (!id || path.length > 1 || id.length > 256) return { status: 400, body: { error: 'usage: /admin/customers/<customerId>' } };
           const out = await explainCustomer(redis, config.redis.keyPrefix, partitions, rules, id, Date.now());
           return out.found ? { status: 200, body: out } : { status: 404, body: { error: 'no state for this customer' } };
         },

@@ -14,6 +14,9 @@ export function rejectionForDecodeError(err: unknown): NormaliseRejection | null
   if (e === null || typeof e !== 'object' || e.retriable !== false) return null;
   const schemaId = typeof e.context?.schemaId === 'number' ? ` (schema id ${e.context.schemaId})` : '';
   if (e.code === 'UNKNOWN_SCHEMA') return makeRejection('UNKNOWN_SCHEMA', `the registry does not know the value's schema id${schemaId}`);
+  if (e.code === 'UNDECODABLE' && (e.context as { bound?: unknown } | undefined)?.bound === 'LIMIT_EXCEEDED') {
+    return makeRejection('LIMIT_EXCEEDED', `the value exceeds a decoding limit (nesting depth, items or string length) of its writer schema${schemaId}`);
+  }
   if (e.code === 'UNDECODABLE') return makeRejection('MALFORMED_AVRO', `the value does not decode with its registered writer schema${schemaId}`);
   return null;
 }

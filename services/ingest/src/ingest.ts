@@ -40,6 +40,12 @@ export interface IngestDeps {
   readonly now?: () => number;
   /** Heartbeat (and check for revocation) every this many messages of a batch (default 1000). */
   readonly heartbeatEvery?: number;
+  /**
+   * The DLQ topic's `max.message.bytes`, as read at start-up (default: no limit). A reject
+   * whose full copy would not fit is dead-lettered truncated (prefix, size, SHA-256), so a
+   * record too large for the DLQ never stops its partition.
+   */
+  readonly dlqMaxRecordBytes?: number;
 }
 
 /** Totals of acknowledged output since start (for the info-level summary log). */
@@ -93,6 +99,7 @@ export function createIngest(deps: IngestDeps): Ingest {
   const { registry, producer, policy, topics, logger, metrics } = deps;
   const clock = deps.now ?? Date.now;
   const heartbeatEvery = Math.max(1, deps.heartbeatEvery ?? 1000);
+  const dlqMaxRecordBytes = deps.dlqMaxRecordBytes ?? Number.POSITIVE_INFINITY;
   const kinds = resolveRawTopics(topics.raw, topics);
   let encode: ((event: CustomerEvent) => Buffer) | undefined;
   const totals: IngestStats = { consumed: 0, produced: 0, deadLettered: 0, byReason: {} };
@@ -167,7 +174,7 @@ export function createIngest(deps: IngestDeps): Ingest {
         canonical.push({ key: result.event.customerId, value: encodeEvent(result.event) });
         continue;
       }
-      dead.push(toDeadLetter(m, batch, { reason: result.reason, message: result.message, ...(result.path ? { path: result.path } : {}) }, now));
+      dead.push(toDeadLetter(m, batch, { reason: result.reason, message: result.message, ...(result.path ? { path: result.path } : {}) }, { now, maxRecordBytes: dlqMaxRecordBytes }));
       reasons.set(result.reason, (reasons.get(result.reason) ?? 0) + 1);
       // Reason and position only: never the value, which may hold personal data.
       if (debug) logger.debug({ reason: result.reason, path: result.path, topic: batch.topic, partition: batch.partition, offset: m.offset }, 'raw message rejected');

@@ -6,11 +6,12 @@
  */
 import { ConfigError, loadIngestConfig, type IngestConfig } from '@labelstream/config';
 import { InvalidIngestPolicyError } from '@labelstream/ingest-core';
-import { checkKafkaAccess, createConsumerRunner, createKafka, createProducer, ensureTopics, Registry } from '@labelstream/kafka';
+import { checkKafkaAccess, createConsumerRunner, createKafka, createProducer, ensureTopics, Registry, topicMaxMessageBytes } from '@labelstream/kafka';
 import { createLogger, createMetrics, onShutdown, startHttpServer } from '@labelstream/observability';
 import { createIngest } from './ingest';
 import { policyFromConfig } from './policy';
-import { ingestTopicSpecs } from './topics';
+import { ingestTopicSpecs, planRecordLimits, type RecordLimits } from './topics';
+import { InvalidIngestTopicsError } from './errors';
 
 /** How often the info-level summary (counters only, never message content) is logged. */
 const SUMMARY_INTERVAL_MS = 60_000;
@@ -56,13 +57,27 @@ async function main(): Promise<void> {
   const kafka = createKafka(config.kafka, logger);
   // Wrong credentials or an untrusted certificate: stop now, saying which (no retry loop).
   await checkKafkaAccess(kafka, config.kafka);
-  const registry = new Registry(config.registry);
+  const registry = new Registry({ ...config.registry, decodeLimits: config.decodeLimits });
 
   const admin = kafka.admin();
   await admin.connect();
+  let limits: RecordLimits;
   try {
-    const counts = await ensureTopics(admin, ingestTopicSpecs(config));
-    logger.info({ partitions: counts }, 'topics ready');
+    const specs = ingestTopicSpecs(config);
+    const counts = await ensureTopics(admin, specs);
+    // Existing topics keep their own sizes: read them, and run (or refuse to) with those.
+    const observed = await topicMaxMessageBytes(admin, specs.map((s) => s.topic));
+    try {
+      limits = planRecordLimits(config, observed);
+    } catch (e) {
+      if (e instanceof InvalidIngestTopicsError) {
+        logger.fatal({ maxMessageBytes: observed }, e.message);
+        process.exit(2);
+      }
+      throw e;
+    }
+    for (const w of limits.warnings) logger.warn({ maxMessageBytes: observed }, w);
+    logger.info({ partitions: counts, maxMessageBytes: observed, fetchBytesPerPartition: limits.fetchBytesPerPartition }, 'topics ready');
   } finally {
     await admin.disconnect();
   }
@@ -76,6 +91,7 @@ async function main(): Promise<void> {
     logger,
     metrics,
     topics: { raw: config.rawTopics, customerEvents: config.topics.customerEvents, dlq: config.topics.dlq },
+    dlqMaxRecordBytes: limits.dlqMaxRecordBytes,
   });
   await ingest.init();
 
@@ -92,8 +108,9 @@ async function main(): Promise<void> {
     logger,
     metrics,
     shutdownTimeoutMs: runnerBoundMs,
-    // A fetch must be able to return the largest record we accept whole (kafkajs #948).
-    maxBytesPerPartition: Math.max(4 * 1024 * 1024, config.maxMessageBytes * 2),
+    retry: config.consumerRetry,
+    // A fetch must be able to return the largest raw record whole (kafkajs #948).
+    maxBytesPerPartition: limits.fetchBytesPerPartition,
   });
 
   const http = await startHttpServer({

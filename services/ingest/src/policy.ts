@@ -10,7 +10,9 @@ import { compileIngestPolicy, type IngestPolicy } from '@labelstream/ingest-core
  * (listing every problem) when the rates and base currency do not fit together.
  */
 export function policyFromConfig(
-  config: Pick<IngestConfig, 'maxMessageBytes' | 'maxLatenessMs' | 'maxFutureSkewMs' | 'customerIdPattern' | 'baseCurrency' | 'fxRatesToBase'>,
+  config: Pick<IngestConfig, 'maxMessageBytes' | 'maxLatenessMs' | 'maxFutureSkewMs' | 'customerIdPattern' | 'baseCurrency' | 'fxRatesToBase'> & {
+    decodeLimits?: IngestConfig['decodeLimits'];
+  },
 ): IngestPolicy {
   return compileIngestPolicy({
     maxMessageBytes: config.maxMessageBytes,
@@ -19,5 +21,6 @@ export function policyFromConfig(
     customerIdPattern: config.customerIdPattern,
     baseCurrency: config.baseCurrency,
     fxRatesToBase: config.fxRatesToBase,
+    ...(config.decodeLimits ? { maxJsonDepth: config.decodeLimits.maxDepth } : {}),
   });
 }

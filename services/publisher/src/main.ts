@@ -48,7 +48,7 @@ async function main(): Promise<void> {
     process.stderr.write(`publisher failed to start: ${(err as Error).message}\n`);
     process.exit(1);
   });
-  const registry = new Registry(config.registry);
+  const registry = new Registry({ ...config.registry, decodeLimits: config.decodeLimits });
   const topicDefaults = config.topicDefaults;
 
   const publisher = createPublisher({
@@ -67,6 +67,7 @@ async function main(): Promise<void> {
     topicDefaults,
     shutdownTimeoutMs: config.shutdownTimeoutMs,
     compression: config.kafka.compression,
+    retry: config.consumerRetry,
     // Alive but idle is the worst state for a publisher: exit, let the supervisor restart it.
     onFatal: () => exitAfterFatal(),
   });
@@ -85,6 +86,7 @@ async function main(): Promise<void> {
       secret,
       topicDefaults,
       shutdownTimeoutMs: config.shutdownTimeoutMs,
+      retry: config.consumerRetry,
       onFatal: () => exitAfterFatal(),
     }),
   }));

@@ -22,6 +22,7 @@ import {
   type BatchContext,
   type ProducerOptions,
   type Registry,
+  type RetryBounds,
 } from '@labelstream/kafka';
 import type { Logger, Metrics } from '@labelstream/observability';
 import { causeTime, classifySeq, readPublishedPosition, toPublicRecords } from '@labelstream/publishing';
@@ -67,6 +68,8 @@ export interface PublisherOptions {
   sessionTimeoutMs?: number;
   /** Codec of everything this publisher produces (default none; `KAFKA_COMPRESSION`). */
   compression?: ProducerOptions['compression'];
+  /** Bounds on retrying a batch through outages (the runner's defaults when unset). */
+  retry?: RetryBounds;
   /** Fetch size per partition (default 4 MiB; must exceed the broker's max message size). */
   maxBytesPerPartition?: number;
   /** Bound on reading the output tails after a rebalance (default 15 s). */
@@ -315,6 +318,7 @@ export function createPublisher(opts: PublisherOptions): Publisher {
         concurrency: opts.concurrency ?? 6,
         ...(opts.sessionTimeoutMs ? { sessionTimeoutMs: opts.sessionTimeoutMs } : {}),
         ...(opts.shutdownTimeoutMs ? { shutdownTimeoutMs: opts.shutdownTimeoutMs } : {}),
+        ...(opts.retry ? { retry: opts.retry } : {}),
         ...(opts.maxBytesPerPartition ? { maxBytesPerPartition: opts.maxBytesPerPartition } : {}),
         // Runs synchronously inside kafkajs' GROUP_JOIN, before the new generation's first
         // fetch: forget what we knew and read every assigned partition's tail in one go.

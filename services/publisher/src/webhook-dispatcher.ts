@@ -9,6 +9,7 @@ import {
   type Batch,
   type BatchContext,
   type Registry,
+  type RetryBounds,
 } from '@labelstream/kafka';
 import type { Logger, Metrics } from '@labelstream/observability';
 import { WEBHOOK_DLQ_HEADERS, WEBHOOK_DLQ_REASONS, matchesLabelFilter, type WebhookDestination } from '@labelstream/publishing';
@@ -33,6 +34,8 @@ export interface WebhookDispatcherOptions {
   commitIntervalMs?: number;
   shutdownTimeoutMs?: number;
   sessionTimeoutMs?: number;
+  /** Bounds on retrying a batch through outages (the runner's defaults when unset). */
+  retry?: RetryBounds;
   fetch?: typeof fetch;
   random?: () => number;
   now?: () => number;
@@ -182,6 +185,7 @@ export function createWebhookDispatcher(opts: WebhookDispatcherOptions): Webhook
         concurrency: dest.concurrency,
         ...(opts.sessionTimeoutMs ? { sessionTimeoutMs: opts.sessionTimeoutMs } : {}),
         ...(opts.shutdownTimeoutMs ? { shutdownTimeoutMs: opts.shutdownTimeoutMs } : {}),
+        ...(opts.retry ? { retry: opts.retry } : {}),
         onAssignment: () => progress.clear(),
         onFatal: (err) => {
           logger.error({ err }, 'webhook destination stopped consuming for good');
