@@ -16,7 +16,8 @@
  *    customer's last event, i.e. without the event ids the engine keeps for de-duplication
  *    during the lateness horizon (1 h in the default rules). Most of a large customer base
  *    is in this state at any moment.
- *  - just active: the states as written, every id of the run still held.
+ *  - just active: the states as written, every id of the run still held — since state
+ *    layout 3 in the customer's own sorted set of ids (`…:d:<customer>`), copied too.
  */
 const pkgs = require('./pkgs.cjs');
 const { round } = require('./system.cjs');
@@ -51,23 +52,27 @@ async function collectTemplates(redis, keyPrefix, partitions, max) {
       pipe.get(keys.customer(id));
       pipe.hget(keys.history, id);
       pipe.zscore(keys.timers, id);
+      pipe.zrange(keys.ids(id), 0, -1, 'WITHSCORES');
     }
     const res = await pipe.exec();
     for (let i = 0; i < chosen.length; i++) {
-      const [, value] = res[3 * i];
-      const [, history] = res[3 * i + 1];
-      const [, due] = res[3 * i + 2];
-      if (value) out.push({ value, history: history ? history.split('\n') : [], due: due == null ? null : Number(due) });
+      const [, value] = res[4 * i];
+      const [, history] = res[4 * i + 1];
+      const [, due] = res[4 * i + 2];
+      const [, ids] = res[4 * i + 3];
+      if (value) out.push({ value, history: history ? history.split('\n') : [], due: due == null ? null : Number(due), ids: ids ?? [] });
     }
   }
   return out;
 }
 
-/** The stored value ("<version>|<state>") without the de-duplication ids. */
+/** The stored value ("<version>|<state>") without the de-duplication ids (layout 3 holds none; an older layout is stripped). */
 function atRest(value) {
-  const { decodeState, encodeState } = pkgs.engine;
+  const { decodeState, encodeState, IDS_APART_VERSION } = pkgs.engine;
   const bar = value.indexOf('|');
-  const state = decodeState(value.slice(bar + 1));
+  const text = value.slice(bar + 1);
+  if (JSON.parse(text).v === IDS_APART_VERSION) return value;
+  const state = decodeState(text);
   state.d = {};
   return `${value.slice(0, bar)}|${encodeState(state)}`;
 }
@@ -79,6 +84,7 @@ async function sampleUsage(redis, keyPrefix, partitions, total, sample = 1000) {
     const c = Math.floor((i * total) / n);
     const keys = new pkgs.redisState.PartitionKeys(keyPrefix, c % partitions);
     pipe.memory('USAGE', keys.customer(customerId(c)), 'SAMPLES', '0');
+    pipe.memory('USAGE', keys.ids(customerId(c)), 'SAMPLES', '0');
   }
   // Per-partition structures, shared by all customers: the timers and the history hashes.
   for (let p = 0; p < partitions; p++) {
@@ -88,15 +94,19 @@ async function sampleUsage(redis, keyPrefix, partitions, total, sample = 1000) {
   }
   const res = (await pipe.exec()).map(([, v]) => Number(v ?? 0));
   let state = 0;
-  for (let i = 0; i < n; i++) state += res[i];
+  let ids = 0;
+  for (let i = 0; i < n; i++) {
+    state += res[2 * i];
+    ids += res[2 * i + 1];
+  }
   let zset = 0;
   let hash = 0;
   for (let p = 0; p < partitions; p++) {
-    zset += res[n + 2 * p];
-    hash += res[n + 2 * p + 1];
+    zset += res[2 * n + 2 * p];
+    hash += res[2 * n + 2 * p + 1];
   }
-  const out = { state_key: Math.round(state / n), history_entry: Math.round(hash / total), timer_entry: Math.round(zset / total) };
-  return { ...out, total: out.state_key + out.history_entry + out.timer_entry };
+  const out = { state_key: Math.round(state / n), ids_key: Math.round(ids / n), history_entry: Math.round(hash / total), timer_entry: Math.round(zset / total) };
+  return { ...out, total: out.state_key + out.ids_key + out.history_entry + out.timer_entry };
 }
 
 const customerId = (n) => `m-${String(n).padStart(7, '0')}`;
@@ -111,6 +121,11 @@ async function writeCustomers(redis, keyPrefix, partitions, templates, from, to)
       pipe.set(keys.customer(customerId(n)), t.value);
       if (t.history.length) pipe.hset(keys.history, customerId(n), t.history.join('\n'));
       if (t.due !== null) pipe.zadd(keys.timers, t.due, customerId(n));
+      if (t.ids.length) {
+        const args = [];
+        for (let i = 0; i + 1 < t.ids.length; i += 2) args.push(t.ids[i + 1], t.ids[i]);
+        pipe.zadd(keys.ids(customerId(n)), ...args);
+      }
     }
     await pipe.exec();
   }
@@ -130,7 +145,7 @@ async function measureVariant(redis, keyPrefix, partitions, templates, sizes, lo
       const sampled = await sampleUsage(redis, keyPrefix, partitions, size);
       const row = { customers: size, used_memory_delta_bytes: used - base, bytes_per_customer: Math.round((used - base) / size), sampled };
       rows.push(row);
-      log(`  ${label}, ${size.toLocaleString('en')} customers: ${row.bytes_per_customer} B/customer (INFO delta); sampled ${sampled.total} B = state ${sampled.state_key} + history ${sampled.history_entry} + timer ${sampled.timer_entry}`);
+      log(`  ${label}, ${size.toLocaleString('en')} customers: ${row.bytes_per_customer} B/customer (INFO delta); sampled ${sampled.total} B = state ${sampled.state_key} + ids ${sampled.ids_key} + history ${sampled.history_entry} + timer ${sampled.timer_entry}`);
     }
   } finally {
     await deleteKeys(redis, `${keyPrefix}:*`);
@@ -141,7 +156,7 @@ async function measureVariant(redis, keyPrefix, partitions, templates, sizes, lo
 async function memory({ redis, opts, names, templatesFrom, log }) {
   const real = await collectTemplates(redis, templatesFrom.keyPrefix, opts.partitions, 20_000);
   if (!real.length) return { skipped: 'no customer state to copy: run the throughput or latency phase in the same run' };
-  const rest = real.map((t) => ({ ...t, value: atRest(t.value) }));
+  const rest = real.map((t) => ({ ...t, value: atRest(t.value), ids: [] }));
   const bytes = (list) => {
     const b = list.map((t) => Buffer.byteLength(t.value) - t.value.indexOf('|') - 1).sort((x, y) => x - y);
     return { p50: b[b.length >> 1], p90: b[Math.floor(b.length * 0.9)], max: b[b.length - 1], mean: Math.round(b.reduce((x, y) => x + y, 0) / b.length) };

@@ -33,6 +33,8 @@ export function schemaIdOf(value: Buffer): number {
 export class Registry {
   private readonly client: SchemaRegistry;
   private readonly writers = new Map<number, Promise<Type>>();
+  /** Writer schemas already fetched: decoding with them needs no await. */
+  private readonly known = new Map<number, Type>();
   private readonly resolvers = new Map<string, ReturnType<Type['createResolver']>>();
   private readonly limits: AvroDecodeLimits;
 
@@ -132,10 +134,13 @@ export class Registry {
         }
       })();
       this.writers.set(id, p);
-      // Only outages are worth asking again about; a bad or unknown id stays bad.
-      p.catch((err: unknown) => {
-        if (err instanceof RegistryUnavailableError) this.writers.delete(id);
-      });
+      p.then(
+        (type) => this.known.set(id, type),
+        // Only outages are worth asking again about; a bad or unknown id stays bad.
+        (err: unknown) => {
+          if (err instanceof RegistryUnavailableError) this.writers.delete(id);
+        },
+      );
     }
     return p;
   }
@@ -159,7 +164,22 @@ export class Registry {
   async decode<T>(value: Buffer | null | undefined, reader: Type): Promise<T> {
     if (!isConfluentFramed(value)) throw new UndecodableError('not a Confluent-framed Avro message');
     const id = schemaIdOf(value);
-    const writer = await this.writerType(id);
+    return this.decodeWith<T>(await this.writerType(id), id, value, reader);
+  }
+
+  /**
+   * {@link decode} without a wait, for the usual case of a writer schema already fetched;
+   * undefined when it is not (then `decode` fetches it). Throws as `decode` does for bad
+   * bytes. Per message, an `await` costs more than the decoding of a small record.
+   */
+  decodeKnown<T>(value: Buffer | null | undefined, reader: Type): T | undefined {
+    if (!isConfluentFramed(value)) throw new UndecodableError('not a Confluent-framed Avro message');
+    const id = schemaIdOf(value);
+    const writer = this.known.get(id);
+    return writer === undefined ? undefined : this.decodeWith<T>(writer, id, value, reader);
+  }
+
+  private decodeWith<T>(writer: Type, id: number, value: Buffer, reader: Type): T {
     const key = `${id}:${reader.name ?? reader.typeName}`;
     let resolver = this.resolvers.get(key);
     if (!resolver) {

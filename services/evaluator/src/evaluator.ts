@@ -263,11 +263,13 @@ export function createEvaluator(deps: EvaluatorDeps) {
     {
       await deliverLeftovers(partition, store);
       const dead: Message[] = [];
+      /** Events consumed by type: counted once per batch (a labelled metric per message costs a lookup each). */
+      const consumed: Partial<Record<CustomerEvent['eventType'], number>> = {};
       const byCustomer = new Map<string, EngineEvent[]>();
       for (const m of batch.messages) {
         let ev: CustomerEvent;
         try {
-          ev = await deps.registry.decode<CustomerEvent>(m.value, customerEventType);
+          ev = deps.registry.decodeKnown<CustomerEvent>(m.value, customerEventType) ?? (await deps.registry.decode<CustomerEvent>(m.value, customerEventType));
         } catch (err) {
           if (isRetriable(err)) throw err;
           const reason = (err as { code?: string }).code ?? 'UNDECODABLE';
@@ -275,12 +277,13 @@ export function createEvaluator(deps: EvaluatorDeps) {
           metrics.deadLettered.inc({ topic: deps.topics.dlq, reason });
           continue;
         }
-        metrics.eventsConsumed.inc({ topic: batch.topic, type: ev.eventType });
+        consumed[ev.eventType] = (consumed[ev.eventType] ?? 0) + 1;
         const e = toEngineEvent(ev);
         const list = byCustomer.get(e.customerId);
         if (list) list.push(e);
         else byCustomer.set(e.customerId, [e]);
       }
+      for (const [type, n] of Object.entries(consumed)) metrics.eventsConsumed.inc({ topic: batch.topic, type }, n);
       const customers = [...byCustomer.keys()];
       let eventTime = progress.get(partition)?.eventTime ?? Number.NEGATIVE_INFINITY;
       for (const list of byCustomer.values()) for (const e of list) if (e.occurredAt > eventTime) eventTime = e.occurredAt;
