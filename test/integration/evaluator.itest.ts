@@ -7,7 +7,7 @@
 import Redis from 'ioredis';
 import type { Producer } from 'kafkajs';
 import type { LabelDecision } from '@labelstream/contracts';
-import { decodeState, explain } from '@labelstream/engine';
+import { applyEvents, decodeState, encodeState, explain, IDS_APART_VERSION, toEngineEvent } from '@labelstream/engine';
 import { PartitionKeys } from '@labelstream/redis-state';
 import { loadRules } from '@labelstream/rules';
 import { collect, connectStack, testKafka, uniqueName, waitFor, type StackEnv } from '@labelstream/testkit';
@@ -197,6 +197,49 @@ describe('evaluator', () => {
       }, { timeoutMs: 30_000 });
       expect([(await storedState(prefix, 2, 'c-in'))!.raw, (await storedState(prefix, 2, 'c-rev'))!.raw]).toEqual(stateBefore);
       expect(out.messages.length).toBe(decisionsBefore);
+    } finally {
+      await out.stop();
+      await ev.stop();
+    }
+  });
+
+  it('reads a layout 2 state (ids inline), moves its ids into the id set, and still knows its events after a restart', async () => {
+    const topics = await makeTopics(env, 1);
+    const prefix = uniqueName('it-ev');
+    const groupId = uniqueName('it-ev-g');
+    const keys = new PartitionKeys(prefix, 0);
+    const t = Date.now() - 60_000;
+    // What an evaluator before layout 3 left: the state with its dedupe ids inline.
+    const old = applyEvents(null, [toEngineEvent(purchaseEvent('c-m', t, 12_000, 'm-1'))], RULES).state;
+    const v2 = encodeState(old);
+    expect(JSON.parse(v2)).toMatchObject({ v: 2, d: ['m-1', 0] });
+    await redis.set(keys.customer('c-m'), `1|${v2}`);
+    const out = await collect(testKafka(env), [topics.decisions]);
+    let ev = await startEvaluator({ env, topics, rules: RULES, groupId, keyPrefix: prefix });
+    try {
+      // A replay of the stored event and a new one.
+      await produceEvents(env, topics.customerEvents, [purchaseEvent('c-m', t, 12_000, 'm-1'), clickEvent('c-m', t + 1000, 'm-2')]);
+      await waitFor('the replay seen as a duplicate and the click applied', async () => {
+        const dup = (await ev.metrics.duplicateEvents.get()).values[0]?.value ?? 0;
+        return dup >= 1 && (await redis.zscore(keys.ids('c-m'), 'm-2')) !== null;
+      }, { timeoutMs: 30_000 });
+      const raw = (await redis.get(keys.customer('c-m')))!;
+      const stored = JSON.parse(raw.slice(raw.indexOf('|') + 1)) as { v: number; d?: unknown };
+      expect(Number(raw.slice(0, raw.indexOf('|')))).toBeGreaterThan(1);
+      expect(stored.v).toBe(IDS_APART_VERSION);
+      expect(stored.d).toBeUndefined();
+      expect(await redis.zrange(keys.ids('c-m'), 0, -1, 'WITHSCORES')).toEqual(['m-1', String(t), 'm-2', String(t + 1000)]);
+      // A new evaluator (nothing cached) reads the ids from the set: both replays are duplicates.
+      await ev.stop();
+      ev = await startEvaluator({ env, topics, rules: RULES, groupId, keyPrefix: prefix });
+      await produceEvents(env, topics.customerEvents, [purchaseEvent('c-m', t, 12_000, 'm-1'), clickEvent('c-m', t + 1000, 'm-2')]);
+      await waitFor('both replays seen as duplicates', async () => ((await ev.metrics.duplicateEvents.get()).values[0]?.value ?? 0) >= 2, { timeoutMs: 30_000 });
+      // Counted once each (a timer may have moved the clock since, so the text may differ).
+      const after = (await redis.get(keys.customer('c-m')))!;
+      const features = explain(decodeState(after.slice(after.indexOf('|') + 1)), RULES, t + 2000).features;
+      expect(features).toMatchObject({ orders_lifetime: 1, spend_1h: 12_000 });
+      // The state held customer and high_value already: nothing was decided.
+      expect(out.messages).toHaveLength(0);
     } finally {
       await out.stop();
       await ev.stop();
