@@ -105,6 +105,12 @@ export const commonEnv = {
   SHUTDOWN_TIMEOUT: envDuration('10s'),
   CONSUMER_RETRY_BUDGET: envDuration('5m'),
   CONSUMER_MAX_RETRIES: envInt(100, 1, 1_000_000),
+  /**
+   * How long the group waits for a silent member before giving its partitions to others:
+   * the time a crashed (SIGKILLed, OOM-killed) instance's partitions stand still. Members
+   * heartbeat every tenth of it, between slices too.
+   */
+  CONSUMER_SESSION_TIMEOUT: envDuration('10s'),
   DECODE_MAX_DEPTH: envInt(32, 4, 1000),
   DECODE_MAX_ITEMS: envInt(100_000, 1, 10_000_000),
   TOPIC_PARTITIONS: envInt(6, 1, 10_000),

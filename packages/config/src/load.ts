@@ -42,6 +42,8 @@ export interface CommonConfig {
    * since the first failure. Past either the service exits to be restarted.
    */
   consumerRetry: { maxAttempts: number; budgetMs: number };
+  /** Consumer group session timeout: how long a crashed member's partitions wait for a new owner. */
+  consumerSessionTimeoutMs: number;
   /** Bounds on decoding one message (Avro and JSON nesting, Avro array/map items), checked before allocating. */
   decodeLimits: { maxDepth: number; maxItems: number };
   topics: TopicNames;
@@ -104,6 +106,7 @@ export function loadCommon(service: string, defaultPort: number, env: Env): Comm
     ...(e.ADMIN_TOKEN ? { adminToken: e.ADMIN_TOKEN } : {}),
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT,
     consumerRetry: { maxAttempts: e.CONSUMER_MAX_RETRIES, budgetMs: e.CONSUMER_RETRY_BUDGET },
+    consumerSessionTimeoutMs: e.CONSUMER_SESSION_TIMEOUT,
     decodeLimits: { maxDepth: e.DECODE_MAX_DEPTH, maxItems: e.DECODE_MAX_ITEMS },
     topics: {
       customerEvents: e.TOPIC_CUSTOMER_EVENTS,

@@ -129,8 +129,9 @@ export function createConsumerRunner(opts: ConsumerRunnerOptions): ConsumerRunne
   const bounds = { ...DEFAULT_RETRY_BOUNDS, ...opts.retry };
   const consumer = opts.kafka.consumer({
     groupId: opts.groupId,
-    sessionTimeout: opts.sessionTimeoutMs ?? 30_000,
-    heartbeatInterval: 3000,
+    sessionTimeout: opts.sessionTimeoutMs ?? 10_000,
+    // Several heartbeats per session timeout, so one late heartbeat does not expel the member.
+    heartbeatInterval: Math.max(300, Math.min(3000, Math.floor((opts.sessionTimeoutMs ?? 10_000) / 10))),
     maxBytesPerPartition: opts.maxBytesPerPartition ?? 4 * 1024 * 1024,
     maxBytes: 32 * 1024 * 1024,
     maxWaitTimeInMs: 100,

@@ -79,6 +79,8 @@ export function createEvaluator(deps: EvaluatorDeps) {
   const now = deps.now ?? Date.now;
   const mutex = new KeyedMutex();
   const owned = new Map<number, Promise<Owned>>();
+  /** Partitions taken over and drained (their `owned` promise resolved). */
+  const claimed = new Set<number>();
   let assigned = new Set<number>();
   let decisionSchemaId = 0;
   let encodeDecision: ((d: LabelDecision) => Buffer) | undefined;
@@ -143,7 +145,15 @@ export function createEvaluator(deps: EvaluatorDeps) {
         return { store };
       });
       owned.set(partition, p);
-      p.catch(() => owned.delete(partition));
+      const mine = p;
+      p.then(
+        () => {
+          if (owned.get(partition) === mine) claimed.add(partition);
+        },
+        () => {
+          if (owned.get(partition) === mine) owned.delete(partition);
+        },
+      );
     }
     return p;
   }
@@ -193,6 +203,7 @@ export function createEvaluator(deps: EvaluatorDeps) {
       if (err instanceof FencedError) {
         metrics.fencedWrites.inc();
         owned.delete(partition);
+        claimed.delete(partition);
         throw new OwnershipLostError(partition, err);
       }
       throw err;
@@ -397,6 +408,7 @@ export function createEvaluator(deps: EvaluatorDeps) {
     onAssignment(assignment: Record<string, number[]>): void {
       const next = new Set(assignment[deps.topics.customerEvents] ?? []);
       for (const p of owned.keys()) if (!next.has(p)) owned.delete(p);
+      for (const p of claimed) if (!next.has(p)) claimed.delete(p);
       cache.retain(next);
       for (const p of undelivered) if (!next.has(p)) undelivered.delete(p); // the new owner drains it
       // Others may have moved a partition on while it was not ours: learn its progress afresh.
@@ -412,7 +424,9 @@ export function createEvaluator(deps: EvaluatorDeps) {
       stopped = true;
       if (timer) clearTimeout(timer);
     },
-    ownedPartitions: () => [...owned.keys()],
+    ownedPartitions: () => [...claimed].sort((a, b) => a - b),
+    /** Partitions assigned to this member but not taken over yet (claim and outbox drain pending). */
+    pendingPartitions: () => [...assigned].filter((p) => !claimed.has(p)).sort((a, b) => a - b),
   };
 }
 

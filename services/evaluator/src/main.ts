@@ -87,6 +87,7 @@ async function main(): Promise<void> {
     metrics,
     shutdownTimeoutMs: config.shutdownTimeoutMs,
     retry: config.consumerRetry,
+    sessionTimeoutMs: config.consumerSessionTimeoutMs,
     // The evaluator's output does not depend on batch boundaries (per-event replay), so a
     // backlog fetch is applied in slices: one Redis commit and one offset commit each.
     maxBatchMessages: config.maxBatchEvents,
@@ -98,9 +99,12 @@ async function main(): Promise<void> {
     registry: metrics.registry,
     logger,
     health: () => {
-      const ready = runner.isReady() && redis.status === 'ready';
+      // Ready once every assigned partition is taken over (fenced and its outbox drained):
+      // before that its events wait, however healthy the consumer looks.
+      const pending = evaluator.pendingPartitions();
+      const ready = runner.isReady() && redis.status === 'ready' && pending.length === 0;
       metrics.ready.set(ready ? 1 : 0);
-      return { live: true, ready, details: { redis: redis.status, consumer: runner.status(), owned: evaluator.ownedPartitions() } };
+      return { live: true, ready, details: { redis: redis.status, consumer: runner.status(), owned: evaluator.ownedPartitions(), pending } };
     },
     admin: {
       token: config.adminToken,

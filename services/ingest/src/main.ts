@@ -109,6 +109,7 @@ async function main(): Promise<void> {
     metrics,
     shutdownTimeoutMs: runnerBoundMs,
     retry: config.consumerRetry,
+    sessionTimeoutMs: config.consumerSessionTimeoutMs,
     // A fetch must be able to return the largest raw record whole (kafkajs #948).
     maxBytesPerPartition: limits.fetchBytesPerPartition,
   });

@@ -68,6 +68,7 @@ async function main(): Promise<void> {
     shutdownTimeoutMs: config.shutdownTimeoutMs,
     compression: config.kafka.compression,
     retry: config.consumerRetry,
+    sessionTimeoutMs: config.consumerSessionTimeoutMs,
     // Alive but idle is the worst state for a publisher: exit, let the supervisor restart it.
     onFatal: () => exitAfterFatal(),
   });
@@ -87,6 +88,7 @@ async function main(): Promise<void> {
       topicDefaults,
       shutdownTimeoutMs: config.shutdownTimeoutMs,
       retry: config.consumerRetry,
+      sessionTimeoutMs: config.consumerSessionTimeoutMs,
       onFatal: () => exitAfterFatal(),
     }),
   }));
