@@ -60,7 +60,11 @@ export async function sendChunked(producer: Producer, byTopic: Map<string, Messa
   for (const [topic, messages] of byTopic) for (const message of messages) all.push({ topic, message });
   for (const run of chunkMessages(all, (x) => x.message, maxBytes)) {
     const grouped = new Map<string, Message[]>();
-    for (const { topic, message } of run) grouped.set(topic, [...(grouped.get(topic) ?? []), message]);
+    for (const { topic, message } of run) {
+      const list = grouped.get(topic);
+      if (list) list.push(message);
+      else grouped.set(topic, [message]);
+    }
     await sendAll(producer, grouped);
   }
 }
