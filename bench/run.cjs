@@ -13,6 +13,7 @@
  *   throughput  the three services start on the preloaded topics and run flat out
  *   latency     open-loop load at a fixed rate; produce → publishedAt per decision
  *   curve       the same at rising rates (1k, 2k, 5k, 10k events/s) up to saturation
+ *   scaling     the throughput phase again with 1, 2 and 3 evaluator processes (fresh topics each)
  *   timers      a second pipeline with short-window rules; lateness of time-based changes
  *   memory      Redis bytes per customer at growing customer counts
  */
@@ -135,6 +136,30 @@ async function main() {
     if (svcs) {
       await stopPipeline(svcs);
       svcs = undefined;
+    }
+    if (has('scaling')) {
+      log(`scaling: ${opts.scalingEvents.toLocaleString('en')} events with ${opts.scalingEvaluators.join(', ')} evaluator processes`);
+      result.phases.scaling = { events: opts.scalingEvents, runs: [] };
+      for (const n of opts.scalingEvaluators) {
+        const names = pipelineNames(`bench-${runId}-s${n}`);
+        await createPipelineTopics(admin, names, opts.partitions, opts.rawPartitions);
+        cleanups.push(names);
+        const o = { ...opts, events: opts.scalingEvents, evaluators: n };
+        await preload({ env, names, opts: o, log: () => undefined });
+        const tp = await throughput({ env, names, opts: o, admin, kafka, log: () => undefined, tag: `${runId}-s${n}` });
+        await stopPipeline(tp.svcs);
+        const r = tp.result;
+        result.phases.scaling.runs.push({
+          evaluators: n,
+          end_to_end_events_per_s: r.end_to_end_events_per_s,
+          evaluator_events_per_s: r.stages.evaluator.events_per_s,
+          cpu_cores: Object.fromEntries(Object.entries(r.cpu.processes).map(([k, v]) => [k, v.cores])),
+          cpu_us_per_event: r.cpu_us_per_event,
+          other_cores: r.cpu.other_cores,
+          machine_busy_cores: r.cpu.machine_busy_cores,
+        });
+        log(`  ${n} evaluator${n > 1 ? 's' : ''}: end to end ${r.end_to_end_events_per_s.toLocaleString('en')} events/s, evaluator stage ${r.stages.evaluator.events_per_s.toLocaleString('en')}/s, machine busy ${r.cpu.machine_busy_cores} cores`);
+      }
     }
     if (has('timers')) {
       log(`timers: short-window rules under ${opts.timerRate.toLocaleString('en')} events/s for ${opts.timerMs / 1000} s`);

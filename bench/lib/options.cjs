@@ -4,7 +4,7 @@
  * `--quick` for a CI-sized run (1–2 minutes), and flags for each knob.
  */
 
-const PHASES = ['redis', 'preload', 'baseline', 'throughput', 'latency', 'curve', 'timers', 'memory'];
+const PHASES = ['redis', 'preload', 'baseline', 'throughput', 'latency', 'curve', 'scaling', 'timers', 'memory'];
 
 const FULL = {
   events: 1_000_000,
@@ -24,6 +24,8 @@ const FULL = {
   curveWarmupMs: 10_000,
   curveMs: 30_000,
   evaluators: 1,
+  scalingEvents: 300_000,
+  scalingEvaluators: [1, 2, 3],
 };
 
 const QUICK = {
@@ -44,6 +46,8 @@ const QUICK = {
   curveWarmupMs: 3000,
   curveMs: 10_000,
   evaluators: 1,
+  scalingEvents: 50_000,
+  scalingEvaluators: [1, 2],
 };
 
 const HELP = `pnpm bench [options]   throughput, latency, memory and timer figures on the native stack
@@ -61,6 +65,8 @@ const HELP = `pnpm bench [options]   throughput, latency, memory and timer figur
   --curve-rates <list>     offered rates of the latency curve (default ${FULL.curveRates.join(',')}; stops at saturation)
   --curve-duration <d>     measured part of each curve point (default ${FULL.curveMs / 1000}s, after ${FULL.curveWarmupMs / 1000}s warm-up)
   --evaluators <n>         evaluator processes in the pipeline's group (default ${FULL.evaluators})
+  --scaling <list>         evaluator counts of the scaling phase (default ${FULL.scalingEvaluators.join(',')})
+  --scaling-events <n>     events preloaded for each scaling run (default ${FULL.scalingEvents})
   --timer-rate <events/s>  load during the timer phase (default ${FULL.timerRate})
   --timer-customers <n>    customers of the timer phase (default ${FULL.timerCustomers})
   --timer-duration <d>     length of the timer phase (default ${FULL.timerMs / 1000}s)
@@ -121,6 +127,8 @@ function parseOptions(argv) {
       case '--curve-rates': o.curveRates = value().split(',').map((x) => count(x, flag)); break;
       case '--curve-duration': o.curveMs = duration(value(), flag); break;
       case '--evaluators': o.evaluators = count(value(), flag); break;
+      case '--scaling': o.scalingEvaluators = value().split(',').map((x) => count(x, flag)); break;
+      case '--scaling-events': o.scalingEvents = count(value(), flag); break;
       case '--timer-rate': o.timerRate = count(value(), flag); break;
       case '--timer-customers': o.timerCustomers = count(value(), flag); break;
       case '--timer-duration': o.timerMs = duration(value(), flag); break;

@@ -60,6 +60,9 @@ function table(r) {
     const cpu = p.latency.cpu?.processes ?? {};
     rows.push(['  CPU (cores)', Object.entries(cpu).map(([k, v]) => `${k} ${v.cores}`).join(', '), '', '']);
   }
+  for (const r of p.scaling?.runs ?? []) {
+    rows.push([`scaling: ${r.evaluators} evaluator process${r.evaluators > 1 ? 'es' : ''}`, `${num(r.end_to_end_events_per_s)} ev/s end to end, evaluator ${num(r.evaluator_events_per_s)}/s, machine ${r.machine_busy_cores} cores busy`, '', '']);
+  }
   for (const c of p.curve?.points ?? []) {
     rows.push([`latency curve at ${num(c.offered_rate)} ev/s p50 / p99`, `${num(c.p50)} / ${num(c.p99)} ms${c.saturated ? ' (saturated)' : ''}`, '', '']);
   }
