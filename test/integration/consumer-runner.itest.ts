@@ -15,7 +15,10 @@ beforeAll(async () => {
 const silent = () => new Writable({ write: (_c, _e, cb) => cb() });
 
 describe('consumer runner', () => {
-  it('hands a backlog over in slices of at most maxBatchMessages, committing after each; a failed slice alone is retried', async () => {
+  it.each([
+    [0, 'after each slice'],
+    [60_000, 'once, after the fetched batch (commitIntervalMs not reached)'],
+  ])('hands a backlog over in slices of at most maxBatchMessages, committing with commitIntervalMs %i %s; a failed slice alone is retried', async (commitIntervalMs) => {
     const topic = uniqueName('it-runner');
     const groupId = uniqueName('it-runner-g');
     const kafka = testKafka(env);
@@ -44,6 +47,7 @@ describe('consumer runner', () => {
         logger,
         metrics: createMetrics('runner_it', { defaultMetrics: false }),
         maxBatchMessages: 40,
+        commitIntervalMs,
         sessionTimeoutMs: 10_000,
         shutdownTimeoutMs: 5000,
         handler: async (batch) => {
@@ -64,8 +68,13 @@ describe('consumer runner', () => {
       }, { timeoutMs: 60_000 });
 
       expect(Math.max(...calls.map((c) => c.last - c.first + 1))).toBe(40);
-      // Each call starts where the committed offset stands: the slices before it were committed.
-      for (const c of calls) expect(c.committed === -1 ? 0 : c.committed).toBe(c.first);
+      if (commitIntervalMs === 0) {
+        // Each call starts where the committed offset stands: the slices before it were committed.
+        for (const c of calls) expect(c.committed === -1 ? 0 : c.committed).toBe(c.first);
+      } else {
+        // One fetched batch, one commit at its end: no slice saw an earlier one committed.
+        for (const c of calls) expect(c.committed).toBe(-1);
+      }
       // Every offset handled once, except the failed slice, handled twice.
       const handled = calls.flatMap((c) => Array.from({ length: c.last - c.first + 1 }, (_, i) => c.first + i));
       expect(handled.length).toBe(250 + calls.find((c) => c.first === 120)!.last - 120 + 1);

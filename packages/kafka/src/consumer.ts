@@ -53,6 +53,11 @@ export interface ConsumerRunnerOptions {
    * depend on where batches are cut.
    */
   maxBatchMessages?: number;
+  /**
+   * Between the slices of one fetched batch, offsets are committed at most this often
+   * (default 1 s); the batch's last slice always commits.
+   */
+  commitIntervalMs?: number;
   /** Upper bound on shutdown (stop fetching, finish or abandon the batch, leave the group). */
   shutdownTimeoutMs?: number;
   /**
@@ -99,6 +104,12 @@ function rebalanceCause(err: unknown): Error | undefined {
   return undefined;
 }
 
+/** Offsets of one fetched batch: resolved but not committed yet, and when it last committed. */
+interface SliceProgress {
+  committedAt: number;
+  pending: string | undefined;
+}
+
 function nextOffset(offset: string): string {
   return (BigInt(offset) + 1n).toString();
 }
@@ -127,6 +138,7 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T | 't
 export function createConsumerRunner(opts: ConsumerRunnerOptions): ConsumerRunner {
   const { logger, metrics } = opts;
   const bounds = { ...DEFAULT_RETRY_BOUNDS, ...opts.retry };
+  const commitIntervalMs = opts.commitIntervalMs ?? 1000;
   const consumer = opts.kafka.consumer({
     groupId: opts.groupId,
     sessionTimeout: opts.sessionTimeoutMs ?? 10_000,
@@ -199,17 +211,40 @@ export function createConsumerRunner(opts: ConsumerRunnerOptions): ConsumerRunne
     const { batch } = p;
     if (batch.isEmpty()) return;
     const max = Math.max(1, opts.maxBatchMessages ?? batch.messages.length);
+    const progress: SliceProgress = { committedAt: Date.now(), pending: undefined };
     for (let from = 0; from < batch.messages.length; from += max) {
-      if (from > 0 && stopping) return; // committed so far; the rest is re-read after the restart
+      if (from > 0 && stopping) {
+        // The rest is re-read after the restart; what is done is committed first.
+        await commitPending(p, progress);
+        return;
+      }
       const to = Math.min(batch.messages.length, from + max);
       // The last slice commits up to the batch's own last offset (past trailing control records).
       const last = to === batch.messages.length ? batch.lastOffset() : batch.messages[to - 1]!.offset;
-      if (!(await processSlice(p, batch.messages.slice(from, to), last))) return;
+      if (!(await processSlice(p, batch.messages.slice(from, to), last, to === batch.messages.length, progress))) return;
     }
   };
 
-  /** Runs the handler on one slice until it succeeds, then commits; false when the partition was revoked. */
-  const processSlice = async (p: EachBatchPayload, messages: KafkaMessage[], last: string): Promise<boolean> => {
+  /**
+   * Commits the offset resolved last, if not committed yet. Slices of one batch commit at
+   * most every `commitIntervalMs` (the batch's last slice always): each commit is a round
+   * trip to the group coordinator, and a crash in between only means slices re-read —
+   * which the handlers already tolerate (at-least-once; they dedupe).
+   */
+  const commitPending = async (p: EachBatchPayload, progress: SliceProgress): Promise<void> => {
+    if (progress.pending === undefined) return;
+    const { batch } = p;
+    try {
+      await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: nextOffset(progress.pending) }]);
+    } catch (err) {
+      throw rebalanceCause(err) ?? err;
+    }
+    progress.pending = undefined;
+    progress.committedAt = Date.now();
+  };
+
+  /** Runs the handler on one slice until it succeeds, then commits (see commitPending); false when the partition was revoked. */
+  const processSlice = async (p: EachBatchPayload, messages: KafkaMessage[], last: string, lastOfBatch: boolean, progress: SliceProgress): Promise<boolean> => {
     const { batch } = p;
     const started = process.hrtime.bigint();
     const ctx: BatchContext = {
@@ -260,8 +295,9 @@ export function createConsumerRunner(opts: ConsumerRunnerOptions): ConsumerRunne
     // skip work the handler abandoned.
     if (!p.isRunning() || p.isStale()) return false;
     p.resolveOffset(last);
+    progress.pending = last;
+    if (lastOfBatch || stopping || Date.now() - progress.committedAt >= commitIntervalMs) await commitPending(p, progress);
     try {
-      await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: nextOffset(last) }]);
       await p.heartbeat();
     } catch (err) {
       throw rebalanceCause(err) ?? err;
