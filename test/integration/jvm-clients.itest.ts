@@ -79,7 +79,13 @@ let env: StackEnv;
 beforeAll(async () => {
   execFileSync(join(ROOT, 'node_modules/.bin/tsc'), ['-b', 'services/ingest', 'services/evaluator', 'services/publisher'], { cwd: ROOT, stdio: 'pipe', timeout: 300_000 });
   // One Maven run builds both examples (the first run on a machine downloads from Central).
-  execFileSync('mvn', ['-B', '-q', '-f', join(ROOT, 'examples/pom.xml'), 'package'], { cwd: ROOT, stdio: 'pipe', timeout: 600_000 });
+  try {
+    execFileSync('mvn', ['-B', '-q', '-f', join(ROOT, 'examples/pom.xml'), 'package'], { cwd: ROOT, stdio: 'pipe', timeout: 600_000 });
+  } catch (e) {
+    // Maven prints its [ERROR] lines on stdout.
+    const { stdout, stderr, message } = e as { stdout?: Buffer; stderr?: Buffer; message: string };
+    throw new Error(`building examples/ with Maven (mvn 3.6+, Java 17+, Maven Central) failed: ${message}\n${String(stdout ?? '').slice(-3000)}${String(stderr ?? '').slice(-2000)}`);
+  }
   env = await connectStack();
 }, 900_000);
 
