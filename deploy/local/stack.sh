@@ -69,6 +69,8 @@ REGISTRY_HEAP_OPTS=${REGISTRY_HEAP_OPTS:--Xms128m -Xmx512m}
 # {"compatibility":"NONE"} does NOT relax it (Apicurio treats NONE as "no subject rule"
 # and falls back to the global one); a subject may choose another real level (FORWARD, FULL…).
 REGISTRY_COMPATIBILITY=${REGISTRY_COMPATIBILITY-BACKWARD}
+[[ -z $REGISTRY_COMPATIBILITY || $REGISTRY_COMPATIBILITY =~ ^(NONE|BACKWARD|BACKWARD_TRANSITIVE|FORWARD|FORWARD_TRANSITIVE|FULL|FULL_TRANSITIVE)$ ]] ||
+  { printf '[stack] ERROR: REGISTRY_COMPATIBILITY must be empty or a Confluent compatibility level (BACKWARD, FULL, …), not %s\n' "$REGISTRY_COMPATIBILITY" >&2; exit 1; }
 # Kafka topics in which the registry keeps its state (Apicurio "kafkasql").
 REGISTRY_TOPIC_PREFIX=${REGISTRY_TOPIC_PREFIX:-_registry}
 
@@ -510,8 +512,6 @@ start_registry() {
 # restarts. Idempotent.
 registry_defaults() {
   [[ -n $REGISTRY_COMPATIBILITY ]] || return 0
-  [[ $REGISTRY_COMPATIBILITY =~ ^(NONE|BACKWARD|BACKWARD_TRANSITIVE|FORWARD|FORWARD_TRANSITIVE|FULL|FULL_TRANSITIVE)$ ]] ||
-    die "REGISTRY_COMPATIBILITY must be a Confluent compatibility level (BACKWARD, FULL, …), not '$REGISTRY_COMPATIBILITY'"
   have curl || { warn "no curl: the registry's global compatibility stays unset (install curl, or PUT /config by hand)"; return 0; }
   local body
   body=$(curl -sS -m 10 -X PUT -H 'Content-Type: application/vnd.schemaregistry.v1+json' \
