@@ -55,6 +55,11 @@ import org.apache.kafka.common.serialization.StringDeserializer;
  *
  * The group reads with {@code isolation.level=read_committed}: the publisher writes label
  * events and current labels in Kafka transactions, and only committed ones are label changes.
+ *
+ * A value that is not Confluent-framed Avro, or whose schema cannot be fetched or resolved,
+ * stops the program with an exception naming the record, before its offset is committed:
+ * an example should fail loudly rather than skip a label change. A production consumer
+ * would set such a record aside (a dead-letter topic) and alert.
  */
 public final class LabelEventConsumer {
   private static final ObjectMapper JSON = new ObjectMapper();
