@@ -61,12 +61,16 @@ HEALTH_TIMEOUT=${LABELSTREAM_HEALTH_TIMEOUT:-60}
 STOP_TIMEOUT=${LABELSTREAM_STOP_TIMEOUT:-30}
 KAFKA_HEAP_OPTS=${KAFKA_HEAP_OPTS:--Xms256m -Xmx1g}
 REGISTRY_HEAP_OPTS=${REGISTRY_HEAP_OPTS:--Xms128m -Xmx512m}
-# Optional registry-wide default compatibility (e.g. BACKWARD, as Confluent's
-# default). Empty = Apicurio's default: no global rule, i.e. NONE unless a
-# subject sets its own level. Caveat: with a global level set, a subject's
-# PUT /config/<subject> {"compatibility":"NONE"} does NOT relax it (Apicurio
-# treats NONE as "no subject rule" and falls back to the global one).
-REGISTRY_COMPATIBILITY=${REGISTRY_COMPATIBILITY:-}
+# Registry-wide compatibility, set with PUT /config once the registry is healthy (on
+# every `up`, also when it already runs): BACKWARD, as Confluent's default, so that a
+# team's first raw subject is protected without anyone PUTting a level by hand (Apicurio
+# starts with no global rule, i.e. NONE). Empty = leave the registry's global level as it
+# is. Caveat: with a global level set, a subject's PUT /config/<subject>
+# {"compatibility":"NONE"} does NOT relax it (Apicurio treats NONE as "no subject rule"
+# and falls back to the global one); a subject may choose another real level (FORWARD, FULL…).
+REGISTRY_COMPATIBILITY=${REGISTRY_COMPATIBILITY-BACKWARD}
+[[ -z $REGISTRY_COMPATIBILITY || $REGISTRY_COMPATIBILITY =~ ^(NONE|BACKWARD|BACKWARD_TRANSITIVE|FORWARD|FORWARD_TRANSITIVE|FULL|FULL_TRANSITIVE)$ ]] ||
+  { printf '[stack] ERROR: REGISTRY_COMPATIBILITY must be empty or a Confluent compatibility level (BACKWARD, FULL, …), not %s\n' "$REGISTRY_COMPATIBILITY" >&2; exit 1; }
 # Kafka topics in which the registry keeps its state (Apicurio "kafkasql").
 REGISTRY_TOPIC_PREFIX=${REGISTRY_TOPIC_PREFIX:-_registry}
 
@@ -466,13 +470,13 @@ start_registry() {
   if pid=$(running_pid registry); then
     log "registry: already running (pid $pid)"
     wait_healthy registry registry_probe "GET $(registry_url)/subjects" "$pid"
+    registry_defaults
     return 0
   fi
   port_open "$HOST" "$REGISTRY_PORT" &&
     die "registry: port $REGISTRY_PORT is already in use by a process stack.sh did not start (set REGISTRY_PORT)"
   fetch_registry
   local extra=()
-  [[ -n $REGISTRY_COMPATIBILITY ]] && extra=(-Dapicurio.rules.global.compatibility="$REGISTRY_COMPATIBILITY")
   # secure profile: the Kafka client's SASL_SSL settings come from a private file
   ((SECURE)) && extra+=(-Dquarkus.config.locations="$REGISTRY_KAFKA_CONF")
   # State lives in Kafka topics (kafkasql storage); the registry replays them
@@ -500,6 +504,22 @@ start_registry() {
   log "registry: started Apicurio Registry $APICURIO_VERSION (pid $pid), waiting for $(registry_url)…"
   wait_healthy registry registry_probe "GET $(registry_url)/subjects" "$pid"
   log "registry: healthy ($(($(now) - t0))s)"
+  registry_defaults
+}
+
+# The global compatibility level (REGISTRY_COMPATIBILITY), through the Confluent-compatible
+# API as any operator would set it; stored in the registry's Kafka journal, so it outlives
+# restarts. Idempotent.
+registry_defaults() {
+  [[ -n $REGISTRY_COMPATIBILITY ]] || return 0
+  have curl || { warn "no curl: the registry's global compatibility stays unset (install curl, or PUT /config by hand)"; return 0; }
+  local body
+  body=$(curl -sS -m 10 -X PUT -H 'Content-Type: application/vnd.schemaregistry.v1+json' \
+    --data "{\"compatibility\":\"$REGISTRY_COMPATIBILITY\"}" "$(registry_url)/config" 2>&1) ||
+    fail_component registry "PUT /config {\"compatibility\":\"$REGISTRY_COMPATIBILITY\"} failed: $body"
+  [[ $body == *"\"$REGISTRY_COMPATIBILITY\""* ]] ||
+    fail_component registry "PUT /config {\"compatibility\":\"$REGISTRY_COMPATIBILITY\"} answered: $body"
+  log "registry: global compatibility $REGISTRY_COMPATIBILITY"
 }
 
 # -------------------------------------------------------------------- redis --

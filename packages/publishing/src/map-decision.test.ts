@@ -61,6 +61,13 @@ describe('toPublicRecords', () => {
     expect(customerLabelsType.isValid(r.customerLabels)).toBe(true);
   });
 
+  it('stamps effectiveAt with the customer clock, not the time of a late cause event (docs/label-events.md)', () => {
+    // The cause arrived out of order: it happened 5 minutes before the customer's newest event.
+    const d = decision({ cause: { kind: 'EVENT', eventId: 'click-late', eventType: 'EMAIL_CLICK', eventOccurredAt: 1_763_900_000_000 - 300_000 }, effectiveAt: 1_763_900_000_000 });
+    const [e] = toPublicRecords(d, { publishedAt: 1_763_900_001_000 }).labelEvents;
+    expect(e).toMatchObject({ causeEventId: 'click-late', effectiveAt: 1_763_900_000_000 });
+  });
+
   it('has no cause event for time-based changes and measures latency from the due time', () => {
     const d = decision({ cause: { kind: 'TIMER', eventId: null, eventType: null, eventOccurredAt: 5000 }, effectiveAt: 5000 });
     expect(toPublicRecords(d, { publishedAt: 1 }).labelEvents[0]!.causeEventId).toBeNull();

@@ -9,12 +9,14 @@ export interface LabelEvent {
   customerId: string;
   label: string;
   category: string;
+  /** Event time at which the change takes effect: the customer's clock when the rules were evaluated, i.e. the newest occurredAt among the customer's events applied so far, or the due time of a time-based change if that is later. NOT the time of causeEventId: an event that arrives after newer events of the same customer (out of order across raw topics, within the allowed lateness) is counted in the windows of its own time, but the decision is made at the clock, so effectiveAt is the newer time. Never decreases for one customer, so it orders a customer's changes; the wall-clock time of writing is publishedAt. */
   effectiveAt: number;
+  /** Wall-clock time at which the publisher wrote the record. */
   publishedAt: number;
   rulesVersion: string;
   reason: string;
   features: Record<string, number | string | boolean | null>;
-  /** The input event that caused it; null for time-based changes. */
+  /** The input event that caused it; null for time-based changes. Its own occurredAt may be earlier than effectiveAt (see effectiveAt). */
   causeEventId: string | null;
   decisionId: string;
 }
@@ -64,14 +66,16 @@ export const labelEventSchema: AvroRecordSchema = {
       "type": {
         "type": "long",
         "logicalType": "timestamp-millis"
-      }
+      },
+      "doc": "Event time at which the change takes effect: the customer's clock when the rules were evaluated, i.e. the newest occurredAt among the customer's events applied so far, or the due time of a time-based change if that is later. NOT the time of causeEventId: an event that arrives after newer events of the same customer (out of order across raw topics, within the allowed lateness) is counted in the windows of its own time, but the decision is made at the clock, so effectiveAt is the newer time. Never decreases for one customer, so it orders a customer's changes; the wall-clock time of writing is publishedAt."
     },
     {
       "name": "publishedAt",
       "type": {
         "type": "long",
         "logicalType": "timestamp-millis"
-      }
+      },
+      "doc": "Wall-clock time at which the publisher wrote the record."
     },
     {
       "name": "rulesVersion",
@@ -100,7 +104,7 @@ export const labelEventSchema: AvroRecordSchema = {
         "string"
       ],
       "default": null,
-      "doc": "The input event that caused it; null for time-based changes."
+      "doc": "The input event that caused it; null for time-based changes. Its own occurredAt may be earlier than effectiveAt (see effectiveAt)."
     },
     {
       "name": "decisionId",
