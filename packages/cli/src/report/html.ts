@@ -52,13 +52,14 @@ function xAxis(m: ReportModel, height: number, x: (i: number) => number): string
 
 function yGrid(max: number, y: (v: number) => number, minus = false): string {
   const out: string[] = [];
-  for (const f of [0, 0.25, 0.5, 0.75, 1]) {
+  // Fifths of a 1/2/5 × 10^k maximum: whole numbers from 5 up.
+  for (const f of [0, 0.2, 0.4, 0.6, 0.8, 1]) {
     const v = max * f;
     const yy = y(v).toFixed(1);
-    out.push(`<line x1="${PAD.l}" x2="${W - PAD.r}" y1="${yy}" y2="${yy}" class="grid"/><text x="${PAD.l - 6}" y="${yy}" dy="4" class="tick" text-anchor="end">${num(Math.round(v))}</text>`);
+    out.push(`<line x1="${PAD.l}" x2="${W - PAD.r}" y1="${yy}" y2="${yy}" class="grid"/><text x="${PAD.l - 6}" y="${yy}" dy="4" class="tick" text-anchor="end">${num(Number(v.toFixed(1)))}</text>`);
     if (minus && f > 0) {
       const ny = y(-v).toFixed(1);
-      out.push(`<line x1="${PAD.l}" x2="${W - PAD.r}" y1="${ny}" y2="${ny}" class="grid"/><text x="${PAD.l - 6}" y="${ny}" dy="4" class="tick" text-anchor="end">${num(Math.round(v))}</text>`);
+      out.push(`<line x1="${PAD.l}" x2="${W - PAD.r}" y1="${ny}" y2="${ny}" class="grid"/><text x="${PAD.l - 6}" y="${ny}" dy="4" class="tick" text-anchor="end">${num(Number(v.toFixed(1)))}</text>`);
     }
   }
   return out.join('');
@@ -122,7 +123,7 @@ function labelTable(m: ReportModel): string {
     const daily = m.entriesPerBucket[li]!.map((e, b) => `${e}/${m.exitsPerBucket[li]![b]}`).join(' ');
     return `<tr data-label="${h(l.label)}" data-population="${l.population}" data-entries="${l.entries}" data-exits="${l.exits}" data-flaps="${l.flaps}">
 <td><span class="sw" style="background:${PALETTE[li % PALETTE.length]}"></span>${h(l.label)}</td><td>${h(l.category)}</td>
-<td class="n">${num(l.population)}</td><td><span class="bar"><span style="width:${(l.share * 100).toFixed(1)}%"></span></span> ${pct(l.share)}</td>
+<td class="n">${num(l.population)}</td><td class="nw"><span class="bar"><span style="width:${(l.share * 100).toFixed(1)}%"></span></span> ${pct(l.share)}</td>
 <td class="n">${num(l.entries)}</td><td class="n">${num(l.exits)}</td><td class="n" title="${h(`${l.flappingCustomers} customers`)}">${num(l.flaps)}${l.exits ? ` <small>(${pct(l.flaps / l.exits)})</small>` : ''}</td>
 <td class="n">${num(l.everAssigned)}</td><td>${badges}</td></tr>
 <tr class="detail" hidden><td colspan="9">entries/exits per ${formatSpan(m.bucketMs)}: <code>${h(daily)}</code></td></tr>`;
@@ -174,7 +175,7 @@ svg{width:100%;height:auto;display:block}.grid{stroke:#e5e7eb}.axis{stroke:#9ca3
 .legend{list-style:none;padding:0;margin:8px 0 0;display:flex;flex-wrap:wrap;gap:6px 14px;font-size:13px}.legend li{cursor:pointer}.legend li.off{opacity:.35}
 .sw{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:5px;vertical-align:baseline}
 table{border-collapse:collapse;width:100%;font-size:13px}th,td{padding:5px 8px;border-bottom:1px solid #f3f4f6;text-align:left}th{color:#374151;font-weight:600}
-td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}.labels td:first-child{white-space:nowrap}.labels tbody tr:not(.detail){cursor:pointer}
+td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}.labels td:first-child,td.nw{white-space:nowrap}.labels tbody tr:not(.detail){cursor:pointer}
 .bar{display:inline-block;width:90px;height:8px;background:#e5e7eb;border-radius:4px;vertical-align:middle;overflow:hidden}.bar span{display:block;height:100%;background:#2563eb}.bar.over span{background:#dc2626}
 .badge{display:inline-block;font-size:11px;padding:1px 6px;border-radius:9px;background:#e5e7eb;margin-right:4px}.badge.warn{background:#fef3c7;color:#92400e}.badge.ok{background:#dcfce7;color:#166534}
 .matrix td{text-align:center;font-variant-numeric:tabular-nums;border:1px solid #fff;min-width:44px}.matrix th.rot{height:110px;vertical-align:bottom;padding:0 2px}
