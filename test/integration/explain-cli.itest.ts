@@ -52,7 +52,8 @@ describe('labelstream explain (built CLI against an admin endpoint)', () => {
 
   it('prints a readable answer: held labels first with since and why, no raw JSON, no colour when piped', async () => {
     const { stdout } = await run(['c-000043'], TOKEN);
-    expect(stdout).not.toMatch(/undefined|\{"|\x1b\[/);
+    expect(stdout).not.toMatch(/undefined|\{"/);
+    expect(stdout).not.toContain('\u001b['); // no colour when piped
     const lines = stdout.split('\n');
     expect(lines[0]).toBe(`customer c-000043  rules ${RULES.version}, as of 2026-12-03 10:00 UTC`);
     expect(lines).toContain('Holds 4 labels');
