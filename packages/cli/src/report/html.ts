@@ -75,10 +75,12 @@ function populationChart(m: ReportModel): string {
     const series = m.population[li]!;
     const d = series.map((v, i) => `${i ? 'L' : 'M'}${x(i).toFixed(1)},${y(v).toFixed(1)}`).join('');
     const peak = Math.max(0, ...series);
-    return `<path d="${d}" class="line" stroke="${PALETTE[li % PALETTE.length]}" data-label="${h(l.label)}" data-last="${series[series.length - 1] ?? 0}" data-max="${peak}"><title>${h(l.label)}: ${num(series[series.length - 1] ?? 0)} at the end, peak ${num(peak)}</title></path>`;
+    // Past the palette's length, colours repeat with a dashed line.
+    const dash = li >= PALETTE.length ? ' stroke-dasharray="7 4"' : '';
+    return `<path d="${d}" class="line" stroke="${PALETTE[li % PALETTE.length]}"${dash} data-label="${h(l.label)}" data-last="${series[series.length - 1] ?? 0}" data-max="${peak}"><title>${h(l.label)}: ${num(series[series.length - 1] ?? 0)} at the end, peak ${num(peak)}</title></path>`;
   });
   const legend = m.labels
-    .map((l, li) => `<li data-series="${h(l.label)}"><span class="sw" style="background:${PALETTE[li % PALETTE.length]}"></span>${h(l.label)} <b>${num(m.population[li]![n - 1] ?? 0)}</b></li>`)
+    .map((l, li) => `<li data-series="${h(l.label)}"><span class="sw${li >= PALETTE.length ? ' dashed' : ''}" style="background:${PALETTE[li % PALETTE.length]}"></span>${h(l.label)} <b>${num(m.population[li]![n - 1] ?? 0)}</b></li>`)
     .join('');
   return `<svg id="population" viewBox="0 0 ${W} ${H}" role="img" aria-label="population of each label over time" data-chart="population" data-series="${m.labels.length}" data-points="${n}">
 ${yGrid(max, y)}${xAxis(m, H, x)}${paths.join('\n')}
@@ -173,7 +175,7 @@ main{max-width:980px;margin:0 auto;padding:20px}h1{font-size:22px;margin:0 0 2px
 svg{width:100%;height:auto;display:block}.grid{stroke:#e5e7eb}.axis{stroke:#9ca3af}.tick{font-size:11px;fill:#6b7280}
 .line{fill:none;stroke-width:2;stroke-linejoin:round}.line.dim{opacity:.12}.in{fill:#16a34a}.out{fill:#dc2626}.key{font-size:12px;font-weight:600}.in-t{fill:#16a34a}.out-t{fill:#dc2626}
 .legend{list-style:none;padding:0;margin:8px 0 0;display:flex;flex-wrap:wrap;gap:6px 14px;font-size:13px}.legend li{cursor:pointer}.legend li.off{opacity:.35}
-.sw{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:5px;vertical-align:baseline}
+.sw{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:5px;vertical-align:baseline}.sw.dashed{height:4px;width:14px;vertical-align:middle;box-shadow:inset -5px 0 0 #fff}
 table{border-collapse:collapse;width:100%;font-size:13px}th,td{padding:5px 8px;border-bottom:1px solid #f3f4f6;text-align:left}th{color:#374151;font-weight:600}
 td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}.labels td:first-child,td.nw{white-space:nowrap}.labels tbody tr:not(.detail){cursor:pointer}
 .bar{display:inline-block;width:90px;height:8px;background:#e5e7eb;border-radius:4px;vertical-align:middle;overflow:hidden}.bar span{display:block;height:100%;background:#2563eb}.bar.over span{background:#dc2626}
