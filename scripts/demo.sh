@@ -68,6 +68,7 @@ Labelstream demo is running.
              or: ADMIN_TOKEN=$ADMIN_TOKEN pnpm labelstream explain c-000001
   logs:      $LOGS/{ingest,evaluator,publisher,generator}.log   (stack: $LOGS/{kafka,registry,redis}.log)
   rules:     $RULES_FILE
+  report:    pnpm labelstream report --rules $RULES_FILE --out report.html   (label health as one HTML page)
 Label changes follow (+ assigned, − removed); a summary every 10 s. Ctrl-C stops everything.
 
 MSG

@@ -21,6 +21,8 @@ echo "== stack: KAFKA_BROKERS=$KAFKA_BROKERS SCHEMA_REGISTRY_URL=$SCHEMA_REGISTR
 
 echo "== unit tests"
 pnpm exec jest --selectProjects unit "$@"
+# The report test renders its page in headless Chromium (Debian's package).
+bash scripts/ensure-chromium.sh
 echo "== integration and end-to-end tests (real Kafka, registry, Redis)"
 pnpm exec jest --selectProjects integration --runInBand "$@"
 if [ $# -eq 0 ] && [ "${LABELSTREAM_FAULTS:-1}" != 0 ]; then

@@ -1,13 +1,14 @@
 import type { Redis } from 'ioredis';
-import { decodeState, explain } from '@labelstream/engine';
+import { decodeState, explain, type Explanation } from '@labelstream/engine';
 import type { CompiledRules } from '@labelstream/rules';
 import { PartitionKeys, readHistory } from '@labelstream/redis-state';
-import { parseHistoryEntry } from './decisions';
+import { parseHistoryEntry, type HistoryItem } from './decisions';
 
 /**
  * Why does customer X have label Y? Finds the customer's state in whichever partition holds
  * it and returns the engine's explanation (labels, feature values, which condition holds)
- * with the customer's recent decisions and their causes.
+ * with the customer's recent decisions and their causes. `labelstream explain` reads this
+ * answer with the engine's `Explanation` type (packages/cli/src/commands/explain-format.ts).
  */
 export async function explainCustomer(
   redis: Redis,
@@ -16,7 +17,7 @@ export async function explainCustomer(
   rules: CompiledRules,
   customerId: string,
   at: number,
-): Promise<{ found: false } | { found: true; partition: number; version: number; explanation: unknown; recentDecisions: unknown[] }> {
+): Promise<{ found: false } | { found: true; partition: number; version: number; explanation: Explanation; recentDecisions: Array<HistoryItem | { raw: string }> }> {
   const pipe = redis.pipeline();
   for (let p = 0; p < partitions; p++) pipe.get(new PartitionKeys(keyPrefix, p).customer(customerId));
   const results = (await pipe.exec()) ?? [];

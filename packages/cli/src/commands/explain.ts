@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { formatExplanation, type ExplainAnswer } from './explain-format';
 
 /**
  * `labelstream explain <customerId>`: asks the evaluator's admin endpoint why a customer has
@@ -12,6 +13,7 @@ export function registerExplain(program: Command): void {
     .argument('<customerId>')
     .option('--url <url>', 'evaluator admin base URL', process.env.EVALUATOR_ADMIN_URL ?? 'http://127.0.0.1:9465')
     .option('--json', 'print the raw JSON answer')
+    .addHelpText('after', '\nEnvironment:\n  ADMIN_TOKEN          the evaluator\'s admin token (required)\n  EVALUATOR_ADMIN_URL  default for --url\n  NO_COLOR             no colours even on a terminal')
     .action(async (customerId: string, opts: { url: string; json?: boolean }) => {
       const token = process.env.ADMIN_TOKEN;
       if (!token) {
@@ -37,26 +39,7 @@ export function registerExplain(program: Command): void {
         console.log(JSON.stringify(body, null, 2));
         return;
       }
-      console.log(formatExplanation(customerId, body));
+      const color = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
+      console.log(formatExplanation(customerId, body as unknown as ExplainAnswer, { color }));
     });
-}
-
-/** Renders the evaluator's answer for a terminal. */
-export function formatExplanation(customerId: string, body: Record<string, unknown>): string {
-  const lines = [`customer ${customerId} (partition ${String(body.partition)}, state version ${String(body.version)})`];
-  const ex = body.explanation as { labels?: Array<Record<string, unknown>>; features?: Record<string, unknown> } | undefined;
-  if (ex?.features) {
-    lines.push('features:');
-    for (const [k, v] of Object.entries(ex.features)) lines.push(`  ${k.padEnd(28)} ${JSON.stringify(v)}`);
-  }
-  if (ex?.labels) {
-    lines.push('labels:');
-    for (const l of ex.labels) lines.push(`  ${String(l.held ? '●' : '○')} ${String(l.name).padEnd(24)} ${JSON.stringify(Object.fromEntries(Object.entries(l).filter(([k]) => !['name', 'held'].includes(k))))}`);
-  }
-  const recent = body.recentDecisions as unknown[] | undefined;
-  if (recent?.length) {
-    lines.push('recent decisions (newest first):');
-    for (const r of recent) lines.push(`  ${JSON.stringify(r)}`);
-  }
-  return lines.join('\n');
 }
