@@ -30,6 +30,8 @@ export function schemaIdOf(value: Buffer): number {
 export class Registry {
   private readonly client: SchemaRegistry;
   private readonly writers = new Map<number, Promise<Type>>();
+  /** Writer types already fetched, for decoding without waiting on a promise. */
+  private readonly loaded = new Map<number, Type>();
   private readonly resolvers = new Map<string, ReturnType<Type['createResolver']>>();
 
   constructor(private readonly conn: RegistryConnection) {
@@ -121,7 +123,9 @@ export class Registry {
           throw new UndecodableError(`schema id ${id} is ${String(schemaType)}, not Avro`, { schemaId: id });
         }
         try {
-          return Type.forSchema(JSON.parse(text) as never, avroTypeOptions() as never);
+          const type = Type.forSchema(JSON.parse(text) as never, avroTypeOptions() as never);
+          this.loaded.set(id, type);
+          return type;
         } catch (cause) {
           throw new UndecodableError(`schema id ${id} cannot be parsed as Avro: ${(cause as Error).message}`, { schemaId: id }, { cause });
         }
@@ -135,14 +139,27 @@ export class Registry {
     return p;
   }
 
-  /** Encoder bound to a registered schema id; encoding is synchronous and allocation-light. */
+  /**
+   * Encoder bound to a registered schema id; encoding is synchronous. The frame is written
+   * into a scratch buffer kept by the encoder and copied out once, into a buffer of the
+   * exact size (small ones come from Node's pool): one allocation per value.
+   */
   encoder<T>(id: number, type: Type): (value: T) => Buffer {
-    const header = Buffer.alloc(HEADER);
-    header.writeUInt8(MAGIC, 0);
-    header.writeInt32BE(id, 1);
+    let scratch = Buffer.alloc(4096);
+    scratch.writeUInt8(MAGIC, 0);
+    scratch.writeInt32BE(id, 1);
     return (value: T) => {
-      const body = type.toBuffer(value);
-      return Buffer.concat([header, body], HEADER + body.length);
+      let end = type.encode(value, scratch, HEADER);
+      if (end < 0) {
+        // Too small: avsc answers with minus the bytes missing.
+        const grown = Buffer.alloc(Math.max(scratch.length * 2, scratch.length - end));
+        scratch.copy(grown, 0, 0, HEADER);
+        scratch = grown;
+        end = type.encode(value, scratch, HEADER);
+      }
+      const out = Buffer.allocUnsafe(end);
+      scratch.copy(out, 0, 0, end);
+      return out;
     };
   }
 
@@ -154,7 +171,22 @@ export class Registry {
   async decode<T>(value: Buffer | null | undefined, reader: Type): Promise<T> {
     if (!isConfluentFramed(value)) throw new UndecodableError('not a Confluent-framed Avro message');
     const id = schemaIdOf(value);
-    const writer = await this.writerType(id);
+    return this.read<T>(value, id, await this.writerType(id), reader);
+  }
+
+  /**
+   * As {@link decode}, synchronously, when the message's writer schema was already fetched;
+   * `undefined` when it was not (then `await decode()`). For hot loops: no promise per
+   * message.
+   */
+  decodeIfLoaded<T>(value: Buffer | null | undefined, reader: Type): T | undefined {
+    if (!isConfluentFramed(value)) throw new UndecodableError('not a Confluent-framed Avro message');
+    const id = schemaIdOf(value);
+    const writer = this.loaded.get(id);
+    return writer ? this.read<T>(value, id, writer, reader) : undefined;
+  }
+
+  private read<T>(value: Buffer, id: number, writer: Type, reader: Type): T {
     const key = `${id}:${reader.name ?? reader.typeName}`;
     let resolver = this.resolvers.get(key);
     if (!resolver) {
