@@ -167,7 +167,6 @@ export function createPublisher(opts: PublisherOptions): Publisher {
   }
 
   function prepare(decision: LabelDecision, partition: number, publishedAt: number): Prepared {
-    for (const c of decision.changes) categories.set(c.label, c.category);
     const r = toPublicRecords(decision, { publishedAt, categoryOf });
     const { key, headers } = r;
     const customerLabels: Message = { key, value: encodeLabels!(r.customerLabels), headers, partition };
@@ -261,6 +260,9 @@ export function createPublisher(opts: PublisherOptions): Publisher {
         dead.push(toDeadLetter(m, source, { reason: 'PARTITION_MISMATCH', message: `sourcePartition ${d.sourcePartition} consumed from partition ${partition}` }));
         continue;
       }
+      // Learnt from duplicates too: after a restart, the re-read decisions are what tells
+      // this publisher the categories of labels that older evaluators do not list.
+      for (const c of d.changes) categories.set(c.label, c.category);
       const verdict = classifySeq(last, d.seq);
       if (verdict === 'duplicate') {
         drops++;
