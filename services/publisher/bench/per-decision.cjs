@@ -7,7 +7,7 @@
  * sequence dedupe, decode, public records, Avro encode, metrics, chunking, the sends'
  * fencing — except the network.
  *
- *   node services/publisher/bench/per-decision.cjs [--decisions 60000] [--batch 400] [--kafkajs-encode]
+ *   node services/publisher/bench/per-decision.cjs [--decisions 60000] [--batch 400] [--kafkajs-encode] [--max-send-records n]
  *
  * `--kafkajs-encode` also runs kafkajs' own produce-request encoding (its internal modules,
  * as `sendBatch` would) on every send, to show what the client library adds per decision.
@@ -28,6 +28,7 @@ function arg(name, dflt) {
 const DECISIONS = Number(arg('--decisions', 60000));
 const BATCH = Number(arg('--batch', 400));
 const KAFKAJS_ENCODE = process.argv.includes('--kafkajs-encode');
+const MAX_SEND_RECORDS = arg('--max-send-records', undefined);
 const PARTITIONS = 6;
 const DECISION_SCHEMA_ID = 901;
 
@@ -194,6 +195,7 @@ async function main() {
     topics,
     groupId: 'bench',
     topicDefaults: { partitions: PARTITIONS, replicationFactor: 1 },
+    ...(MAX_SEND_RECORDS ? { maxSendRecords: Number(MAX_SEND_RECORDS) } : {}),
   });
   await publisher.start();
   for (const fn of groupJoin) fn({ payload: { memberAssignment: { [topics.decisions]: partitionMetadata.map((p) => p.partitionId) }, memberId: 'm' } });
