@@ -242,7 +242,6 @@ export function createPublisher(opts: PublisherOptions): Publisher {
     const publishedAt = now();
     let last = state.lastSeq;
     let drops = 0;
-    metrics.eventsConsumed.inc({ topic: batch.topic, type: 'LabelDecision' }, batch.messages.length);
     for (const m of batch.messages) {
       let d: LabelDecision;
       try {
@@ -275,6 +274,7 @@ export function createPublisher(opts: PublisherOptions): Publisher {
       last = d.seq;
       prepared.push(prepare(d, partition, publishedAt));
     }
+    metrics.eventsConsumed.inc({ topic: batch.topic, type: 'LabelDecision' }, batch.messages.length);
     if (drops) {
       metrics.dedupeDrops.inc(drops);
       logger.info({ partition, drops, lastSeq: state.lastSeq }, 'dropped already-published decisions');
