@@ -8,6 +8,11 @@ describe('eventIdFor', () => {
     expect(eventIdFor('2-7', 'high-value', 'LABEL_ASSIGNED')).toBe(id);
   });
 
+  it('keeps the ids already published (consumers dedupe on them across re-sends)', () => {
+    expect(eventIdFor('2-7', 'high-value', 'LABEL_ASSIGNED')).toBe('317fc9e9-f3b6-8c05-8e33-da65b9f79f98');
+    expect(eventIdFor('0-1', 'engagé ✓', 'LABEL_REMOVED')).toBe('ad08c2dc-a754-87ac-9edc-67d9108c9f7c');
+  });
+
   it('changes with each input', () => {
     const base = eventIdFor('2-7', 'high-value', 'LABEL_ASSIGNED');
     expect(eventIdFor('2-8', 'high-value', 'LABEL_ASSIGNED')).not.toBe(base);

@@ -61,10 +61,13 @@ export function toPublicRecords(decision: LabelDecision, opts: PublicRecordOptio
       decisionId: decision.decisionId,
     };
   });
-  const changed = new Map([...Object.entries(decision.labelCategories ?? {}), ...decision.changes.map((c) => [c.label, c.category] as const)]);
-  const labels: CurrentLabel[] = [...new Set(decision.labels)]
-    .sort()
-    .map((label) => ({ label, category: changed.get(label) ?? opts.categoryOf?.(label) ?? UNKNOWN_CATEGORY }));
+  const labels: CurrentLabel[] = [];
+  const sorted = decision.labels.slice().sort();
+  for (let i = 0; i < sorted.length; i++) {
+    const label = sorted[i]!;
+    if (i > 0 && label === sorted[i - 1]) continue;
+    labels.push({ label, category: categoryFor(decision, label) ?? opts.categoryOf?.(label) ?? UNKNOWN_CATEGORY });
+  }
   return {
     key: decision.customerId,
     labelEvents,
@@ -77,6 +80,14 @@ export function toPublicRecords(decision: LabelDecision, opts: PublicRecordOptio
     },
     headers: publicHeaders(decision),
   };
+}
+
+/** The category the decision itself names for `label`: its (last) change's, else its `labelCategories` entry. */
+function categoryFor(decision: LabelDecision, label: string): string | undefined {
+  const changes = decision.changes;
+  for (let i = changes.length - 1; i >= 0; i--) if (changes[i]!.label === label) return changes[i]!.category;
+  const categories = decision.labelCategories;
+  return categories && Object.hasOwn(categories, label) ? categories[label] : undefined;
 }
 
 /** When the cause of a decision happened: the start of its end-to-end latency (epoch millis). */

@@ -280,7 +280,7 @@ export function createEvaluator(deps: EvaluatorDeps) {
       for (const m of batch.messages) {
         let ev: CustomerEvent;
         try {
-          ev = deps.registry.decodeKnown<CustomerEvent>(m.value, customerEventType) ?? (await deps.registry.decode<CustomerEvent>(m.value, customerEventType));
+          ev = deps.registry.decodeIfLoaded<CustomerEvent>(m.value, customerEventType) ?? (await deps.registry.decode<CustomerEvent>(m.value, customerEventType));
         } catch (err) {
           if (isRetriable(err)) throw err;
           const reason = (err as { code?: string }).code ?? 'UNDECODABLE';

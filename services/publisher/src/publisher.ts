@@ -117,6 +117,7 @@ export function createPublisher(opts: PublisherOptions): Publisher {
   const tailWindow = maxSendRecords * 2;
   const producers = new PartitionProducers(kafka, logger, { compression: opts.compression });
   const categories = new Map<string, string>();
+  const categoryOf = (label: string): string | undefined => categories.get(label);
   let encodeEvent: ((e: LabelEvent) => Buffer) | undefined;
   let encodeLabels: ((c: CustomerLabels) => Buffer) | undefined;
   let runner: ResilientRunner | undefined;
@@ -172,28 +173,70 @@ export function createPublisher(opts: PublisherOptions): Publisher {
   }
 
   function prepare(decision: LabelDecision, partition: number, publishedAt: number): Prepared {
-    for (const c of decision.changes) categories.set(c.label, c.category);
-    const r = toPublicRecords(decision, { publishedAt, categoryOf: (l) => categories.get(l) });
-    const customerLabels: Message = { key: r.key, value: encodeLabels!(r.customerLabels), headers: r.headers, partition };
-    const labelEvents: Message[] = r.labelEvents.map((e) => ({ key: r.key, value: encodeEvent!(e), headers: r.headers, partition }));
+    const r = toPublicRecords(decision, { publishedAt, categoryOf });
+    const { key, headers } = r;
+    const customerLabels: Message = { key, value: encodeLabels!(r.customerLabels), headers, partition };
     // Rough wire size (value + key + headers) of what this decision adds to the two sends.
-    const bytes = [customerLabels, ...labelEvents].reduce((n, m) => n + (m.value as Buffer).length + r.key.length + 120, 0);
+    const perRecord = key.length + 120;
+    let bytes = (customerLabels.value as Buffer).length + perRecord;
+    const labelEvents: Message[] = new Array<Message>(r.labelEvents.length);
+    for (let i = 0; i < r.labelEvents.length; i++) {
+      const value = encodeEvent!(r.labelEvents[i]!);
+      bytes += value.length + perRecord;
+      labelEvents[i] = { key, value, headers, partition };
+    }
     return { decision, events: r.labelEvents, customerLabels, labelEvents, bytes };
+  }
+
+  /**
+   * prom-client children, looked up once per label value rather than per record (a
+   * labelled `inc()` hashes its label set on every call).
+   */
+  const labelEventsProduced = {
+    LABEL_ASSIGNED: metrics.eventsProduced.labels({ topic: topics.labelEvents, type: 'LABEL_ASSIGNED' }),
+    LABEL_REMOVED: metrics.eventsProduced.labels({ topic: topics.labelEvents, type: 'LABEL_REMOVED' }),
+  };
+  const customerLabelsProduced = metrics.eventsProduced.labels({ topic: topics.customerLabels, type: 'CustomerLabels' });
+  const latencyByCause = new Map<string, ReturnType<Metrics['endToEndLatency']['labels']>>();
+  const perLabel = new Map<string, { assigned: { inc(): void }; removed: { inc(): void }; population: { inc(): void; dec(): void } }>();
+  function labelMetrics(label: string) {
+    let m = perLabel.get(label);
+    if (!m) {
+      m = {
+        assigned: metrics.labelChanges.labels({ label, change: 'ASSIGNED' }),
+        removed: metrics.labelChanges.labels({ label, change: 'REMOVED' }),
+        population: metrics.labelPopulation.labels({ label }),
+      };
+      perLabel.set(label, m);
+    }
+    return m;
   }
 
   function observe(run: Prepared[]): void {
     const t = now();
+    let assigned = 0;
+    let removed = 0;
     for (const p of run) {
       for (const e of p.events) {
-        const change = e.type === 'LABEL_ASSIGNED' ? 'ASSIGNED' : 'REMOVED';
-        metrics.labelChanges.inc({ label: e.label, change });
-        if (change === 'ASSIGNED') metrics.labelPopulation.inc({ label: e.label });
-        else metrics.labelPopulation.dec({ label: e.label });
-        metrics.eventsProduced.inc({ topic: topics.labelEvents, type: e.type });
+        const m = labelMetrics(e.label);
+        if (e.type === 'LABEL_ASSIGNED') {
+          assigned++;
+          m.assigned.inc();
+          m.population.inc();
+        } else {
+          removed++;
+          m.removed.inc();
+          m.population.dec();
+        }
       }
-      metrics.eventsProduced.inc({ topic: topics.customerLabels, type: 'CustomerLabels' });
-      metrics.endToEndLatency.observe({ cause: p.decision.cause.kind }, Math.max(0, t - causeTime(p.decision)) / 1000);
+      const kind = p.decision.cause.kind;
+      let latency = latencyByCause.get(kind);
+      if (!latency) latencyByCause.set(kind, (latency = metrics.endToEndLatency.labels({ cause: kind })));
+      latency.observe(Math.max(0, t - causeTime(p.decision)) / 1000);
     }
+    if (assigned) labelEventsProduced.LABEL_ASSIGNED.inc(assigned);
+    if (removed) labelEventsProduced.LABEL_REMOVED.inc(removed);
+    customerLabelsProduced.inc(run.length);
   }
 
   async function handle(batch: Batch, ctx: BatchContext): Promise<void> {
@@ -206,10 +249,10 @@ export function createPublisher(opts: PublisherOptions): Publisher {
     let last = state.lastSeq;
     let drops = 0;
     for (const m of batch.messages) {
-      metrics.eventsConsumed.inc({ topic: batch.topic, type: 'LabelDecision' });
       let d: LabelDecision;
       try {
-        d = await registry.decode<LabelDecision>(m.value, labelDecisionType);
+        // Synchronous once the writer schema is known: no promise per decision.
+        d = registry.decodeIfLoaded<LabelDecision>(m.value, labelDecisionType) ?? (await registry.decode<LabelDecision>(m.value, labelDecisionType));
       } catch (err) {
         if (isRetriable(err)) throw err;
         logger.warn({ err, partition, offset: m.offset }, 'undecodable decision: dead-lettered');
@@ -222,6 +265,9 @@ export function createPublisher(opts: PublisherOptions): Publisher {
         dead.push(toDeadLetter(m, source, { reason: 'PARTITION_MISMATCH', message: `sourcePartition ${d.sourcePartition} consumed from partition ${partition}` }));
         continue;
       }
+      // Learnt from duplicates too: after a restart, the re-read decisions are what tells
+      // this publisher the categories of labels that older evaluators do not list.
+      for (const c of d.changes) categories.set(c.label, c.category);
       const verdict = classifySeq(last, d.seq);
       if (verdict === 'duplicate') {
         drops++;
@@ -234,6 +280,7 @@ export function createPublisher(opts: PublisherOptions): Publisher {
       last = d.seq;
       prepared.push(prepare(d, partition, publishedAt));
     }
+    metrics.eventsConsumed.inc({ topic: batch.topic, type: 'LabelDecision' }, batch.messages.length);
     if (drops) {
       metrics.dedupeDrops.inc(drops);
       logger.info({ partition, drops, lastSeq: state.lastSeq }, 'dropped already-published decisions');

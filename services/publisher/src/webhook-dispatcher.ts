@@ -108,7 +108,7 @@ export function createWebhookDispatcher(opts: WebhookDispatcherOptions): Webhook
   async function handleOne(m: KafkaMessage, partition: number, ctx: BatchContext): Promise<void> {
     let event: LabelEvent;
     try {
-      event = await registry.decode<LabelEvent>(m.value, labelEventType);
+      event = registry.decodeIfLoaded<LabelEvent>(m.value, labelEventType) ?? (await registry.decode<LabelEvent>(m.value, labelEventType));
     } catch (err) {
       if (isRetriable(err)) throw err;
       logger.error({ err, partition, offset: m.offset }, 'undecodable label event: dead-lettered');
