@@ -271,56 +271,54 @@ export function createEvaluator(deps: EvaluatorDeps) {
   }
 
   async function applyBatch(partition: number, store: PartitionStore, batch: Batch, ctx: BatchContext): Promise<void> {
-    {
-      await deliverLeftovers(partition, store);
-      const dead: Message[] = [];
-      /** Events consumed by type: counted once per batch (a labelled metric per message costs a lookup each). */
-      const consumed: Partial<Record<CustomerEvent['eventType'], number>> = {};
-      const byCustomer = new Map<string, EngineEvent[]>();
-      for (const m of batch.messages) {
-        let ev: CustomerEvent;
-        try {
-          ev = deps.registry.decodeIfLoaded<CustomerEvent>(m.value, customerEventType) ?? (await deps.registry.decode<CustomerEvent>(m.value, customerEventType));
-        } catch (err) {
-          if (isRetriable(err)) throw err;
-          const reason = (err as { code?: string }).code ?? 'UNDECODABLE';
-          dead.push(toDeadLetter(m, batch, { reason, message: (err as Error).message }));
-          metrics.deadLettered.inc({ topic: deps.topics.dlq, reason });
-          continue;
-        }
-        consumed[ev.eventType] = (consumed[ev.eventType] ?? 0) + 1;
-        const e = toEngineEvent(ev);
-        const list = byCustomer.get(e.customerId);
-        if (list) list.push(e);
-        else byCustomer.set(e.customerId, [e]);
+    await deliverLeftovers(partition, store);
+    const dead: Message[] = [];
+    /** Events consumed by type: counted once per batch (a labelled metric per message costs a lookup each). */
+    const consumed: Partial<Record<CustomerEvent['eventType'], number>> = {};
+    const byCustomer = new Map<string, EngineEvent[]>();
+    for (const m of batch.messages) {
+      let ev: CustomerEvent;
+      try {
+        ev = deps.registry.decodeIfLoaded<CustomerEvent>(m.value, customerEventType) ?? (await deps.registry.decode<CustomerEvent>(m.value, customerEventType));
+      } catch (err) {
+        if (isRetriable(err)) throw err;
+        const reason = (err as { code?: string }).code ?? 'UNDECODABLE';
+        dead.push(toDeadLetter(m, batch, { reason, message: (err as Error).message }));
+        metrics.deadLettered.inc({ topic: deps.topics.dlq, reason });
+        continue;
       }
-      for (const [type, n] of Object.entries(consumed)) metrics.eventsConsumed.inc({ topic: batch.topic, type }, n);
-      const customers = [...byCustomer.keys()];
-      let eventTime = progress.get(partition)?.eventTime ?? Number.NEGATIVE_INFINITY;
-      for (const list of byCustomer.values()) for (const e of list) if (e.occurredAt > eventTime) eventTime = e.occurredAt;
-      const stored = await loadStates(partition, store, customers);
-      const plans: Plan[] = [];
-      for (const customerId of customers) {
-        const events = byCustomer.get(customerId)!;
-        const s = stored.get(customerId)!;
-        const outcome = outcomeOf(replaySteps(s.state, events, rules, s.dueAt, REPLAY), (step) => {
-          for (const o of step.result.outcomes) {
-            if (o.outcome === 'late') metrics.lateEvents.inc();
-            else if (o.outcome === 'duplicate') metrics.duplicateEvents.inc();
-          }
-        }, IDS_APART);
-        if (!outcome?.changed) continue; // nothing new
-        plans.push({ customerId, loaded: s, outcome });
-      }
-      if (!ctx.isActive()) throw new OwnershipLostError(partition, new Error('revoked mid-batch'));
-      await commitAndPublish(partition, store, plans);
-      if (dead.length) {
-        await sendChunked(deps.producer, new Map([[deps.topics.dlq, dead]]));
-      }
-      const last = batch.messages[batch.messages.length - 1];
-      const caughtUp = !last || BigInt(batch.highWatermark) - BigInt(last.offset) - 1n <= 0n;
-      progress.set(partition, { caughtUp, eventTime });
+      consumed[ev.eventType] = (consumed[ev.eventType] ?? 0) + 1;
+      const e = toEngineEvent(ev);
+      const list = byCustomer.get(e.customerId);
+      if (list) list.push(e);
+      else byCustomer.set(e.customerId, [e]);
     }
+    for (const [type, n] of Object.entries(consumed)) metrics.eventsConsumed.inc({ topic: batch.topic, type }, n);
+    const customers = [...byCustomer.keys()];
+    let eventTime = progress.get(partition)?.eventTime ?? Number.NEGATIVE_INFINITY;
+    for (const list of byCustomer.values()) for (const e of list) if (e.occurredAt > eventTime) eventTime = e.occurredAt;
+    const stored = await loadStates(partition, store, customers);
+    const plans: Plan[] = [];
+    for (const customerId of customers) {
+      const events = byCustomer.get(customerId)!;
+      const s = stored.get(customerId)!;
+      const outcome = outcomeOf(replaySteps(s.state, events, rules, s.dueAt, REPLAY), (step) => {
+        for (const o of step.result.outcomes) {
+          if (o.outcome === 'late') metrics.lateEvents.inc();
+          else if (o.outcome === 'duplicate') metrics.duplicateEvents.inc();
+        }
+      }, IDS_APART);
+      if (!outcome?.changed) continue; // nothing new
+      plans.push({ customerId, loaded: s, outcome });
+    }
+    if (!ctx.isActive()) throw new OwnershipLostError(partition, new Error('revoked mid-batch'));
+    await commitAndPublish(partition, store, plans);
+    if (dead.length) {
+      await sendChunked(deps.producer, new Map([[deps.topics.dlq, dead]]));
+    }
+    const last = batch.messages[batch.messages.length - 1];
+    const caughtUp = !last || BigInt(batch.highWatermark) - BigInt(last.offset) - 1n <= 0n;
+    progress.set(partition, { caughtUp, eventTime });
   }
 
   /**
@@ -362,24 +360,22 @@ export function createEvaluator(deps: EvaluatorDeps) {
   }
 
   async function fireDue(partition: number, store: PartitionStore): Promise<void> {
-    {
-      for (let round = 0; round < 20; round++) {
-        const t = now();
-        const horizon = await timerHorizon(partition, t);
-        if (!Number.isFinite(horizon)) return;
-        const due = await store.dueTimers(horizon, 500);
-        if (!due.length) return;
-        const stored = await loadStates(partition, store, due.map((d) => d.customerId));
-        const plans = due.map(({ customerId, dueAt }) => {
-          const s = stored.get(customerId)!;
-          metrics.timerLateness.observe(Math.max(0, t - dueAt) / 1000);
-          const result = evaluateAt(s.state, dueAt, rules, REPLAY);
-          const cause = { kind: 'TIMER' as const, eventId: null, eventType: null, eventOccurredAt: dueAt };
-          return { customerId, loaded: s, outcome: outcomeOf([{ result, cause }], undefined, IDS_APART)! };
-        });
-        await commitAndPublish(partition, store, plans);
-        if (due.length < 500) return;
-      }
+    for (let round = 0; round < 20; round++) {
+      const t = now();
+      const horizon = await timerHorizon(partition, t);
+      if (!Number.isFinite(horizon)) return;
+      const due = await store.dueTimers(horizon, 500);
+      if (!due.length) return;
+      const stored = await loadStates(partition, store, due.map((d) => d.customerId));
+      const plans = due.map(({ customerId, dueAt }) => {
+        const s = stored.get(customerId)!;
+        metrics.timerLateness.observe(Math.max(0, t - dueAt) / 1000);
+        const result = evaluateAt(s.state, dueAt, rules, REPLAY);
+        const cause = { kind: 'TIMER' as const, eventId: null, eventType: null, eventOccurredAt: dueAt };
+        return { customerId, loaded: s, outcome: outcomeOf([{ result, cause }], undefined, IDS_APART)! };
+      });
+      await commitAndPublish(partition, store, plans);
+      if (due.length < 500) return;
     }
   }
 
