@@ -14,6 +14,7 @@
  *   latency     open-loop load at a fixed rate; produce → publishedAt per decision
  *   curve       the same at rising rates (1k, 2k, 5k, 10k events/s) up to saturation
  *   scaling     the throughput phase again with 1, 2 and 3 evaluator processes (fresh topics each)
+ *   compression the throughput phase once per codec of our producers (none, lz4, zstd): CPU and broker bytes per event
  *   timers      a second pipeline with short-window rules; lateness of time-based changes
  *   memory      Redis bytes per customer at growing customer counts
  */
@@ -28,6 +29,7 @@ const { pipelineNames, createPipelineTopics, stopPipeline, cleanupPipeline } = r
 const { preload, baselineConsume } = require('./lib/phase-preload.cjs');
 const { throughput } = require('./lib/phase-throughput.cjs');
 const { latency, curve } = require('./lib/phase-latency.cjs');
+const { compression } = require('./lib/phase-compression.cjs');
 const { timers } = require('./lib/phase-timers.cjs');
 const { memory } = require('./lib/phase-memory.cjs');
 const { redisCeiling } = require('./lib/phase-redis.cjs');
@@ -160,6 +162,10 @@ async function main() {
         });
         log(`  ${n} evaluator${n > 1 ? 's' : ''}: end to end ${r.end_to_end_events_per_s.toLocaleString('en')} events/s, evaluator stage ${r.stages.evaluator.events_per_s.toLocaleString('en')}/s, machine busy ${r.cpu.machine_busy_cores} cores`);
       }
+    }
+    if (has('compression')) {
+      log(`compression: ${opts.compressionEvents.toLocaleString('en')} events with KAFKA_COMPRESSION ${opts.compressionCodecs.join(', ')}`);
+      result.phases.compression = await compression({ env, opts, admin, kafka, log, runId, cleanups });
     }
     if (has('timers')) {
       log(`timers: short-window rules under ${opts.timerRate.toLocaleString('en')} events/s for ${opts.timerMs / 1000} s`);

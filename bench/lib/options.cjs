@@ -4,7 +4,7 @@
  * `--quick` for a CI-sized run (1–2 minutes), and flags for each knob.
  */
 
-const PHASES = ['redis', 'preload', 'baseline', 'throughput', 'latency', 'curve', 'scaling', 'timers', 'memory'];
+const PHASES = ['redis', 'preload', 'baseline', 'throughput', 'latency', 'curve', 'scaling', 'compression', 'timers', 'memory'];
 
 const FULL = {
   events: 1_000_000,
@@ -26,6 +26,8 @@ const FULL = {
   evaluators: 1,
   scalingEvents: 300_000,
   scalingEvaluators: [1, 2, 3],
+  compressionEvents: 200_000,
+  compressionCodecs: ['none', 'lz4', 'zstd'],
 };
 
 const QUICK = {
@@ -48,6 +50,8 @@ const QUICK = {
   evaluators: 1,
   scalingEvents: 50_000,
   scalingEvaluators: [1, 2],
+  compressionEvents: 30_000,
+  compressionCodecs: ['none', 'lz4', 'zstd'],
 };
 
 const HELP = `pnpm bench [options]   throughput, latency, memory and timer figures on the native stack
@@ -67,6 +71,8 @@ const HELP = `pnpm bench [options]   throughput, latency, memory and timer figur
   --evaluators <n>         evaluator processes in the pipeline's group (default ${FULL.evaluators})
   --scaling <list>         evaluator counts of the scaling phase (default ${FULL.scalingEvaluators.join(',')})
   --scaling-events <n>     events preloaded for each scaling run (default ${FULL.scalingEvents})
+  --compression <list>     codecs of the compression phase (default ${FULL.compressionCodecs.join(',')}: KAFKA_COMPRESSION of the services)
+  --compression-events <n> events preloaded for each codec (default ${FULL.compressionEvents})
   --timer-rate <events/s>  load during the timer phase (default ${FULL.timerRate})
   --timer-customers <n>    customers of the timer phase (default ${FULL.timerCustomers})
   --timer-duration <d>     length of the timer phase (default ${FULL.timerMs / 1000}s)
@@ -129,6 +135,14 @@ function parseOptions(argv) {
       case '--evaluators': o.evaluators = count(value(), flag); break;
       case '--scaling': o.scalingEvaluators = value().split(',').map((x) => count(x, flag)); break;
       case '--scaling-events': o.scalingEvents = count(value(), flag); break;
+      case '--compression': {
+        const list = value().split(',').map((x) => x.trim());
+        const bad = list.filter((c) => !['none', 'gzip', 'snappy', 'lz4', 'zstd'].includes(c));
+        if (bad.length) throw new Error(`--compression: unknown codec ${bad.join(', ')} (none, gzip, snappy, lz4, zstd)`);
+        o.compressionCodecs = list;
+        break;
+      }
+      case '--compression-events': o.compressionEvents = count(value(), flag); break;
       case '--timer-rate': o.timerRate = count(value(), flag); break;
       case '--timer-customers': o.timerCustomers = count(value(), flag); break;
       case '--timer-duration': o.timerMs = duration(value(), flag); break;

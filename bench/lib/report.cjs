@@ -63,6 +63,9 @@ function table(r) {
   for (const r of p.scaling?.runs ?? []) {
     rows.push([`scaling: ${r.evaluators} evaluator process${r.evaluators > 1 ? 'es' : ''}`, `${num(r.end_to_end_events_per_s)} ev/s end to end, evaluator ${num(r.evaluator_events_per_s)}/s, machine ${r.machine_busy_cores} cores busy`, '', '']);
   }
+  for (const r of p.compression?.runs ?? []) {
+    rows.push([`compression ${r.codec}`, `services ${r.services_cpu_us_per_event} µs CPU/event, kafka ${r.cpu_us_per_event.kafka ?? '?'} µs, broker ${r.broker_bytes_per_event_total ?? '?'} B/event on our topics, ${num(r.end_to_end_events_per_s)} ev/s`, '', '']);
+  }
   for (const c of p.curve?.points ?? []) {
     rows.push([`latency curve at ${num(c.offered_rate)} ev/s p50 / p99`, `${num(c.p50)} / ${num(c.p99)} ms${c.saturated ? ' (saturated)' : ''}`, '', '']);
   }
