@@ -25,8 +25,9 @@ describe('config', () => {
     expect(c.adminToken).toBeUndefined();
   });
 
-  it('produces uncompressed by default; KAFKA_COMPRESSION picks one of Kafka’s codecs', () => {
-    expect(loadIngestConfig(base).kafka.compression).toBe('none');
+  it('produces lz4 by default (BENCHMARKS.md, Compression); KAFKA_COMPRESSION picks one of Kafka’s codecs, or none', () => {
+    expect(loadIngestConfig(base).kafka.compression).toBe('lz4');
+    expect(loadIngestConfig({ ...base, KAFKA_COMPRESSION: 'none' }).kafka.compression).toBe('none');
     expect(loadPublisherConfig({ ...base, KAFKA_COMPRESSION: 'zstd' }).kafka.compression).toBe('zstd');
     expect(issuesOf(() => loadEvaluatorConfig({ ...base, REDIS_URL: 'redis://127.0.0.1:6379', KAFKA_COMPRESSION: 'brotli' }))).toEqual(['KAFKA_COMPRESSION']);
   });

@@ -66,7 +66,7 @@ export interface PublisherOptions {
   maxSendRecords?: number;
   shutdownTimeoutMs?: number;
   sessionTimeoutMs?: number;
-  /** Codec of everything this publisher produces (default none; `KAFKA_COMPRESSION`). */
+  /** Codec of everything this publisher produces (none when unset; the service passes `KAFKA_COMPRESSION`, lz4 by default). */
   compression?: ProducerOptions['compression'];
   /** Bounds on retrying a batch through outages (the runner's defaults when unset). */
   retry?: RetryBounds;
