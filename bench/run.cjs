@@ -64,6 +64,9 @@ async function main() {
     return;
   }
   const env = stackEnv();
+  // The services write lz4 (KAFKA_COMPRESSION) and kafkajs decodes only gzip by itself: the
+  // harness's own consumers (followers, baseline) need the codecs the services register.
+  require('./lib/pkgs.cjs').kafka.registerCodecs();
   const runId = `${Date.now().toString(36)}-${randomBytes(2).toString('hex')}`;
   const mainNames = pipelineNames(`bench-${runId}`);
   const timerNames = pipelineNames(`bench-${runId}-t`);

@@ -514,9 +514,24 @@ registry_defaults() {
   [[ -n $REGISTRY_COMPATIBILITY ]] || return 0
   have curl || { warn "no curl: the registry's global compatibility stays unset (install curl, or PUT /config by hand)"; return 0; }
   local body
+  # Already set (the journal keeps it across restarts): nothing to do. Apicurio 3.0.9 then
+  # refuses a ccompat PUT ("A rule named 'COMPATIBILITY' already exists", 409) once it
+  # has replayed the rule from its journal, so look first.
+  body=$(curl -sS -m 10 "$(registry_url)/config" 2>&1) || true
+  if [[ $body == *"\"$REGISTRY_COMPATIBILITY\""* ]]; then
+    log "registry: global compatibility $REGISTRY_COMPATIBILITY (already set)"
+    return 0
+  fi
   body=$(curl -sS -m 10 -X PUT -H 'Content-Type: application/vnd.schemaregistry.v1+json' \
     --data "{\"compatibility\":\"$REGISTRY_COMPATIBILITY\"}" "$(registry_url)/config" 2>&1) ||
     fail_component registry "PUT /config {\"compatibility\":\"$REGISTRY_COMPATIBILITY\"} failed: $body"
+  if [[ $body == *"already exists"* ]]; then
+    # Another level is set and the ccompat API will not update it: Apicurio's own admin API will.
+    body=$(curl -sS -m 10 -X PUT -H 'Content-Type: application/json' \
+      --data "{\"ruleType\":\"COMPATIBILITY\",\"config\":\"$REGISTRY_COMPATIBILITY\"}" \
+      "http://$HOST:$REGISTRY_PORT/apis/registry/v3/admin/rules/COMPATIBILITY" 2>&1) ||
+      fail_component registry "PUT /apis/registry/v3/admin/rules/COMPATIBILITY failed: $body"
+  fi
   [[ $body == *"\"$REGISTRY_COMPATIBILITY\""* ]] ||
     fail_component registry "PUT /config {\"compatibility\":\"$REGISTRY_COMPATIBILITY\"} answered: $body"
   log "registry: global compatibility $REGISTRY_COMPATIBILITY"

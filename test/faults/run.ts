@@ -18,7 +18,7 @@ import Redis from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
 import { customerEventType, labelEventType, DLQ_HEADERS, type CustomerEvent, type LabelEvent } from '@labelstream/contracts';
 import { createRng } from '@labelstream/generator';
-import { Registry } from '@labelstream/kafka';
+import { registerCodecs, Registry } from '@labelstream/kafka';
 import { runOracle } from '@labelstream/oracle';
 import { loadRules } from '@labelstream/rules';
 import { connectStack, createTestTopics, waitFor } from '@labelstream/testkit';
@@ -72,6 +72,7 @@ async function main(): Promise<number> {
     }
     log(`kafka ${brokers}, registry ${registryUrl}`);
 
+    registerCodecs(); // the services write lz4 (KAFKA_COMPRESSION); kafkajs reads only gzip by itself
     const kafka = new Kafka({ clientId: 'faults', brokers: brokers.split(','), logLevel: logLevel.NOTHING, retry: { retries: 10, maxRetryTime: 5000 } });
     const run = `faults-${Date.now().toString(36)}`;
     const topics = {

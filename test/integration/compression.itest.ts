@@ -16,6 +16,8 @@ import { createConsumerRunner, createKafka, createProducer, guardCodec, register
 import { createLogger, createMetrics } from '@labelstream/observability';
 import { collect, connectStack, createTestTopics, testKafka, uniqueName, waitFor, type StackEnv } from '@labelstream/testkit';
 import { decodeCanonical, deleteIngestTopics, ingestTopicNames, rawPurchase, REPO_ROOT, startIngestProcess, type IngestTestTopics, type ServiceProcess, type TestKafka } from './ingest-fixtures';
+import { decodeDecisions } from '../support/evaluator-harness';
+import { startService, type RunningService } from '../support/services';
 
 jest.setTimeout(240_000);
 
@@ -83,7 +85,7 @@ describe('compression: records from clients we did not write', () => {
     await admin.disconnect();
   });
 
-  it('ingest normalises a purchase sent by the Java console producer with each codec, dead-letters none and stays up', async () => {
+  it('a purchase sent by the Java console producer with each codec is normalised by ingest (nothing dead-lettered, ingest stays up) and labelled by the evaluator', async () => {
     // The output topics are internal topics with a topic-level codec: the broker recompresses
     // what ingest writes (zstd on the canonical topic), and the collector below reads it.
     await createTestTopics(admin, [
@@ -92,6 +94,7 @@ describe('compression: records from clients we did not write', () => {
       { topic: topics.raw.supportTickets, partitions: 1 },
       { topic: topics.customerEvents, partitions: 1, config: { 'compression.type': 'zstd' } },
       { topic: topics.dlq, partitions: 1, config: { 'compression.type': 'lz4' } },
+      { topic: `${topics.customerEvents}.decisions`, partitions: 1 },
     ]);
     // Before ingest starts, so its first fetch holds all four batches, one codec each.
     for (const codec of CODECS) await consoleProduce(topics.raw.purchases, codec, [`raw-${codec}\t${JSON.stringify(rawPurchase(`ev-${codec}`, `cust-${codec}`))}`]);
@@ -120,6 +123,37 @@ describe('compression: records from clients we did not write', () => {
       expect(svc.child.exitCode).toBeNull();
       expect((await fetch(`http://127.0.0.1:${svcPort}/readyz`)).status).toBe(200);
       expect(svc.output()).not.toMatch(/crashed|not implemented/i);
+
+      // Labelled: the real evaluator (default rules) gives each of the four customers its
+      // first order's labels, whatever codec the purchase came in.
+      const decisionsTopic = `${topics.customerEvents}.decisions`;
+      const decisions = await collect(kafka, [decisionsTopic]);
+      let evaluator: RunningService | undefined;
+      try {
+        evaluator = await startService('evaluator', {
+          KAFKA_BROKERS: env.kafkaBrokers.join(','),
+          SCHEMA_REGISTRY_URL: env.schemaRegistryUrl,
+          REDIS_URL: env.redisUrl,
+          REDIS_KEY_PREFIX: uniqueName('it-codecs').toLowerCase().replace(/[^a-z0-9_-]/g, '').slice(0, 32),
+          EVALUATOR_GROUP_ID: uniqueName('it-codecs-ev'),
+          TOPIC_CUSTOMER_EVENTS: topics.customerEvents,
+          TOPIC_DECISIONS: decisionsTopic,
+          TOPIC_DLQ: topics.dlq,
+          TOPIC_PARTITIONS: '1',
+          LOG_LEVEL: 'warn',
+        });
+        const got = await decisions.waitForCount(CODECS.length, 60_000);
+        const ds = await decodeDecisions(env, got.map((m) => m.value));
+        for (const codec of CODECS) {
+          const d = ds.find((x) => x.customerId === `cust-${codec}`);
+          expect(d?.cause.eventId).toBe(`ev-${codec}`);
+          expect(d?.labels).toEqual(expect.arrayContaining(['customer', 'first_time_buyer']));
+        }
+      } finally {
+        await decisions.stop();
+        await evaluator?.stop();
+        await admin.deleteTopics({ topics: [decisionsTopic] }).catch(() => undefined);
+      }
     } finally {
       await out.stop();
     }
