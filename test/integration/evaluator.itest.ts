@@ -159,8 +159,30 @@ describe('evaluator', () => {
     const topics = await makeTopics(env);
     const prefix = uniqueName('it-ev');
     // Slices of 3: a customer's events are split across handler calls and commits.
-    const ev = await startEvaluator({ env, topics, rules: RULES, groupId: uniqueName('it-ev-g'), keyPrefix: prefix, maxBatchMessages: 3 });
+    const groupId = uniqueName('it-ev-g');
+    const ev = await startEvaluator({ env, topics, rules: RULES, groupId, keyPrefix: prefix, maxBatchMessages: 3 });
     const out = await collect(testKafka(env), [topics.decisions]);
+    /**
+     * Everything produced so far applied, committed, published and collected: the group's
+     * offsets stand at the end of the input (they are committed only after the slice's
+     * decisions are acknowledged), and the collector holds every decision the evaluator sent.
+     */
+    const settled = async (description: string) => {
+      const admin = testKafka(env).admin();
+      await admin.connect();
+      try {
+        await waitFor(description, async () => {
+          const ends = await admin.fetchTopicOffsets(topics.customerEvents);
+          const [committed] = await admin.fetchOffsets({ groupId, topics: [topics.customerEvents] });
+          const at = new Map(committed!.partitions.map((p) => [p.partition, p.offset]));
+          if (!ends.every((e) => e.high === '0' || at.get(e.partition) === e.high)) return false;
+          const sent = (await ev.metrics.eventsProduced.get()).values.filter((v) => v.labels.topic === topics.decisions).reduce((a, v) => a + v.value, 0);
+          return out.messages.length >= sent;
+        }, { timeoutMs: 30_000 });
+      } finally {
+        await admin.disconnect();
+      }
+    };
     try {
       const t0 = Date.now() - 60_000;
       const script = (c: string) => [
@@ -178,6 +200,7 @@ describe('evaluator', () => {
         const s = ev.metrics.eventsConsumed.get();
         return s.then((m) => m.values.reduce((a, v) => a + v.value, 0) >= 10);
       });
+      await settled('the 10 events committed and their decisions collected');
       const inState = (await storedState(prefix, 2, 'c-in'))!;
       const revState = (await storedState(prefix, 2, 'c-rev'))!;
       const at = Date.now();
@@ -195,6 +218,7 @@ describe('evaluator', () => {
         const m = await ev.metrics.duplicateEvents.get();
         return (m.values[0]?.value ?? 0) >= 10;
       }, { timeoutMs: 30_000 });
+      await settled('the replayed events committed');
       expect([(await storedState(prefix, 2, 'c-in'))!.raw, (await storedState(prefix, 2, 'c-rev'))!.raw]).toEqual(stateBefore);
       expect(out.messages.length).toBe(decisionsBefore);
     } finally {
