@@ -11,7 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { customerLabelsType, labelEventType, type CustomerLabels, type LabelEvent } from '@labelstream/contracts';
 import { Registry } from '@labelstream/kafka';
 import { collect, connectStack, createTestTopics, testKafka, uniqueName, waitFor, type StackEnv } from '@labelstream/testkit';
-import { metricSum, startService, type RunningService } from '../support/services';
+import { metricSum, pipelineTopics, startService, type RunningService } from '../support/services';
 
 const RULES = `
 version: "e2e-1"
@@ -54,16 +54,7 @@ function sequence(events: LabelEvent[], customerId: string): string[] {
 describe('pipeline end to end', () => {
   it('turns raw storefront events into the exact public label events, on time, observably', async () => {
     const p = uniqueName('e2e');
-    const topics = {
-      TOPIC_RAW_PURCHASES: `${p}.purchases`,
-      TOPIC_RAW_EMAIL_CLICKS: `${p}.email-clicks`,
-      TOPIC_RAW_SUPPORT_TICKETS: `${p}.support-tickets`,
-      TOPIC_CUSTOMER_EVENTS: `${p}.customer-events`,
-      TOPIC_DLQ: `${p}.dlq`,
-      TOPIC_DECISIONS: `${p}.decisions`,
-      TOPIC_LABEL_EVENTS: `${p}.label-events`,
-      TOPIC_CUSTOMER_LABELS: `${p}.customer-labels`,
-    };
+    const topics = pipelineTopics(p);
     const kafka = testKafka(env);
     const admin = kafka.admin();
     await admin.connect();

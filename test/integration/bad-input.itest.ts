@@ -18,7 +18,7 @@ import { customerEventType, DLQ_HEADERS, labelEventType, typeForSchema, type Avr
 import { allMalformed } from '@labelstream/generator';
 import { Registry } from '@labelstream/kafka';
 import { connectStack, createTestTopics, testKafka, uniqueName, waitFor, type StackEnv } from '@labelstream/testkit';
-import { metricSum, startService, type RunningService } from '../support/services';
+import { metricSum, pipelineTopics, startService, type RunningService } from '../support/services';
 
 jest.setTimeout(300_000);
 
@@ -133,16 +133,7 @@ async function collect(kafka: Kafka, topic: string) {
 describe('bad input through the whole pipeline', () => {
   it('every bad message lands in the DLQ with its reason; everything valid around it arrives; nothing restarts', async () => {
     const p = uniqueName('bad-input');
-    const topics = {
-      TOPIC_RAW_PURCHASES: `${p}.purchases`,
-      TOPIC_RAW_EMAIL_CLICKS: `${p}.email-clicks`,
-      TOPIC_RAW_SUPPORT_TICKETS: `${p}.support-tickets`,
-      TOPIC_CUSTOMER_EVENTS: `${p}.customer-events`,
-      TOPIC_DLQ: `${p}.dlq`,
-      TOPIC_DECISIONS: `${p}.decisions`,
-      TOPIC_LABEL_EVENTS: `${p}.label-events`,
-      TOPIC_CUSTOMER_LABELS: `${p}.customer-labels`,
-    };
+    const topics = pipelineTopics(p);
     const raw = { purchase: topics.TOPIC_RAW_PURCHASES, click: topics.TOPIC_RAW_EMAIL_CLICKS, ticket: topics.TOPIC_RAW_SUPPORT_TICKETS };
     await createTestTopics(admin, [
       ...Object.values(raw).map((topic) => ({ topic, partitions: 2 })),

@@ -20,7 +20,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectStack, createTestTopics, testKafka, uniqueName, waitFor, type StackEnv } from '@labelstream/testkit';
-import { startService, type RunningService } from '../support/services';
+import { pipelineTopics, startService, type RunningService } from '../support/services';
 
 jest.setTimeout(240_000);
 
@@ -163,16 +163,7 @@ describe('JVM clients the project did not write', () => {
 
   it('a JVM producer’s Avro and JSON purchases are labelled, and a JVM consumer decodes the label events and current labels against schemas/*.avsc', async () => {
     const p = uniqueName('jvm');
-    const topics = {
-      TOPIC_RAW_PURCHASES: `${p}.purchases`,
-      TOPIC_RAW_EMAIL_CLICKS: `${p}.email-clicks`,
-      TOPIC_RAW_SUPPORT_TICKETS: `${p}.support-tickets`,
-      TOPIC_CUSTOMER_EVENTS: `${p}.customer-events`,
-      TOPIC_DLQ: `${p}.dlq`,
-      TOPIC_DECISIONS: `${p}.decisions`,
-      TOPIC_LABEL_EVENTS: `${p}.label-events`,
-      TOPIC_CUSTOMER_LABELS: `${p}.customer-labels`,
-    };
+    const topics = pipelineTopics(p);
     ownTopics.push(...Object.values(topics));
     const kafka = testKafka(env, 'jvm-clients-itest');
     const admin = kafka.admin();

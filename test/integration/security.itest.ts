@@ -19,7 +19,7 @@ import { Kafka, logLevel, type KafkaConfig } from 'kafkajs';
 import { labelEventType, type LabelEvent } from '@labelstream/contracts';
 import { Registry } from '@labelstream/kafka';
 import { collect, createTestTopics, uniqueName, waitFor } from '@labelstream/testkit';
-import { runUntilExit, startService, type RunningService } from '../support/services';
+import { pipelineTopics, runUntilExit, startService, type RunningService } from '../support/services';
 
 const ROOT = join(__dirname, '..', '..');
 const STACK = join(ROOT, 'deploy', 'local', 'stack.sh');
@@ -193,16 +193,7 @@ suite('security on the secure native stack (SASL_SSL Kafka, TLS + ACL Redis)', (
 
   it('runs the pipeline over SASL_SSL and TLS + ACL Redis; admin wants its token; no personal data or secret in any log', async () => {
     const p = uniqueName('sec');
-    const topics = {
-      TOPIC_RAW_PURCHASES: `${p}.purchases`,
-      TOPIC_RAW_EMAIL_CLICKS: `${p}.email-clicks`,
-      TOPIC_RAW_SUPPORT_TICKETS: `${p}.support-tickets`,
-      TOPIC_CUSTOMER_EVENTS: `${p}.customer-events`,
-      TOPIC_DLQ: `${p}.dlq`,
-      TOPIC_DECISIONS: `${p}.decisions`,
-      TOPIC_LABEL_EVENTS: `${p}.label-events`,
-      TOPIC_CUSTOMER_LABELS: `${p}.customer-labels`,
-    };
+    const topics = pipelineTopics(p);
     const kafka = kafkaClient();
     const admin = kafka.admin();
     await admin.connect();

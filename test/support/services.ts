@@ -12,6 +12,20 @@ const ROOT = join(__dirname, '..', '..');
 
 export type ServiceName = 'ingest' | 'evaluator' | 'publisher';
 
+/** The topic variables of a whole pipeline whose topics all carry the prefix `p` (the services' environment names). */
+export function pipelineTopics(p: string) {
+  return {
+    TOPIC_RAW_PURCHASES: `${p}.purchases`,
+    TOPIC_RAW_EMAIL_CLICKS: `${p}.email-clicks`,
+    TOPIC_RAW_SUPPORT_TICKETS: `${p}.support-tickets`,
+    TOPIC_CUSTOMER_EVENTS: `${p}.customer-events`,
+    TOPIC_DLQ: `${p}.dlq`,
+    TOPIC_DECISIONS: `${p}.decisions`,
+    TOPIC_LABEL_EVENTS: `${p}.label-events`,
+    TOPIC_CUSTOMER_LABELS: `${p}.customer-labels`,
+  };
+}
+
 export interface RunningService {
   name: ServiceName;
   port: number;

@@ -1,4 +1,3 @@
-import * as zlib from 'node:zlib';
 import { CompressionCodecs, CompressionTypes } from 'kafkajs';
 import * as snappy from 'snappy';
 import { batchOffsetsOf } from './batch-locator';
@@ -12,8 +11,6 @@ function javaPayload(): Buffer {
   for (let i = 0; s.length < 100_000; i++) s += `{"eventId":"ev-${i % 64}","customerId":"cust-${i % 16}","amountMinor":${(i % 8) * 125}}\n`;
   return Buffer.from(s);
 }
-
-const hasZlibZstd = typeof (zlib as { zstdCompress?: unknown }).zstdCompress === 'function';
 
 const codecs: Array<[string, KafkaCodec]> = [
   ['gzip', gzipCodec],
@@ -71,7 +68,9 @@ describe('bytes written by Kafka’s Java client', () => {
     expect((await snappyCodec.decompress(await snappy.compress(payload))).equals(payload)).toBe(true);
   });
 
-  (hasZlibZstd ? it : it.skip)('zstd: node:zlib and @mongodb-js/zstd read each other', async () => {
+  // On the project's Node (24, scripts/node-runtime.sh) 'auto' is node:zlib's zstd; on a Node
+  // without it both sides are the package, and the test still checks the round trip.
+  it('zstd: node:zlib and @mongodb-js/zstd read each other', async () => {
     const [viaZlib, viaPkg] = [zstdCodec(zstdImpl('auto')), zstdCodec(zstdImpl('package'))];
     expect((await viaPkg.decompress(await viaZlib.compress({ buffer: payload }))).equals(payload)).toBe(true);
     expect((await viaZlib.decompress(await viaPkg.compress({ buffer: payload }))).equals(payload)).toBe(true);

@@ -1,13 +1,11 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { Kafka, logLevel } from 'kafkajs';
-import { DEFAULT_TOPICS } from '@labelstream/contracts';
-import { registerCodecs, Registry } from '@labelstream/kafka';
 import { parseDuration, readRulesFile } from '@labelstream/rules';
 import { buildReport, type ReportRules } from '../report/model';
 import { renderReportHtml } from '../report/html';
 import { readLabelEvents, type ReadProgress } from '../report/read-label-events';
+import { labelEventsClients, labelEventsSourceOptions, type LabelEventsSourceOptions } from './label-events-source';
 
 /** `--since`: a duration back from now (`7d`, `12h`) or an ISO time. */
 export function parseSince(text: string, now: number): number {
@@ -23,10 +21,7 @@ function progressLine(p: ReadProgress): string {
   return `reading label events: ${p.read.toLocaleString('en-US')} of ~${p.total.toLocaleString('en-US')} (${share}%), ${p.partitionsDone}/${p.partitions} partitions at their end`;
 }
 
-interface ReportCliOptions {
-  brokers: string;
-  registry: string;
-  topic: string;
+interface ReportCliOptions extends LabelEventsSourceOptions {
   since?: string;
   out: string;
   flapWindow: string;
@@ -38,12 +33,11 @@ interface ReportCliOptions {
  * and writes one self-contained HTML page about the labels' health.
  */
 export function registerReport(program: Command): void {
-  program
-    .command('report')
-    .description('read the label-events history and write one self-contained HTML page: populations over time, entries/exits, flapping, overlap, labels that never fire or fire for almost everyone, rules versions')
-    .option('--brokers <list>', 'Kafka brokers', process.env.KAFKA_BROKERS ?? '127.0.0.1:9092')
-    .option('--registry <url>', 'schema registry URL', process.env.SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:8081/apis/ccompat/v7')
-    .option('--topic <topic>', 'label events topic', DEFAULT_TOPICS.labelEvents)
+  labelEventsSourceOptions(
+    program
+      .command('report')
+      .description('read the label-events history and write one self-contained HTML page: populations over time, entries/exits, flapping, overlap, labels that never fire or fire for almost everyone, rules versions'),
+  )
     .option('--since <duration|ISO>', 'start of the charts (7d, 12h or an ISO time); the current sets always come from the whole topic')
     .option('--out <file>', 'where to write the page', 'report.html')
     .option('--flap-window <duration>', 'an exit within this long of the entry counts as a flap', '24h')
@@ -61,9 +55,7 @@ export function registerReport(program: Command): void {
       } else {
         console.error(`report: rules file ${opts.rules} not found; the per-category advice is not checked (--rules)`);
       }
-      registerCodecs(); // a topic-level compression.type may recompress label events
-      const kafka = new Kafka({ clientId: 'labelstream-report', brokers: opts.brokers.split(','), logLevel: logLevel.NOTHING });
-      const registry = new Registry({ url: opts.registry });
+      const { kafka, registry } = labelEventsClients(opts, 'labelstream-report');
       const tty = Boolean(process.stderr.isTTY);
       let lastLine = '';
       const events = await readLabelEvents(kafka, registry, opts.topic, {

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
-import { Kafka, logLevel } from 'kafkajs';
-import { DEFAULT_TOPICS, labelEventType, type LabelEvent } from '@labelstream/contracts';
-import { registerCodecs, Registry } from '@labelstream/kafka';
+import { labelEventType, type LabelEvent } from '@labelstream/contracts';
+import { labelEventsClients, labelEventsSourceOptions, type LabelEventsSourceOptions } from './label-events-source';
 import { parsePrometheusText, summarise, type Scrape } from './metrics-text';
 
 const C = { green: '\x1b[32m', red: '\x1b[31m', dim: '\x1b[2m', bold: '\x1b[1m', reset: '\x1b[0m', cyan: '\x1b[36m' };
@@ -28,19 +27,14 @@ export function formatLabelEvent(e: LabelEvent, color = true): string {
  * summary scraped from the services' /metrics (events/s, label populations, DLQ counts).
  */
 export function registerWatch(program: Command): void {
-  program
-    .command('watch')
-    .description('follow crm.label-events.v1 and print a periodic summary from the services\' metrics')
-    .option('--brokers <list>', 'Kafka brokers', process.env.KAFKA_BROKERS ?? '127.0.0.1:9092')
-    .option('--registry <url>', 'schema registry URL', process.env.SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:8081/apis/ccompat/v7')
-    .option('--topic <topic>', 'label events topic', DEFAULT_TOPICS.labelEvents)
+  labelEventsSourceOptions(
+    program.command('watch').description('follow crm.label-events.v1 and print a periodic summary from the services\' metrics'),
+  )
     .option('--metrics <urls>', 'comma-separated /metrics URLs of ingest, evaluator, publisher', 'http://127.0.0.1:9464/metrics,http://127.0.0.1:9465/metrics,http://127.0.0.1:9466/metrics')
     .option('--summary-every <s>', 'seconds between summaries', '10')
     .option('--max-lines-per-second <n>', 'print at most this many changes per second (the rest are counted)', '25')
-    .action(async (opts: { brokers: string; registry: string; topic: string; metrics: string; summaryEvery: string; maxLinesPerSecond: string }) => {
-      registerCodecs(); // a topic-level compression.type may recompress label events
-      const kafka = new Kafka({ clientId: 'labelstream-watch', brokers: opts.brokers.split(','), logLevel: logLevel.NOTHING });
-      const registry = new Registry({ url: opts.registry });
+    .action(async (opts: LabelEventsSourceOptions & { metrics: string; summaryEvery: string; maxLinesPerSecond: string }) => {
+      const { kafka, registry } = labelEventsClients(opts, 'labelstream-watch');
       const consumer = kafka.consumer({ groupId: `labelstream-watch-${process.pid}-${Date.now()}`, maxWaitTimeInMs: 100 });
       await consumer.connect();
       await consumer.subscribe({ topic: opts.topic, fromBeginning: false });
