@@ -72,6 +72,7 @@ async function main(): Promise<void> {
     timerPollMs: config.timerPollMs,
     historyCap: config.historyCap,
     stateCacheCustomers: config.stateCacheCustomers,
+    flapWindowMs: config.flapWindowMs,
     // Timers of a newly assigned partition wait until its backlog is applied.
     backlog,
   });
