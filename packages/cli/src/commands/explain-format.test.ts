@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { applyEvents, explain, type EngineEvent } from '@labelstream/engine';
 import { readRulesFile } from '@labelstream/rules';
-import { ago, formatExplanation, type ExplainAnswer } from './explain-format';
+import { ago, formatExplanation, span, type ExplainAnswer } from './explain-format';
 
 const RULES = readRulesFile(resolve(__dirname, '../../../../rules/default.yaml'));
 const DAY = 86_400_000;
@@ -80,7 +80,7 @@ describe('formatExplanation (labelstream explain)', () => {
     expect(t.slice(hv, hv + 4).map((l) => l.trim())).toContain('! would be removed at the next evaluation (exit)');
     const inactive = t.findIndex((l) => l.startsWith('inactive '));
     expect(t[inactive + 1]).toMatch(/! would be assigned at the next evaluation \(enter\)$/);
-    expect(t.join('\n')).toMatch(/Next time-based check: \d{4}-\d\d-\d\d \d\d:\d\d UTC/);
+    expect(t.join('\n')).toMatch(/Next time-based check: \d{4}-\d\d-\d\d \d\d:\d\d UTC \(in \d+d( \d+h)?\), without any new event/);
     const text = formatExplanation('c-000043', a);
     expect(text).toContain('Recent changes (newest first)');
     expect(text).toContain('2026-12-02 10:00 UTC  +high_value +repeat_customer  caused by PURCHASE p2, rules 2026-11-23.1');
@@ -99,5 +99,8 @@ describe('formatExplanation (labelstream explain)', () => {
     expect(ago(3 * DAY + 4 * 3_600_000 + 5 * 60_000)).toBe('3d 4h');
     expect(ago(7 * DAY)).toBe('7d');
     expect(ago(90 * 60_000)).toBe('1h 30m');
+    // Durations (dwell, time to the next check) keep seconds: demo rules have 30 s stays.
+    expect(span(30_000)).toBe('30s');
+    expect(span(7 * DAY)).toBe('7d');
   });
 });

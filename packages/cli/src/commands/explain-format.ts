@@ -51,6 +51,11 @@ export function ago(ms: number): string {
   return parts.filter((p) => !p.startsWith('0')).join(' ');
 }
 
+/** A length of time: `30s` under a minute, else as {@link ago} (`3d 4h`). */
+export function span(ms: number): string {
+  return ms < 60_000 ? `${Math.max(0, Math.round(ms / 1000))}s` : ago(ms);
+}
+
 function value(v: FeatureValue | undefined): string {
   if (v === null || v === undefined) return 'none';
   if (typeof v === 'number') return Number.isInteger(v) ? String(v) : v.toFixed(2);
@@ -83,13 +88,13 @@ function conditionWithValues(c: { source: string; error?: string }, l: LabelExpl
 function why(l: LabelExplanation, at: number): Array<{ text: string; style?: keyof typeof ANSI }> {
   const out: Array<{ text: string; style?: keyof typeof ANSI }> = [];
   if (l.held) {
-    if (l.dwellUntil !== null) out.push({ text: `kept by its minimum stay until ${when(l.dwellUntil)} (${ago(l.dwellUntil - at)} from now); it no longer qualifies: ${conditionWithValues(l.enter, l)}`, style: 'yellow' });
+    if (l.dwellUntil !== null) out.push({ text: `kept by its minimum stay until ${when(l.dwellUntil)} (in ${span(l.dwellUntil - at)}); it no longer qualifies: ${conditionWithValues(l.enter, l)}`, style: 'yellow' });
     else out.push({ text: `${l.enter.holds ? 'qualifies' : 'no longer qualifies'}: ${conditionWithValues(l.enter, l)}` });
     out.push({ text: l.exit.explicit ? `leaves when ${l.exit.source}` : 'leaves when it no longer qualifies', style: 'dim' });
   } else {
     out.push({ text: `${l.enter.holds ? 'qualifies' : 'needs'}: ${conditionWithValues(l.enter, l)}` });
   }
-  if (l.minDwellMs > 0 && l.dwellUntil === null) out.push({ text: `minimum stay ${ago(l.minDwellMs)}`, style: 'dim' });
+  if (l.minDwellMs > 0 && l.dwellUntil === null) out.push({ text: `minimum stay ${span(l.minDwellMs)}`, style: 'dim' });
   if (l.group && !(l.group.outcome === 'not-holding' && !l.held)) out.push({ text: groupLine(l.group), style: l.group.outcome === 'suppressed' ? 'yellow' : 'dim' });
   if (l.change) out.push({ text: `! ${l.change === 'ASSIGNED' ? 'would be assigned' : 'would be removed'} at the next evaluation (${l.reason ?? 'no reason given'})`, style: 'yellow' });
   return out;
@@ -158,7 +163,7 @@ export function formatExplanation(customerId: string, answer: ExplainAnswer, opt
   if (ex.undefinedLabels.length) {
     lines.push(`${paint('yellow', '!')} held but no longer in the rules (removed at the next evaluation): ${ex.undefinedLabels.join(', ')}`, '');
   }
-  if (ex.nextDueAt !== null) lines.push(`Next time-based check: ${when(ex.nextDueAt)} (${ago(ex.nextDueAt - ex.at)} from now), without any new event`, '');
+  if (ex.nextDueAt !== null) lines.push(`Next time-based check: ${when(ex.nextDueAt)} (in ${span(ex.nextDueAt - ex.at)}), without any new event`, '');
   lines.push(paint('bold', 'All features'));
   const width = Math.max(0, ...Object.keys(ex.features).map((k) => k.length));
   for (const [k, v] of Object.entries(ex.features)) lines.push(`  ${k.padEnd(width)}  ${value(v)}`);
