@@ -416,11 +416,14 @@ export function createEvaluator(deps: EvaluatorDeps) {
   /**
    * Sets the population gauges from the counters of the partitions this member owns (and
    * only those: each partition has one owner, so `sum by (label)` over all evaluators counts
-   * every customer once). Runs at each scrape; a failed read keeps the last figures.
+   * every customer once). Runs at each scrape; a failed read keeps the last figures, and so
+   * does a scrape while Redis is unreachable (its commands would wait for the reconnect and
+   * hold the scrape).
    */
   async function refreshPopulation(): Promise<void> {
     const mine = [...claimed];
     for (const p of [...exported.keys()]) if (!claimed.has(p)) unexport(p);
+    if (deps.redis.status !== 'ready') return;
     try {
       const counts = await Promise.all(mine.map((p) => readPopulation(deps.redis, new PartitionKeys(deps.keyPrefix, p))));
       mine.forEach((p, i) => {
