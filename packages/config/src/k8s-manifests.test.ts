@@ -313,12 +313,12 @@ function withReadableFiles(env: Env): Env {
 describe('deploy/k8s/overlays/large', () => {
   it('is sized as docs/SCALING.md estimates for 100 000 events/s', () => {
     const docs = render('large');
-    // The table row "replicas at 100 000 events/s (min)" and "partitions" of docs/SCALING.md.
+    // Rows of the summary table of docs/SCALING.md, e.g. "| minimum replicas (…) | 9 / 24 / 9 |".
     const scaling = read('docs/SCALING.md');
     const row = (label: string): number[] => {
       const line = scaling.split('\n').find((l) => l.startsWith(`| ${label} |`));
       if (!line) throw new Error(`docs/SCALING.md has no row "${label}"`);
-      return line.split('|').slice(2, -1).map((c) => Number(c.replace(/[^\d]/g, '')));
+      return (line.slice(`| ${label} |`.length, -1).split('/')).map((c) => Number(c.trim()));
     };
     const [ingest, evaluator, publisher] = row('minimum replicas (ingest / evaluator / publisher)');
     const [partitions] = row('partitions per pipeline topic');
