@@ -7,7 +7,7 @@
 //   node --expose-gc services/evaluator/bench/state-cache-heap.js [customers] [events per customer]
 'use strict';
 const path = require('path');
-if (typeof global.gc !== 'function') {
+if (typeof globalThis.gc !== 'function') {
   console.error('run with node --expose-gc');
   process.exit(2);
 }
@@ -30,8 +30,8 @@ function event(i, customer, t) {
   return { ...base, eventType: 'SUPPORT_TICKET', attrs: { ticketId: 't', status: 'RESOLVED', priority: 'LOW', satisfactionScore: 3 } };
 }
 const heap = () => {
-  global.gc();
-  global.gc();
+  globalThis.gc();
+  globalThis.gc();
   return process.memoryUsage().heapUsed;
 };
 
