@@ -8,6 +8,8 @@
 #   Grafana dashboard queries               promtool check rules (each panel query parsed as PromQL)
 #   docker-compose.yml                      docker compose config (v2 plugin), else docker-compose v1
 #   deploy/docker/Dockerfile                dockerfile-utils lint (the VS Code Docker linter)
+#   deploy/k8s overlays                     kubectl kustomize, then the Kubernetes, KEDA and
+#                                           Prometheus-operator schemas (kubernetes-models, npm)
 #
 # The structural checks (compose env vs the config loaders, ports, metric names in alerts
 # and dashboard, panel layout, non-root image) are the jest test
@@ -173,6 +175,56 @@ check "alerts.test.yml (promtool test rules)" "$PROMTOOL" test rules deploy/prom
 check "grafana dashboard queries (promtool check rules)" dashboard_queries_as_rules
 check "docker-compose.yml (${COMPOSE[*]} config)" compose_config
 check "deploy/docker/Dockerfile (dockerfile-utils lint)" node "$DOCKERFILE_UTILS" lint deploy/docker/Dockerfile
+
+# ------------------------------------------------ Kubernetes manifests (deploy/k8s) --
+# Each overlay rendered by kubectl's built-in kustomize (kubectl is on the machine image;
+# Debian's kubernetes-client 1.20 is too old: its kustomize predates `labels`), then every
+# document validated against the Kubernetes API schemas and the KEDA and Prometheus-operator
+# CRD schemas from npm (kubernetes-models and its CRD packages, pinned, cached like
+# dockerfile-utils). The structural checks (security context, probes, KEDA max replicas =
+# partitions, env vs packages/config) are packages/config/src/k8s-manifests.test.ts.
+K8S_MODELS_PACKAGES=(kubernetes-models@5.1.0 @kubernetes-models/keda@2.0.0 @kubernetes-models/prometheus-operator@6.0.0 yaml@2.9.1)
+K8S_OVERLAYS=(dev secure large)
+
+find_kubectl() {
+  have kubectl || die "kubectl not found: it renders deploy/k8s (kubectl kustomize); install kubectl >= 1.27"
+  local v
+  v=$(kubectl version --client -o json 2>/dev/null | node -e 'let s="";process.stdin.on("data",(d)=>(s+=d)).on("end",()=>console.log(JSON.parse(s).kustomizeVersion??""))')
+  [[ $v =~ ^v[5-9] ]] || die "kubectl's kustomize is ${v:-unknown}; deploy/k8s needs kustomize v5 (kubectl >= 1.27)"
+  KUSTOMIZE_VERSION=$v
+}
+
+find_k8s_models() {
+  local key
+  key=$(printf '%s\n' "${K8S_MODELS_PACKAGES[@]}" | cksum | cut -d' ' -f1)
+  K8S_MODELS="$TOOLS/k8s-models-$key"
+  [[ -f $K8S_MODELS/node_modules/kubernetes-models/package.json ]] && return 0
+  have npm || die "npm is needed to fetch the Kubernetes schemas (kubernetes-models)"
+  log "fetching ${K8S_MODELS_PACKAGES[*]} from npm (first run only)…"
+  mkdir -p "$K8S_MODELS"
+  npm install --prefix "$K8S_MODELS" --no-save --no-audit --no-fund --loglevel=error "${K8S_MODELS_PACKAGES[@]}" \
+    >"$WORK/npm-k8s.log" 2>&1 ||
+    die "npm install of the Kubernetes schemas failed: $(tail -n 5 "$WORK/npm-k8s.log")"
+}
+
+k8s_render() {
+  kubectl kustomize "deploy/k8s/overlays/$1" >"$WORK/k8s-$1.yaml"
+}
+
+k8s_schemas() {
+  local rendered=() overlay
+  for overlay in "${K8S_OVERLAYS[@]}"; do rendered+=("$WORK/k8s-$overlay.yaml"); done
+  node deploy/k8s/validate-schemas.mjs "$K8S_MODELS" "${rendered[@]}" deploy/k8s/examples/credentials.yaml
+}
+
+find_kubectl
+find_k8s_models
+log "kustomize $KUSTOMIZE_VERSION (kubectl), ${K8S_MODELS_PACKAGES[*]}"
+for overlay in "${K8S_OVERLAYS[@]}"; do
+  check "deploy/k8s/overlays/$overlay (kubectl kustomize)" k8s_render "$overlay"
+done
+check "deploy/k8s manifests (Kubernetes, KEDA, Prometheus-operator schemas)" k8s_schemas
+# ------------------------------------------------ end of Kubernetes manifests --
 
 if ((${#failed[@]})); then
   log "${#failed[@]} of $((passed + ${#failed[@]})) checks FAILED: ${failed[*]}"
