@@ -76,6 +76,33 @@ describe('config', () => {
     expect(c.kafka.ssl).toBe(true);
   });
 
+  it("takes each service's own Kafka user from <SERVICE>_KAFKA_SASL_*, else the shared one", () => {
+    const env = {
+      ...base,
+      KAFKA_SASL_MECHANISM: 'scram-sha-512',
+      KAFKA_SASL_USERNAME: 'shared',
+      KAFKA_SASL_PASSWORD: 'shared-pw',
+      INGEST_KAFKA_SASL_USERNAME: 'ingest',
+      INGEST_KAFKA_SASL_PASSWORD: 'ingest-pw',
+      EVALUATOR_KAFKA_SASL_USERNAME: 'evaluator',
+      EVALUATOR_KAFKA_SASL_PASSWORD: 'evaluator-pw',
+      REDIS_URL: 'redis://127.0.0.1:6380',
+    };
+    expect(loadIngestConfig(env).kafka.sasl).toEqual({ mechanism: 'scram-sha-512', username: 'ingest', password: 'ingest-pw' });
+    expect(loadEvaluatorConfig(env).kafka.sasl).toEqual({ mechanism: 'scram-sha-512', username: 'evaluator', password: 'evaluator-pw' });
+    expect(loadPublisherConfig(env).kafka.sasl).toEqual({ mechanism: 'scram-sha-512', username: 'shared', password: 'shared-pw' });
+    // the service's own names satisfy "required with a mechanism" too
+    const own = { ...base, KAFKA_SASL_MECHANISM: 'scram-sha-512', PUBLISHER_KAFKA_SASL_USERNAME: 'publisher', PUBLISHER_KAFKA_SASL_PASSWORD: 'p' };
+    expect(loadPublisherConfig(own).kafka.sasl?.username).toBe('publisher');
+    expect(issuesOf(() => loadIngestConfig(own))).toEqual(['KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD']);
+  });
+
+  it('passes registry credentials, both or neither', () => {
+    expect(loadIngestConfig({ ...base, SCHEMA_REGISTRY_USERNAME: 'u', SCHEMA_REGISTRY_PASSWORD: 'p' }).registry.auth).toEqual({ username: 'u', password: 'p' });
+    expect(loadIngestConfig(base).registry.auth).toBeUndefined();
+    expect(issuesOf(() => loadIngestConfig({ ...base, SCHEMA_REGISTRY_USERNAME: 'u' }))).toEqual(['SCHEMA_REGISTRY_PASSWORD']);
+  });
+
   it('never echoes a secret in its error message', () => {
     try {
       loadPublisherConfig({ ...base, ADMIN_TOKEN: 'short-secret' });

@@ -70,8 +70,26 @@ function readCa(file: string | undefined, variable: string): string[] | undefine
   }
 }
 
+/**
+ * The service's own Kafka credentials: `<SERVICE>_KAFKA_SASL_USERNAME` and
+ * `<SERVICE>_KAFKA_SASL_PASSWORD` (INGEST_, EVALUATOR_, PUBLISHER_), when set, stand for
+ * KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD. One environment file can then hold every
+ * service's user, so that Kafka's ACLs can tell the services apart.
+ */
+export function withServiceKafkaCredentials(service: string, env: Env): Env {
+  const prefix = service.toUpperCase().replace(/[^A-Z0-9]/g, '_');
+  const username = env[`${prefix}_KAFKA_SASL_USERNAME`];
+  const password = env[`${prefix}_KAFKA_SASL_PASSWORD`];
+  return {
+    ...env,
+    ...(username ? { KAFKA_SASL_USERNAME: username } : {}),
+    ...(password ? { KAFKA_SASL_PASSWORD: password } : {}),
+  };
+}
+
 /** Builds the common part of every service's configuration. */
-export function loadCommon(service: string, defaultPort: number, env: Env): CommonConfig {
+export function loadCommon(service: string, defaultPort: number, rawEnv: Env): CommonConfig {
+  const env = withServiceKafkaCredentials(service, rawEnv);
   const e = parseEnv({ ...commonEnv, HTTP_PORT: envInt(defaultPort, 0, 65535) }, env);
   const issues: Array<{ variable: string; message: string }> = [];
   let sasl: KafkaSettings['sasl'];
