@@ -19,7 +19,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } fro
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Redis from 'ioredis';
-import { Kafka, logLevel, type KafkaConfig } from 'kafkajs';
+import { Kafka, logLevel, type KafkaConfig, type LogEntry } from 'kafkajs';
 import { labelEventType, type LabelEvent } from '@labelstream/contracts';
 import { Registry } from '@labelstream/kafka';
 import { collect, createTestTopics, uniqueName, waitFor } from '@labelstream/testkit';
@@ -300,8 +300,8 @@ suite('security on the secure native stack (SASL_SSL Kafka, TLS + ACL Redis)', (
     // in its debug log, captured here.
     const join = async (user: { username: string; password: string }, groupId: string, topic: string): Promise<string> => {
       const codes: string[] = [];
-      const logCreator = () => (entry: { log: { error?: unknown } }) => {
-        const type = (entry.log.error as { type?: string } | undefined)?.type;
+      const logCreator = () => (entry: LogEntry) => {
+        const type = ((entry.log as { error?: unknown }).error as { type?: string } | undefined)?.type;
         if (type) codes.push(type);
       };
       const consumer = kafkaClient({ retry: { retries: 0 }, logLevel: logLevel.DEBUG, logCreator }, user).consumer({ groupId, retry: { retries: 0 } });
