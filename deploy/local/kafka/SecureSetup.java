@@ -12,6 +12,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Properties;
+import java.util.concurrent.ExecutionException;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.ScramCredentialInfo;
 import org.apache.kafka.clients.admin.ScramMechanism;
@@ -19,8 +20,10 @@ import org.apache.kafka.clients.admin.UserScramCredentialAlteration;
 import org.apache.kafka.clients.admin.UserScramCredentialUpsertion;
 import org.apache.kafka.common.acl.AccessControlEntry;
 import org.apache.kafka.common.acl.AclBinding;
+import org.apache.kafka.common.acl.AclBindingFilter;
 import org.apache.kafka.common.acl.AclOperation;
 import org.apache.kafka.common.acl.AclPermissionType;
+import org.apache.kafka.common.errors.ResourceNotFoundException;
 import org.apache.kafka.common.resource.PatternType;
 import org.apache.kafka.common.resource.ResourcePattern;
 import org.apache.kafka.common.resource.ResourceType;
@@ -56,7 +59,30 @@ public class SecureSetup {
     try (Admin admin = Admin.create(props)) {
       if (!users.isEmpty()) admin.alterUserScramCredentials(users).all().get();
       if (!acls.isEmpty()) admin.createAcls(acls).all().get();
+      // The controller has committed them; wait until the broker's own authorizer answers
+      // with every one (DescribeAcls is served from it), so whoever runs next is not refused.
+      long deadline = System.currentTimeMillis() + 30_000;
+      while (!admin.describeAcls(AclBindingFilter.ANY).values().get().containsAll(acls)) {
+        if (System.currentTimeMillis() > deadline) throw new IllegalStateException("the broker did not apply the ACLs within 30 s");
+        Thread.sleep(100);
+      }
+      List<String> names = new ArrayList<>();
+      for (UserScramCredentialAlteration u : users) names.add(u.user());
+      while (!names.isEmpty() && !allUsersKnown(admin, names)) {
+        if (System.currentTimeMillis() > deadline) throw new IllegalStateException("the broker did not apply the SCRAM users within 30 s");
+        Thread.sleep(100);
+      }
     }
     System.out.println("secure setup: " + users.size() + " SCRAM users, " + acls.size() + " ACL entries");
+  }
+
+  /** True once the broker describes every one of `names` (an unknown user fails the call). */
+  private static boolean allUsersKnown(Admin admin, List<String> names) throws InterruptedException {
+    try {
+      return admin.describeUserScramCredentials(names).all().get().size() == names.size();
+    } catch (ExecutionException e) {
+      if (e.getCause() instanceof ResourceNotFoundException) return false;
+      throw new IllegalStateException("describing the SCRAM users failed", e.getCause());
+    }
   }
 }
