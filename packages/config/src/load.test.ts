@@ -97,6 +97,13 @@ describe('config', () => {
     expect(issuesOf(() => loadIngestConfig(own))).toEqual(['KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD']);
   });
 
+  it('takes an optional key for hashing personal-looking event ids, never echoing it', () => {
+    expect(loadIngestConfig(base).eventIdHashKey).toBeUndefined();
+    expect(loadIngestConfig({ ...base, INGEST_EVENT_ID_HASH_KEY: 'k'.repeat(32) }).eventIdHashKey).toBe('k'.repeat(32));
+    expect(issuesOf(() => loadIngestConfig({ ...base, INGEST_EVENT_ID_HASH_KEY: 'short-key-9' }))).toEqual(['INGEST_EVENT_ID_HASH_KEY']);
+    expect(() => loadIngestConfig({ ...base, INGEST_EVENT_ID_HASH_KEY: 'short-key-9' })).toThrow(expect.objectContaining({ message: expect.not.stringContaining('short-key-9') }));
+  });
+
   it('passes registry credentials, both or neither', () => {
     expect(loadIngestConfig({ ...base, SCHEMA_REGISTRY_USERNAME: 'u', SCHEMA_REGISTRY_PASSWORD: 'p' }).registry.auth).toEqual({ username: 'u', password: 'p' });
     expect(loadIngestConfig(base).registry.auth).toBeUndefined();

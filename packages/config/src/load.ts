@@ -155,6 +155,8 @@ export interface IngestConfig extends CommonConfig {
   /** Multiplier from one major unit of a currency to one major unit of the base currency. */
   fxRatesToBase: Record<string, number>;
   customerIdPattern: RegExp;
+  /** HMAC key for event ids that carry personal data (INGEST_EVENT_ID_HASH_KEY); unset: plain SHA-256. */
+  eventIdHashKey?: string;
 }
 
 /** Demo rate table (base EUR). Real deployments pass INGEST_FX_RATES. */
@@ -177,6 +179,7 @@ export function loadIngestConfig(env: Env): IngestConfig {
       INGEST_BASE_CURRENCY: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as EUR').default('EUR'),
       INGEST_FX_RATES: envOptional,
       INGEST_CUSTOMER_ID_PATTERN: envString('^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$'),
+      INGEST_EVENT_ID_HASH_KEY: envOptional.refine((v) => v === undefined || v.length >= 16, 'must be at least 16 characters'),
     },
     env,
   );
@@ -215,6 +218,7 @@ export function loadIngestConfig(env: Env): IngestConfig {
     baseCurrency: e.INGEST_BASE_CURRENCY,
     fxRatesToBase: fx,
     customerIdPattern: pattern,
+    ...(e.INGEST_EVENT_ID_HASH_KEY ? { eventIdHashKey: e.INGEST_EVENT_ID_HASH_KEY } : {}),
   };
 }
 

@@ -18,7 +18,7 @@ export function readEventId(obj: RawObject, policy: IngestPolicy, derived: strin
   }
   const id = asString(v, 'eventId');
   if (!isValidId(id)) reject('INVALID_EVENT_ID', 'eventId', 'must be 1–128 printable ASCII characters without spaces');
-  return personalKindOf(id) === undefined ? id : pseudonymousId(id);
+  return personalKindOf(id) === undefined ? id : pseudonymousId(id, policy.eventIdHashKey);
 }
 
 /** customerId must match the policy's pattern over its whole length. */

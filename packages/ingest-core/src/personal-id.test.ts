@@ -46,6 +46,20 @@ describe('personal-looking event ids', () => {
     expect(eventIdOf(click('+447946095812'))).toBe(pseudonymousId('+447946095812'));
   });
 
+  it('keys the hash with the policy\'s eventIdHashKey: still deterministic, not recomputable without the key', () => {
+    const keyed = compileIngestPolicy({ eventIdHashKey: 'a-secret-of-sixteen+' });
+    const hashed = (p: typeof policy, offset: string) => {
+      const r = normaliseJson(click('jane.doe@example.com', offset), p, NOW);
+      if (!r.ok) throw new Error(r.reason);
+      return r.event.eventId;
+    };
+    const a = hashed(keyed, '1');
+    expect(a).toMatch(/^pii-sha256:[0-9a-f]{32}$/);
+    expect(hashed(keyed, '2')).toBe(a);
+    expect(a).not.toBe(pseudonymousId('jane.doe@example.com'));
+    expect(a).toBe(pseudonymousId('jane.doe@example.com', 'a-secret-of-sixteen+'));
+  });
+
   it('leaves ordinary ids as they are', () => {
     expect(eventIdOf(click('evt-42'))).toBe('evt-42');
   });

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 
 /**
  * An e-mail address anywhere in the text, also percent-encoded (`jane%40example.com`):
@@ -30,13 +30,15 @@ const HASH_HEX_DIGITS = 32;
 
 /**
  * The id that replaces a personal-looking event id: `pii-sha256:` and the first 128 bits
- * of the SHA-256 of the exact original (no normalisation), in hex. Deterministic, so a
- * re-sent event keeps being a duplicate of its first copy; one-way, so the address or
- * number itself goes no further than ingest. A hash is not encryption: someone who
- * already knows the address can recompute it.
+ * of the SHA-256 of the exact original (no normalisation), in hex — an HMAC-SHA-256 with
+ * `key` when one is given. Deterministic, so a re-sent event keeps being a duplicate of its
+ * first copy; one-way, so the address or number itself goes no further than ingest.
+ * Without a key, someone who already knows an address can recompute its hash and so
+ * recognise it; with a key kept secret, nobody can.
  *
  * @example pseudonymousId('jane@example.com') // 'pii-sha256:' + 32 hex digits
  */
-export function pseudonymousId(id: string): string {
-  return PSEUDONYMOUS_ID_PREFIX + createHash('sha256').update(id, 'utf8').digest('hex').slice(0, HASH_HEX_DIGITS);
+export function pseudonymousId(id: string, key = ''): string {
+  const hash = key ? createHmac('sha256', key) : createHash('sha256');
+  return PSEUDONYMOUS_ID_PREFIX + hash.update(id, 'utf8').digest('hex').slice(0, HASH_HEX_DIGITS);
 }
