@@ -95,6 +95,12 @@ describe('config', () => {
     const own = { ...base, KAFKA_SASL_MECHANISM: 'scram-sha-512', PUBLISHER_KAFKA_SASL_USERNAME: 'publisher', PUBLISHER_KAFKA_SASL_PASSWORD: 'p' };
     expect(loadPublisherConfig(own).kafka.sasl?.username).toBe('publisher');
     expect(issuesOf(() => loadIngestConfig(own))).toEqual(['KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD']);
+    // it reads those names only, not the whole environment (deployment checks watch what a loader reads)
+    const read = new Set<string>();
+    loadIngestConfig(new Proxy({ ...env, UNRELATED_VARIABLE: 'x' }, { get: (t, k) => (typeof k === 'string' && read.add(k), t[k as keyof typeof t]) }));
+    expect(read.has('INGEST_KAFKA_SASL_USERNAME')).toBe(true);
+    expect(read.has('UNRELATED_VARIABLE')).toBe(false);
+    expect(read.has('EVALUATOR_KAFKA_SASL_USERNAME')).toBe(false);
   });
 
   it('takes an optional key for hashing personal-looking event ids, never echoing it', () => {

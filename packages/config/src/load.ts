@@ -74,29 +74,28 @@ function readCa(file: string | undefined, variable: string): string[] | undefine
  * The service's own Kafka credentials: `<SERVICE>_KAFKA_SASL_USERNAME` and
  * `<SERVICE>_KAFKA_SASL_PASSWORD` (INGEST_, EVALUATOR_, PUBLISHER_), when set, stand for
  * KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD. One environment file can then hold every
- * service's user, so that Kafka's ACLs can tell the services apart.
+ * service's user, so that Kafka's ACLs can tell the services apart. Reads those two
+ * variables only (the deployment tests watch which variables a loader reads).
  */
-export function withServiceKafkaCredentials(service: string, env: Env): Env {
+function serviceKafkaCredentials(service: string, env: Env): { username?: string; password?: string } {
   const prefix = service.toUpperCase().replace(/[^A-Z0-9]/g, '_');
   const username = env[`${prefix}_KAFKA_SASL_USERNAME`];
   const password = env[`${prefix}_KAFKA_SASL_PASSWORD`];
-  return {
-    ...env,
-    ...(username ? { KAFKA_SASL_USERNAME: username } : {}),
-    ...(password ? { KAFKA_SASL_PASSWORD: password } : {}),
-  };
+  return { ...(username ? { username } : {}), ...(password ? { password } : {}) };
 }
 
 /** Builds the common part of every service's configuration. */
-export function loadCommon(service: string, defaultPort: number, rawEnv: Env): CommonConfig {
-  const env = withServiceKafkaCredentials(service, rawEnv);
+export function loadCommon(service: string, defaultPort: number, env: Env): CommonConfig {
   const e = parseEnv({ ...commonEnv, HTTP_PORT: envInt(defaultPort, 0, 65535) }, env);
+  const own = serviceKafkaCredentials(service, env);
+  const username = own.username ?? e.KAFKA_SASL_USERNAME;
+  const password = own.password ?? e.KAFKA_SASL_PASSWORD;
   const issues: Array<{ variable: string; message: string }> = [];
   let sasl: KafkaSettings['sasl'];
   if (e.KAFKA_SASL_MECHANISM) {
-    if (!e.KAFKA_SASL_USERNAME) issues.push({ variable: 'KAFKA_SASL_USERNAME', message: 'is required when KAFKA_SASL_MECHANISM is set' });
-    if (!e.KAFKA_SASL_PASSWORD) issues.push({ variable: 'KAFKA_SASL_PASSWORD', message: 'is required when KAFKA_SASL_MECHANISM is set' });
-    sasl = { mechanism: e.KAFKA_SASL_MECHANISM, username: e.KAFKA_SASL_USERNAME ?? '', password: e.KAFKA_SASL_PASSWORD ?? '' };
+    if (!username) issues.push({ variable: 'KAFKA_SASL_USERNAME', message: 'is required when KAFKA_SASL_MECHANISM is set' });
+    if (!password) issues.push({ variable: 'KAFKA_SASL_PASSWORD', message: 'is required when KAFKA_SASL_MECHANISM is set' });
+    sasl = { mechanism: e.KAFKA_SASL_MECHANISM, username: username ?? '', password: password ?? '' };
   }
   if (Boolean(e.SCHEMA_REGISTRY_USERNAME) !== Boolean(e.SCHEMA_REGISTRY_PASSWORD)) {
     issues.push({ variable: 'SCHEMA_REGISTRY_PASSWORD', message: 'SCHEMA_REGISTRY_USERNAME and SCHEMA_REGISTRY_PASSWORD go together' });
