@@ -70,15 +70,32 @@ function readCa(file: string | undefined, variable: string): string[] | undefine
   }
 }
 
+/**
+ * The service's own Kafka credentials: `<SERVICE>_KAFKA_SASL_USERNAME` and
+ * `<SERVICE>_KAFKA_SASL_PASSWORD` (INGEST_, EVALUATOR_, PUBLISHER_), when set, stand for
+ * KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD. One environment file can then hold every
+ * service's user, so that Kafka's ACLs can tell the services apart. Reads those two
+ * variables only (the deployment tests watch which variables a loader reads).
+ */
+function serviceKafkaCredentials(service: string, env: Env): { username?: string; password?: string } {
+  const prefix = service.toUpperCase().replace(/[^A-Z0-9]/g, '_');
+  const username = env[`${prefix}_KAFKA_SASL_USERNAME`];
+  const password = env[`${prefix}_KAFKA_SASL_PASSWORD`];
+  return { ...(username ? { username } : {}), ...(password ? { password } : {}) };
+}
+
 /** Builds the common part of every service's configuration. */
 export function loadCommon(service: string, defaultPort: number, env: Env): CommonConfig {
   const e = parseEnv({ ...commonEnv, HTTP_PORT: envInt(defaultPort, 0, 65535) }, env);
+  const own = serviceKafkaCredentials(service, env);
+  const username = own.username ?? e.KAFKA_SASL_USERNAME;
+  const password = own.password ?? e.KAFKA_SASL_PASSWORD;
   const issues: Array<{ variable: string; message: string }> = [];
   let sasl: KafkaSettings['sasl'];
   if (e.KAFKA_SASL_MECHANISM) {
-    if (!e.KAFKA_SASL_USERNAME) issues.push({ variable: 'KAFKA_SASL_USERNAME', message: 'is required when KAFKA_SASL_MECHANISM is set' });
-    if (!e.KAFKA_SASL_PASSWORD) issues.push({ variable: 'KAFKA_SASL_PASSWORD', message: 'is required when KAFKA_SASL_MECHANISM is set' });
-    sasl = { mechanism: e.KAFKA_SASL_MECHANISM, username: e.KAFKA_SASL_USERNAME ?? '', password: e.KAFKA_SASL_PASSWORD ?? '' };
+    if (!username) issues.push({ variable: 'KAFKA_SASL_USERNAME', message: 'is required when KAFKA_SASL_MECHANISM is set' });
+    if (!password) issues.push({ variable: 'KAFKA_SASL_PASSWORD', message: 'is required when KAFKA_SASL_MECHANISM is set' });
+    sasl = { mechanism: e.KAFKA_SASL_MECHANISM, username: username ?? '', password: password ?? '' };
   }
   if (Boolean(e.SCHEMA_REGISTRY_USERNAME) !== Boolean(e.SCHEMA_REGISTRY_PASSWORD)) {
     issues.push({ variable: 'SCHEMA_REGISTRY_PASSWORD', message: 'SCHEMA_REGISTRY_USERNAME and SCHEMA_REGISTRY_PASSWORD go together' });
@@ -137,6 +154,8 @@ export interface IngestConfig extends CommonConfig {
   /** Multiplier from one major unit of a currency to one major unit of the base currency. */
   fxRatesToBase: Record<string, number>;
   customerIdPattern: RegExp;
+  /** HMAC key for event ids that carry personal data (INGEST_EVENT_ID_HASH_KEY); unset: plain SHA-256. */
+  eventIdHashKey?: string;
 }
 
 /** Demo rate table (base EUR). Real deployments pass INGEST_FX_RATES. */
@@ -159,6 +178,7 @@ export function loadIngestConfig(env: Env): IngestConfig {
       INGEST_BASE_CURRENCY: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as EUR').default('EUR'),
       INGEST_FX_RATES: envOptional,
       INGEST_CUSTOMER_ID_PATTERN: envString('^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$'),
+      INGEST_EVENT_ID_HASH_KEY: envOptional.refine((v) => v === undefined || v.length >= 16, 'must be at least 16 characters'),
     },
     env,
   );
@@ -197,6 +217,7 @@ export function loadIngestConfig(env: Env): IngestConfig {
     baseCurrency: e.INGEST_BASE_CURRENCY,
     fxRatesToBase: fx,
     customerIdPattern: pattern,
+    ...(e.INGEST_EVENT_ID_HASH_KEY ? { eventIdHashKey: e.INGEST_EVENT_ID_HASH_KEY } : {}),
   };
 }
 
