@@ -23,13 +23,14 @@ import {
   type ProducerOptions,
   type Registry,
   type RetryBounds,
+  createResilientRunner,
+  type ResilientRunner,
 } from '@labelstream/kafka';
 import type { Logger, Metrics } from '@labelstream/observability';
 import { causeTime, classifySeq, readPublishedPosition, toPublicRecords } from '@labelstream/publishing';
 import { chunkBySize } from './chunk';
 import { CoPartitioningError, PartitionInactiveError, UnreadableTailError } from './errors';
 import { PartitionProducers } from './partition-producers';
-import { createResilientRunner, type ResilientRunner } from './resilient-runner';
 import { SeqStore, type PartitionSeq } from './seq-store';
 
 /** Topics the publisher reads and writes; tests pass their own. */

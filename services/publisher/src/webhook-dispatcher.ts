@@ -10,11 +10,12 @@ import {
   type BatchContext,
   type Registry,
   type RetryBounds,
+  createResilientRunner,
+  type ResilientRunner,
 } from '@labelstream/kafka';
 import type { Logger, Metrics } from '@labelstream/observability';
 import { WEBHOOK_DLQ_HEADERS, WEBHOOK_DLQ_REASONS, matchesLabelFilter, type WebhookDestination } from '@labelstream/publishing';
 import { PartitionInactiveError } from './errors';
-import { createResilientRunner, type ResilientRunner } from './resilient-runner';
 import { deliver, type AttemptReport, type DeliveryResult } from './webhook-delivery';
 
 export interface WebhookDispatcherOptions {
