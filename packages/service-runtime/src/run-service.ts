@@ -84,6 +84,7 @@ export function runService(opts: RunServiceOptions): ServiceRuntime {
 
   async function drain(): Promise<void> {
     metrics.ready.set(0);
+    logger.info({ cause: state.cause, timeoutMs: opts.shutdownTimeoutMs }, 'draining');
     timer = setTimeout(() => {
       logger.error({ timeoutMs: opts.shutdownTimeoutMs }, 'stopping did not finish in time');
       dispatch({ type: 'drain-timeout' });
