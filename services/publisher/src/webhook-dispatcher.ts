@@ -188,10 +188,8 @@ export function createWebhookDispatcher(opts: WebhookDispatcherOptions): Webhook
         ...(opts.shutdownTimeoutMs ? { shutdownTimeoutMs: opts.shutdownTimeoutMs } : {}),
         ...(opts.retry ? { retry: opts.retry } : {}),
         onAssignment: () => progress.clear(),
-        onFatal: (err) => {
-          logger.error({ err }, 'webhook destination stopped consuming for good');
-          opts.onFatal?.(err);
-        },
+        // The service's lifecycle logs it (fatal) and drains; without one, say it here.
+        onFatal: (err) => (opts.onFatal ? opts.onFatal(err) : logger.error({ err }, 'webhook destination stopped consuming for good')),
       });
       await runner.start();
       logger.info({ url: new URL(dest.url).origin, groupId: dest.groupId, deadLetterTopic: dest.deadLetterTopic, concurrency: dest.concurrency }, 'webhook destination started');
