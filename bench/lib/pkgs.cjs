@@ -33,4 +33,7 @@ module.exports = {
   get rules() {
     return load('packages/rules');
   },
+  get testkit() {
+    return load('packages/testkit');
+  },
 };

@@ -192,7 +192,7 @@ async function expectExactlyTheOracle(p: Pipeline): Promise<{ expected: number; 
 /** SIGTERM, and how it went. */
 async function terminate(s: RunningService): Promise<{ code: number | null; ms: number }> {
   const t0 = Date.now();
-  const code = await s.stop(SHUTDOWN_MS + 10_000);
+  const { code } = await s.stop(SHUTDOWN_MS + 10_000);
   running.splice(running.indexOf(s), 1);
   return { code, ms: Date.now() - t0 };
 }

@@ -7,6 +7,8 @@ export { avroDecodeError, AvroBoundsError, checkAvroBounds, DEFAULT_AVRO_DECODE_
 export type { AvroDecodeLimits } from './avro-bounds';
 export type { RegistryConnection } from './registry';
 export { createConsumerRunner, DEFAULT_RETRY_BOUNDS } from './consumer';
+export { createResilientRunner, DEFAULT_REJOIN_BOUNDS, rejoinAllowed } from './resilient-runner';
+export type { RejoinBounds, ResilientRunner, ResilientRunnerOptions } from './resilient-runner';
 export type { Batch, BatchContext, BatchHandler, ConsumerRunner, ConsumerRunnerOptions, RetryBounds } from './consumer';
 export { createProducer, sendAll, sendChunked } from './producer';
 export type { ProducerOptions } from './producer';
@@ -18,7 +20,7 @@ export type { DeadLetter, DeadLetterOptions } from './dlq';
 export { backoffMs, sleep } from './backoff';
 export { checkKafkaAccess, describeKafkaAccessFailure, describeKafkaTlsFailure, isTlsVerificationError } from './access';
 export type { KafkaAccessOptions } from './access';
-export { AdapterError, BatchFailedError, KafkaAccessError, RegistryUnavailableError, UndecodableError, UnknownSchemaError, isRetriable } from './errors';
+export { AdapterError, BatchFailedError, KafkaAccessError, RegistryUnavailableError, UndecodableError, UnknownSchemaError, isRetriable, membershipLoss } from './errors';
 export { createBacklogProbe } from './backlog';
 export type { BacklogProbe } from './backlog';
 export { readTailRecords } from './tail';

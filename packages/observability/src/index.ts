@@ -5,4 +5,3 @@ export type { Metrics } from './metrics';
 export { startHttpServer, tokenMatches } from './http-server';
 export type { AdminRoute, HealthReport, HttpServerOptions } from './http-server';
 export { scrub, scrubText, isSensitiveKey, REDACTED } from './redact';
-export { onShutdown } from './shutdown';
