@@ -19,6 +19,7 @@ export { backoffMs, sleep } from './backoff';
 export { checkKafkaAccess, describeKafkaAccessFailure, describeKafkaTlsFailure, isTlsVerificationError } from './access';
 export type { KafkaAccessOptions } from './access';
 export { AdapterError, BatchFailedError, KafkaAccessError, RegistryUnavailableError, UndecodableError, UnknownSchemaError, isRetriable } from './errors';
+export { groupMembershipLoss, GROUP_MEMBERSHIP_ERROR_TYPES } from './membership';
 export { createBacklogProbe } from './backlog';
 export type { BacklogProbe } from './backlog';
 export { readTailRecords } from './tail';

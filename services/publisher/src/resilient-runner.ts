@@ -1,5 +1,4 @@
-import { createConsumerRunner, sleep, type ConsumerRunner, type ConsumerRunnerOptions } from '@labelstream/kafka';
-import { membershipLoss } from './errors';
+import { createConsumerRunner, groupMembershipLoss, sleep, type ConsumerRunner, type ConsumerRunnerOptions } from '@labelstream/kafka';
 
 export interface ResilientRunner {
   start(): Promise<void>;
@@ -32,7 +31,7 @@ export function createResilientRunner(opts: ConsumerRunnerOptions & { onFatal: (
     r.consumer.on(r.consumer.events.CRASH, (e) => {
       if (e.payload.restart || stopping || r !== runner) return;
       const err = e.payload.error as Error;
-      if (membershipLoss(err)) {
+      if (groupMembershipLoss(err)) {
         restarts++;
         logger.warn({ err, restarts }, 'lost group membership (expelled while holding a batch): rejoining with a new consumer');
         void restart(r);
@@ -73,7 +72,7 @@ export function createResilientRunner(opts: ConsumerRunnerOptions & { onFatal: (
       try {
         await runner!.consumer.commitOffsets(offsets);
       } catch (err) {
-        throw membershipLoss(err) ?? err;
+        throw groupMembershipLoss(err) ?? err;
       }
     },
   };
