@@ -12,7 +12,7 @@ export { createProducer, sendAll, sendChunked } from './producer';
 export type { ProducerOptions } from './producer';
 export { registerCodecs, guardCodec, onUndecodableBatch, UndecodableBatchError, COMPRESSION_TYPES } from './codecs';
 export type { CodecName, KafkaCodec, UndecodableBatchContext } from './codecs';
-export { chunkMessages, messageBytes, MAX_SEND_BYTES } from './chunk';
+export { chunkBySize, chunkMessages, messageBytes, MAX_SEND_BYTES } from './chunk';
 export { DLQ_PREFIX_BYTES, toDeadLetter } from './dlq';
 export type { DeadLetter, DeadLetterOptions } from './dlq';
 export { backoffMs, sleep } from './backoff';

@@ -10,6 +10,12 @@ const protocol = require('kafkajs/src/protocol/error') as {
   errorCodes: { type: string; code: number }[];
 };
 
+/** kafkajs's wrapper of a non-retriable failure, cause kept (its typings omit the options argument). */
+function nonRetriable(inner: Error): Error {
+  const Ctor = KafkaJSNonRetriableError as unknown as new (e: Error, options: { cause: Error }) => Error;
+  return new Ctor(inner, { cause: inner });
+}
+
 /** What kafkajs's retrier raises when `commitOffsets` keeps failing with `inner`. */
 function retriesExceeded(inner: Error): Error {
   return new KafkaJSNumberOfRetriesExceeded(inner as never, { retryCount: 5, retryTime: 3000 } as never);
@@ -35,7 +41,7 @@ describe('groupMembershipLoss', () => {
 
   it('finds the group error under the wrappers commitOffsets and the retrier put around it', () => {
     const inner = protocol.createErrorFromCode(25);
-    const wrapped = new KafkaJSNonRetriableError(inner, { cause: inner });
+    const wrapped = nonRetriable(inner);
     expect(groupMembershipLoss(wrapped)).toBe(inner);
     expect(groupMembershipLoss(retriesExceeded(inner))).toBe(inner);
     expect(groupMembershipLoss(new Error('handler failed', { cause: retriesExceeded(inner) }))).toBe(inner);
@@ -45,7 +51,7 @@ describe('groupMembershipLoss', () => {
     ['another broker error', protocol.createErrorFromCode(3)], // UNKNOWN_TOPIC_OR_PARTITION
     ['a static-membership fence', protocol.createErrorFromCode(82)], // FENCED_INSTANCE_ID
     ['a generic kafkajs error', new KafkaJSError('Connection timeout')],
-    ['a wrapped other error', new KafkaJSNonRetriableError(protocol.createErrorFromCode(3), { cause: protocol.createErrorFromCode(3) })],
+    ['a wrapped other error', nonRetriable(protocol.createErrorFromCode(3))],
     ['a plain Error', new Error('boom')],
     ['a string', 'REBALANCE_IN_PROGRESS'],
     ['null', null],
