@@ -31,9 +31,9 @@ const { applyEvents, decodeState, encodeState, evaluateAt } = require('../dist')
 // Internals the copied version 1 codec used (unchanged since).
 const { idsOf, setOwn } = require('../dist/ids');
 
-const args = process.argv.slice(2);
-const N = Number(args.find((a) => /^\d+$/.test(a)) ?? 200_000);
-const only = (args.find((a) => a.startsWith('--only=')) ?? '').slice('--only='.length);
+const { values: flags, positionals } = require('node:util').parseArgs({ allowPositionals: true, options: { only: { type: 'string', default: '' } } });
+const N = Number(positionals[0] ?? 200_000);
+const only = flags.only;
 const CUSTOMERS = 2_000;
 const DAY = 86_400_000;
 const MIN = 60_000;
