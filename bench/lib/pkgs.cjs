@@ -21,6 +21,9 @@ module.exports = {
   get contracts() {
     return load('packages/contracts');
   },
+  get duration() {
+    return load('packages/duration');
+  },
   get engine() {
     return load('packages/engine');
   },

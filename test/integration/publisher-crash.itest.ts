@@ -137,9 +137,11 @@ describe('publisher service killed mid-stream', () => {
       children.push(await startService(vars));
       const [a, b] = children as [Child, Child];
       await stream(writer, evaluator.many(1000));
-      // Freeze A in the middle of a stream, so it is holding batches when it stops.
+      // Freeze A in the middle of a stream, so it is holding batches when it stops: once
+      // it has published some of it (a condition, not a guessed delay).
+      const changesBefore = await scrape(a, 'labelstream_label_changes_total');
       const during = stream(writer, evaluator.many(3000), 10);
-      await new Promise((r) => setTimeout(r, 300));
+      await waitFor('A to publish part of the stream', async () => (await scrape(a, 'labelstream_label_changes_total')) > changesBefore, { timeoutMs: 30_000, intervalMs: 20 });
       a.child.kill('SIGSTOP');
       await during;
       // B takes A's partitions once A's session (30 s) expires, re-reads their tails and

@@ -254,6 +254,14 @@ describe('docker-compose.yml', () => {
     expect(existsSync(resolve(ROOT, 'packages/cli/src/main.ts'))).toBe(true);
   });
 
+  it('runs the Redis version the native stack runs, and the README says so', () => {
+    // Debian 12's redis-server, which deploy/local/stack.sh uses.
+    const image = compose.services.redis?.image;
+    expect(image).toMatch(/^redis:7\.0\.\d+$/);
+    expect(read('packages/testkit/src/containers.ts')).toContain(`'${image}'`);
+    expect(read('README.md')).toContain(`Redis ${image!.split(':')[1]}`);
+  });
+
   it('keeps Redis on AOF, in a volume', () => {
     const redis = compose.services.redis as ComposeService;
     expect(redis.command?.join(' ')).toMatch(/--appendonly yes/);

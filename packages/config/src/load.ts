@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { DEFAULT_TOPICS } from '@labelstream/contracts';
+import { DEFAULT_HISTORY_CAP } from '@labelstream/redis-state';
 import { ConfigError } from './errors';
 import { commonEnv, envDuration, envInt, envOptional, envString } from './common';
 
@@ -168,9 +170,9 @@ export function loadIngestConfig(env: Env): IngestConfig {
   const e = parseEnv(
     {
       INGEST_GROUP_ID: envString('labelstream-ingest'),
-      TOPIC_RAW_PURCHASES: envString('storefront.purchases'),
-      TOPIC_RAW_EMAIL_CLICKS: envString('storefront.email-clicks'),
-      TOPIC_RAW_SUPPORT_TICKETS: envString('storefront.support-tickets'),
+      TOPIC_RAW_PURCHASES: envString(DEFAULT_TOPICS.purchases),
+      TOPIC_RAW_EMAIL_CLICKS: envString(DEFAULT_TOPICS.emailClicks),
+      TOPIC_RAW_SUPPORT_TICKETS: envString(DEFAULT_TOPICS.supportTickets),
       RAW_MAX_RECORD_BYTES: envInt(2 * 1024 * 1024, 64 * 1024, 64 * 1024 * 1024),
       INGEST_MAX_MESSAGE_BYTES: envInt(1_000_000, 64, 64 * 1024 * 1024),
       INGEST_MAX_LATENESS: envDuration('7d'),
@@ -246,7 +248,7 @@ export function loadEvaluatorConfig(env: Env): EvaluatorConfig {
       REDIS_TLS_CA_FILE: envOptional,
       EVALUATOR_TIMER_POLL: envDuration('200ms'),
       EVALUATOR_MAX_BATCH_EVENTS: envInt(2000, 1, 100_000),
-      EVALUATOR_HISTORY_CAP: envInt(3, 0, 50),
+      EVALUATOR_HISTORY_CAP: envInt(DEFAULT_HISTORY_CAP, 0, 50),
       EVALUATOR_STATE_CACHE: envInt(200_000, 0, 50_000_000),
     },
     env,

@@ -1,6 +1,6 @@
 import { sleep } from './backoff';
 import { createConsumerRunner, type ConsumerRunner, type ConsumerRunnerOptions } from './consumer';
-import { membershipLoss } from './errors';
+import { groupMembershipLoss } from './membership';
 
 export interface ResilientRunner {
   start(): Promise<void>;
@@ -67,11 +67,11 @@ export function createResilientRunner(opts: ResilientRunnerOptions): ResilientRu
     r.consumer.on(r.consumer.events.CRASH, (e) => {
       if (e.payload.restart || stopping || r !== runner) return;
       const err = e.payload.error as Error;
-      if (membershipLoss(err) && rejoinAllowed(rejoins, Date.now(), rejoin)) {
+      if (groupMembershipLoss(err) && rejoinAllowed(rejoins, Date.now(), rejoin)) {
         rejoins.push(Date.now());
         logger.warn({ err, restarts: rejoins.length }, 'lost group membership (expelled while holding a batch): rejoining with a new consumer');
         void restart(r);
-      } else if (membershipLoss(err)) {
+      } else if (groupMembershipLoss(err)) {
         giveUp(new Error(`lost group membership ${rejoins.length + 1} times within ${(rejoin?.windowMs ?? DEFAULT_REJOIN_BOUNDS.windowMs) / 1000} s`, { cause: err }));
       } else {
         giveUp(err);
@@ -109,7 +109,7 @@ export function createResilientRunner(opts: ResilientRunnerOptions): ResilientRu
       try {
         await runner!.consumer.commitOffsets(offsets);
       } catch (err) {
-        throw membershipLoss(err) ?? err;
+        throw groupMembershipLoss(err) ?? err;
       }
     },
   };

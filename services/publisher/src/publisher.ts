@@ -13,6 +13,7 @@ import {
   type LabelEvent,
 } from '@labelstream/contracts';
 import {
+  chunkBySize,
   ensureTopics,
   isRetriable,
   readTailRecords,
@@ -28,7 +29,6 @@ import {
 } from '@labelstream/kafka';
 import type { Logger, Metrics } from '@labelstream/observability';
 import { causeTime, classifySeq, readPublishedPosition, toPublicRecords } from '@labelstream/publishing';
-import { chunkBySize } from './chunk';
 import { CoPartitioningError, PartitionInactiveError, UnreadableTailError } from './errors';
 import { PartitionProducers } from './partition-producers';
 import { SeqStore, type PartitionSeq } from './seq-store';
