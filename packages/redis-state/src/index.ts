@@ -1,5 +1,5 @@
 export { PartitionKeys } from './keys';
-export { NO_LABEL, PartitionStore, readHistory, readPopulation, withScripts } from './partition-store';
+export { DEFAULT_HISTORY_CAP, NO_LABEL, PartitionStore, readHistory, readPopulation, withScripts } from './partition-store';
 export type { CommitDecision, CommitItem, OpObserver, OutboxEntry, Population, StoredState } from './partition-store';
 export { FencedError, RedisAccessError, VersionConflictError } from './errors';
 export { checkRedisAccess, describeRedisAccessFailure, redactRedisUrl } from './access';
