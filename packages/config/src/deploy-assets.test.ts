@@ -386,7 +386,7 @@ describe('Grafana dashboard', () => {
   });
 
   it('has the rows an SRE looks for', () => {
-    expect(panels.filter((p) => p.type === 'row').map((p) => p.title)).toEqual(['Overview', 'Ingest', 'Evaluator', 'Publisher', 'Kafka consumer', 'Process']);
+    expect(panels.filter((p) => p.type === 'row').map((p) => p.title)).toEqual(['Overview', 'Label health', 'Ingest', 'Evaluator', 'Publisher', 'Kafka consumer', 'Process']);
   });
 
   it('has unique panel ids and complete panels that query through the datasource variable', () => {

@@ -63,6 +63,8 @@ describe('config', () => {
     expect(c.redis.keyPrefix).toBe('lbl');
     expect([c.maxBatchEvents, c.historyCap]).toEqual([2000, 3]);
     expect(loadEvaluatorConfig({ ...base, REDIS_URL: 'redis://x:1', EVALUATOR_HISTORY_CAP: '0' }).historyCap).toBe(0);
+    expect(loadEvaluatorConfig({ ...base, REDIS_URL: 'redis://x:1' }).flapWindowMs).toBe(24 * 3_600_000);
+    expect(loadEvaluatorConfig({ ...base, REDIS_URL: 'redis://x:1', LABEL_FLAP_WINDOW: '6h' }).flapWindowMs).toBe(6 * 3_600_000);
     expect(issuesOf(() => loadEvaluatorConfig({ ...base, REDIS_URL: 'redis://x:1', EVALUATOR_HISTORY_CAP: '-1' }))).toEqual(['EVALUATOR_HISTORY_CAP']);
   });
 

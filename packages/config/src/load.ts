@@ -235,6 +235,8 @@ export interface EvaluatorConfig extends CommonConfig {
   historyCap: number;
   /** Decoded customer states kept in memory across batches, in customers (0 = none; Redis stays the truth). */
   stateCacheCustomers: number;
+  /** A label left within this long of entering it counts as a flap (labelstream_label_flaps_total). */
+  flapWindowMs: number;
 }
 
 export function loadEvaluatorConfig(env: Env): EvaluatorConfig {
@@ -250,6 +252,7 @@ export function loadEvaluatorConfig(env: Env): EvaluatorConfig {
       EVALUATOR_MAX_BATCH_EVENTS: envInt(2000, 1, 100_000),
       EVALUATOR_HISTORY_CAP: envInt(DEFAULT_HISTORY_CAP, 0, 50),
       EVALUATOR_STATE_CACHE: envInt(200_000, 0, 50_000_000),
+      LABEL_FLAP_WINDOW: envDuration('24h'),
     },
     env,
   );
@@ -263,6 +266,7 @@ export function loadEvaluatorConfig(env: Env): EvaluatorConfig {
     maxBatchEvents: e.EVALUATOR_MAX_BATCH_EVENTS,
     historyCap: e.EVALUATOR_HISTORY_CAP,
     stateCacheCustomers: e.EVALUATOR_STATE_CACHE,
+    flapWindowMs: e.LABEL_FLAP_WINDOW,
   };
 }
 

@@ -1,7 +1,7 @@
 export { PartitionKeys } from './keys';
-export { DEFAULT_HISTORY_CAP, PartitionStore, readHistory, withScripts } from './partition-store';
-export type { CommitDecision, CommitItem, OpObserver, OutboxEntry, StoredState } from './partition-store';
+export { DEFAULT_HISTORY_CAP, NO_LABEL, PartitionStore, readHistory, readPopulation, withScripts } from './partition-store';
+export type { CommitDecision, CommitItem, OpObserver, OutboxEntry, Population, StoredState } from './partition-store';
 export { FencedError, RedisAccessError, VersionConflictError } from './errors';
 export { checkRedisAccess, describeRedisAccessFailure, redactRedisUrl } from './access';
 export type { RedisAccessOptions } from './access';
-export { COMMIT, CLAIM, ACK } from './scripts';
+export { COMMIT, CLAIM, ACK, POPULATION_INIT } from './scripts';

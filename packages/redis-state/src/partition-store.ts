@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { PartitionKeys } from './keys';
-import { ACK, CLAIM, COMMIT } from './scripts';
+import { ACK, CLAIM, COMMIT, POPULATION_INIT } from './scripts';
 import { FencedError, VersionConflictError } from './errors';
 
 /** A customer's stored state: an opaque string owned by the engine, its version, and its scheduled due time. */
@@ -39,6 +39,17 @@ export interface CommitItem {
   dueAt: number | null;
   /** Changes to the customer's dedupe ids kept apart; absent: the ids key is not touched. */
   ids?: CommitIds;
+  /** How the commit moves the partition's population counters: label (or {@link NO_LABEL}) → delta. */
+  population?: ReadonlyMap<string, number>;
+}
+
+/** The population counter of customers holding no label. */
+export const NO_LABEL = '~none';
+
+/** A partition's population counters: label → customers holding it, and the customers holding none. */
+export interface Population {
+  labels: Map<string, number>;
+  none: number;
 }
 
 export interface OutboxEntry {
@@ -51,7 +62,8 @@ export type OpObserver = (op: string, seconds: number) => void;
 
 interface ScriptedRedis extends Redis {
   lsCommit(...args: Array<string | number>): Promise<Array<number | string>>;
-  lsClaim(key: string): Promise<number>;
+  lsClaim(epochKey: string, populationKey: string): Promise<[number, number]>;
+  lsPopulationInit(epochKey: string, populationKey: string, ...args: Array<string | number>): Promise<number>;
   lsAck(key: string, seq: number): Promise<number>;
 }
 
@@ -60,7 +72,8 @@ export function withScripts(redis: Redis): void {
   const r = redis as ScriptedRedis;
   if (typeof r.lsCommit === 'function') return;
   redis.defineCommand('lsCommit', { lua: COMMIT });
-  redis.defineCommand('lsClaim', { numberOfKeys: 1, lua: CLAIM });
+  redis.defineCommand('lsClaim', { numberOfKeys: 2, lua: CLAIM });
+  redis.defineCommand('lsPopulationInit', { numberOfKeys: 2, lua: POPULATION_INIT });
   redis.defineCommand('lsAck', { numberOfKeys: 1, lua: ACK });
 }
 
@@ -78,6 +91,7 @@ export const DEFAULT_HISTORY_CAP = 3;
 export class PartitionStore {
   readonly keys: PartitionKeys;
   private epoch = 0;
+  private counted = false;
 
   constructor(
     private readonly redis: Redis,
@@ -103,10 +117,62 @@ export class PartitionStore {
     return this.redis as ScriptedRedis;
   }
 
-  /** Takes ownership: from now on only this store's commits succeed for the partition. */
+  /**
+   * Takes ownership: from now on only this store's commits succeed for the partition. When
+   * {@link populationCurrent} is then false, rebuild the counters ({@link rebuildPopulation})
+   * before committing.
+   */
   async claim(): Promise<number> {
-    this.epoch = Number(await this.timed('claim', () => this.r.lsClaim(this.keys.epoch)));
+    const [epoch, current] = await this.timed('claim', () => this.r.lsClaim(this.keys.epoch, this.keys.population));
+    this.epoch = Number(epoch);
+    this.counted = Number(current) === 1;
     return this.epoch;
+  }
+
+  /** Whether the population counters were kept up to date by the previous owner (see CLAIM). */
+  get populationCurrent(): boolean {
+    return this.counted;
+  }
+
+  /**
+   * Rebuilds the population counters from a census of the stored states: SCANs the
+   * partition's state keys in pages of `pageSize` (so Redis is never blocked for long),
+   * asks `labelsOf` for each state's labels, and writes the counts fenced by the owner
+   * epoch. Call right after {@link claim}, before any commit: then no one else writes the
+   * states meanwhile. Returns the number of states read.
+   */
+  async rebuildPopulation(labelsOf: (state: string) => Iterable<string>, pageSize = 500): Promise<number> {
+    const counts = new Map<string, number>();
+    let none = 0;
+    let states = 0;
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.timed('population_scan', () => this.redis.scan(cursor, 'MATCH', this.keys.customerPattern, 'COUNT', pageSize));
+      cursor = next;
+      if (!keys.length) continue;
+      const values = await this.timed('population_scan', () => this.redis.mget(keys));
+      for (const v of values) {
+        if (v == null) continue;
+        states++;
+        let held = 0;
+        for (const l of labelsOf(v.slice(v.indexOf('|') + 1))) {
+          counts.set(l, (counts.get(l) ?? 0) + 1);
+          held++;
+        }
+        if (!held) none++;
+      }
+    } while (cursor !== '0');
+    const args: Array<string | number> = [String(this.epoch), NO_LABEL, none];
+    for (const [l, n] of counts) args.push(l, n);
+    const res = await this.timed('population_init', () => this.r.lsPopulationInit(this.keys.epoch, this.keys.population, ...args));
+    if (Number(res) === -1) throw new FencedError(this.partition, this.epoch, 'another owner');
+    this.counted = true;
+    return states;
+  }
+
+  /** The partition's population counters as committed. */
+  async population(): Promise<Population> {
+    return readPopulation(this.redis, this.keys);
   }
 
   get ownerEpoch(): number {
@@ -154,18 +220,20 @@ export class PartitionStore {
    */
   async commit(items: readonly CommitItem[]): Promise<number[][]> {
     if (!items.length) return [];
-    const keys = [this.keys.epoch, this.keys.seq, this.keys.outbox, this.keys.timers, this.keys.history];
+    const keys = [this.keys.epoch, this.keys.seq, this.keys.outbox, this.keys.timers, this.keys.history, this.keys.population];
     const args: Array<string | number> = [String(this.epoch), items.length, this.opts.historyCap ?? DEFAULT_HISTORY_CAP];
     for (const it of items) {
       keys.push(this.keys.customer(it.customerId), this.keys.ids(it.customerId));
       const ds = it.decisions ?? [];
       const add = it.ids?.add ?? [];
-      args.push(it.customerId, it.expectedVersion, it.state, it.dueAt == null ? '' : it.dueAt, it.ids ? it.ids.horizon : '', ds.length, add.length);
+      const pop = it.population ? [...it.population].filter(([, d]) => d !== 0) : [];
+      args.push(it.customerId, it.expectedVersion, it.state, it.dueAt == null ? '' : it.dueAt, it.ids ? it.ids.horizon : '', ds.length, add.length, pop.length);
       for (const d of ds) {
         if (d.historyEntry?.includes('\n')) throw new RangeError(`history entry of ${it.customerId} holds a newline`);
         args.push(d.decision, d.historyEntry ?? '');
       }
       for (const [id, t] of add) args.push(id, t);
+      for (const [field, delta] of pop) args.push(field, delta);
     }
     const res = await this.timed('commit', () => this.r.lsCommit(keys.length, ...keys, ...args));
     const status = Number(res[0]);
@@ -205,6 +273,18 @@ export class PartitionStore {
   async history(customerId: string): Promise<string[]> {
     return readHistory(this.redis, this.keys, customerId);
   }
+}
+
+/** The population counters of the partition of `keys` (internal fields left out). */
+export async function readPopulation(redis: Redis, keys: PartitionKeys): Promise<Population> {
+  const all = await redis.hgetall(keys.population);
+  const labels = new Map<string, number>();
+  let none = 0;
+  for (const [k, v] of Object.entries(all)) {
+    if (k === NO_LABEL) none = Number(v);
+    else if (!k.startsWith('~')) labels.set(k, Number(v));
+  }
+  return { labels, none };
 }
 
 /** A customer's recent-decision history entries (newest first) in the partition of `keys`. */

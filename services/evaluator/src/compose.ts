@@ -83,6 +83,7 @@ export async function composeEvaluator(config: EvaluatorConfig, deps: EvaluatorD
     timerPollMs: config.timerPollMs,
     historyCap: config.historyCap,
     stateCacheCustomers: config.stateCacheCustomers,
+    flapWindowMs: config.flapWindowMs,
     // Timers of a newly assigned partition wait until its backlog is applied.
     backlog,
   });

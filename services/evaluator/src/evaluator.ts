@@ -5,11 +5,12 @@ import { attachIds, compactIds, decodeState, evaluateAt, idEntries, toEngineEven
 import type { CompiledRules } from '@labelstream/rules';
 import { AdapterError, chunkMessages, isRetriable, sendChunked, toDeadLetter, type BacklogProbe, type Batch, type BatchContext, type Registry } from '@labelstream/kafka';
 import type { Logger, Metrics } from '@labelstream/observability';
-import { FencedError, PartitionStore, type CommitItem } from '@labelstream/redis-state';
+import { FencedError, PartitionKeys, PartitionStore, readPopulation, type CommitItem } from '@labelstream/redis-state';
 import { KeyedMutex } from './ownership';
 import { StateCache, type CachedState } from './state-cache';
 import { outcomeOf, replaySteps, type CustomerOutcome, type OutcomeOptions } from './customer-steps';
 import { historyEntry, toDecision, type PendingDecision } from './decisions';
+import { flaps, populationDelta, type HeldLabels } from './population';
 
 export interface EvaluatorDeps {
   registry: Registry;
@@ -30,6 +31,8 @@ export interface EvaluatorDeps {
    * `timerHorizon`). Without it a new partition counts as caught up.
    */
   backlog?: BacklogProbe;
+  /** A label left within this long of entering it counts as a flap (default 24 h). */
+  flapWindowMs?: number;
   /** Wall clock; injectable for tests. */
   now?: () => number;
 }
@@ -49,6 +52,13 @@ interface Plan {
   customerId: string;
   loaded: CachedState;
   outcome: CustomerOutcome;
+  /** The labels the customer held before these steps (the replay changes the loaded state in place). */
+  before: HeldLabels;
+}
+
+/** The held labels of a loaded state, copied before a replay changes them. */
+function heldBefore(s: CachedState): HeldLabels {
+  return s.state ? { ...s.state.l } : null;
 }
 
 /** Thrown when a partition changed hands under us: retried after the rebalance settles. */
@@ -94,6 +104,9 @@ export function createEvaluator(deps: EvaluatorDeps) {
   /** Every label's category, so the current-labels topic can name the categories of unchanged labels too. */
   const categoryOf = new Map(rules.labels.map((l) => [l.name, l.category] as const));
   const cache = new StateCache(deps.stateCacheCustomers ?? 0);
+  const flapWindowMs = deps.flapWindowMs ?? 24 * 3_600_000;
+  /** Population series exported per partition (label names), so a revoked partition's are removed. */
+  const exported = new Map<number, Set<string>>();
 
   const observe = (op: string, seconds: number) => metrics.redisScriptDuration.observe({ op }, seconds);
 
@@ -140,6 +153,13 @@ export function createEvaluator(deps: EvaluatorDeps) {
         const store = new PartitionStore(deps.redis, deps.keyPrefix, partition, { observe, historyCap: deps.historyCap });
         cache.drop(partition); // whatever we knew may have changed under another owner
         const epoch = await store.claim();
+        if (!store.populationCurrent) {
+          // The counters are absent (a state from before them) or someone owned the partition
+          // without keeping them: count them afresh before the first commit moves them.
+          const t0 = now();
+          const states = await store.rebuildPopulation((raw) => Object.keys(decodeState(raw).l));
+          logger.info({ partition, epoch, states, ms: now() - t0 }, 'population counters rebuilt from the stored states');
+        }
         const drained = await drain(partition, store);
         logger.info({ partition, epoch, drained }, 'took partition over');
         return { store };
@@ -168,7 +188,7 @@ export function createEvaluator(deps: EvaluatorDeps) {
     const decidedAt = now();
     const items: CommitItem[] = [];
     const pending: PendingDecision[][] = [];
-    for (const { customerId, loaded, outcome } of plans) {
+    for (const { customerId, loaded, outcome, before } of plans) {
       const ds = outcome.decisions.map(
         (point): PendingDecision => ({
           customerId,
@@ -190,6 +210,7 @@ export function createEvaluator(deps: EvaluatorDeps) {
         dueAt: outcome.nextDueAt,
         // Ids moving out of a layout 2 state go in whole, once; after that only the new ones.
         ids: { add: loaded.idsInline ? idEntries(outcome.final) : outcome.appliedIds, horizon: outcome.final.c - rules.allowedLatenessMs },
+        population: populationDelta(before, outcome.final.l),
       });
     }
     // From the commit on, the outbox may hold decisions Kafka has not seen.
@@ -208,7 +229,8 @@ export function createEvaluator(deps: EvaluatorDeps) {
       }
       throw err;
     }
-    for (const { customerId, loaded, outcome } of plans) {
+    for (const { customerId, loaded, outcome, before } of plans) {
+      for (const label of flaps(before, outcome.decisions, flapWindowMs)) metrics.labelFlaps.inc({ label });
       compactIds(outcome.final);
       cache.set(partition, customerId, { version: loaded.version + 1, state: outcome.final, dueAt: outcome.nextDueAt });
     }
@@ -302,6 +324,7 @@ export function createEvaluator(deps: EvaluatorDeps) {
     for (const customerId of customers) {
       const events = byCustomer.get(customerId)!;
       const s = stored.get(customerId)!;
+      const before = heldBefore(s);
       const outcome = outcomeOf(replaySteps(s.state, events, rules, s.dueAt, REPLAY), (step) => {
         for (const o of step.result.outcomes) {
           if (o.outcome === 'late') metrics.lateEvents.inc();
@@ -309,7 +332,7 @@ export function createEvaluator(deps: EvaluatorDeps) {
         }
       }, IDS_APART);
       if (!outcome?.changed) continue; // nothing new
-      plans.push({ customerId, loaded: s, outcome });
+      plans.push({ customerId, loaded: s, outcome, before });
     }
     if (!ctx.isActive()) throw new OwnershipLostError(partition, new Error('revoked mid-batch'));
     await commitAndPublish(partition, store, plans);
@@ -370,14 +393,54 @@ export function createEvaluator(deps: EvaluatorDeps) {
       const plans = due.map(({ customerId, dueAt }) => {
         const s = stored.get(customerId)!;
         metrics.timerLateness.observe(Math.max(0, t - dueAt) / 1000);
+        const before = heldBefore(s);
         const result = evaluateAt(s.state, dueAt, rules, REPLAY);
         const cause = { kind: 'TIMER' as const, eventId: null, eventType: null, eventOccurredAt: dueAt };
-        return { customerId, loaded: s, outcome: outcomeOf([{ result, cause }], undefined, IDS_APART)! };
+        return { customerId, loaded: s, outcome: outcomeOf([{ result, cause }], undefined, IDS_APART)!, before };
       });
       await commitAndPublish(partition, store, plans);
       if (due.length < 500) return;
     }
   }
+
+  /** Drops the population series of a partition this member no longer owns. */
+  function unexport(partition: number): void {
+    const labels = exported.get(partition);
+    if (!labels) return;
+    const p = String(partition);
+    for (const label of labels) metrics.labelPopulation.remove({ label, partition: p });
+    metrics.unlabelledCustomers.remove({ partition: p });
+    exported.delete(partition);
+  }
+
+  /**
+   * Sets the population gauges from the counters of the partitions this member owns (and
+   * only those: each partition has one owner, so `sum by (label)` over all evaluators counts
+   * every customer once). Runs at each scrape; a failed read keeps the last figures, and so
+   * does a scrape while Redis is unreachable (its commands would wait for the reconnect and
+   * hold the scrape).
+   */
+  async function refreshPopulation(): Promise<void> {
+    const mine = [...claimed];
+    for (const p of [...exported.keys()]) if (!claimed.has(p)) unexport(p);
+    if (deps.redis.status !== 'ready') return;
+    try {
+      const counts = await Promise.all(mine.map((p) => readPopulation(deps.redis, new PartitionKeys(deps.keyPrefix, p))));
+      mine.forEach((p, i) => {
+        if (!claimed.has(p)) return; // revoked while reading
+        const { labels, none } = counts[i]!;
+        const partition = String(p);
+        const names = exported.get(p) ?? new Set<string>();
+        for (const label of names) if (!labels.has(label)) metrics.labelPopulation.remove({ label, partition });
+        for (const [label, n] of labels) metrics.labelPopulation.set({ label, partition }, n);
+        metrics.unlabelledCustomers.set({ partition }, none);
+        exported.set(p, new Set(labels.keys()));
+      });
+    } catch (err) {
+      logger.warn({ err }, 'reading the population counters failed; the gauges keep their last values');
+    }
+  }
+  metrics.onCollectPopulation(refreshPopulation);
 
   function tick(): void {
     if (stopped) return;
@@ -405,6 +468,7 @@ export function createEvaluator(deps: EvaluatorDeps) {
       const next = new Set(assignment[deps.topics.customerEvents] ?? []);
       for (const p of owned.keys()) if (!next.has(p)) owned.delete(p);
       for (const p of claimed) if (!next.has(p)) claimed.delete(p);
+      for (const p of [...exported.keys()]) if (!next.has(p)) unexport(p);
       cache.retain(next);
       for (const p of undelivered) if (!next.has(p)) undelivered.delete(p); // the new owner drains it
       // Others may have moved a partition on while it was not ours: learn its progress afresh.

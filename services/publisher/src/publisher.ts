@@ -199,14 +199,13 @@ export function createPublisher(opts: PublisherOptions): Publisher {
   };
   const customerLabelsProduced = metrics.eventsProduced.labels({ topic: topics.customerLabels, type: 'CustomerLabels' });
   const latencyByCause = new Map<string, ReturnType<Metrics['endToEndLatency']['labels']>>();
-  const perLabel = new Map<string, { assigned: { inc(): void }; removed: { inc(): void }; population: { inc(): void; dec(): void } }>();
+  const perLabel = new Map<string, { assigned: { inc(): void }; removed: { inc(): void } }>();
   function labelMetrics(label: string) {
     let m = perLabel.get(label);
     if (!m) {
       m = {
         assigned: metrics.labelChanges.labels({ label, change: 'ASSIGNED' }),
         removed: metrics.labelChanges.labels({ label, change: 'REMOVED' }),
-        population: metrics.labelPopulation.labels({ label }),
       };
       perLabel.set(label, m);
     }
@@ -223,11 +222,9 @@ export function createPublisher(opts: PublisherOptions): Publisher {
         if (e.type === 'LABEL_ASSIGNED') {
           assigned++;
           m.assigned.inc();
-          m.population.inc();
         } else {
           removed++;
           m.removed.inc();
-          m.population.dec();
         }
       }
       const kind = p.decision.cause.kind;

@@ -71,6 +71,17 @@ async function onFakeClock<T>(work: () => Promise<T>, maxVirtualMs = 60_000): Pr
 
 const count = (batches: Batch[]) => batches.reduce((n, b) => n + b.topicMessages.reduce((m, t) => m + t.messages.length, 0), 0);
 
+it('prints one summary line: what was sent, by kind, how fast, and the seed to replay it', async () => {
+  const f = fakeKafka({ delayMs: 0 });
+  const lines: string[] = [];
+  const s = await runGenerator({ ...base, count: 2000 }, { kafka: f.kafka, print: (l) => lines.push(l) });
+  expect(lines).toHaveLength(1);
+  const done = /^\[generate\] done \(count\): sent=2000 failed=0 unsent=0 malformed=(\d+) in \d+\.\d\ds \(\d+\.\d\/s\); purchase=(\d+) email-click=(\d+) support-ticket=(\d+); seed=1$/.exec(lines[0]!);
+  expect(done).not.toBeNull();
+  expect(Number(done![2]) + Number(done![3]) + Number(done![4])).toBe(2000);
+  expect(Number(done![1])).toBe(s.malformed);
+});
+
 it('sends exactly --count messages as fast as possible, one batch in flight, creating prefixed topics', async () => {
   const f = fakeKafka({ delayMs: 2 });
   const lines: string[] = [];
