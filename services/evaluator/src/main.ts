@@ -4,11 +4,10 @@
  * hands them to the evaluator. Everything else lives in packages/.
  */
 import { readFileSync } from 'node:fs';
-import Redis from 'ioredis';
 import { loadEvaluatorConfig, ConfigError } from '@labelstream/config';
 import { createLogger, createMetrics, onShutdown, startHttpServer } from '@labelstream/observability';
 import { checkKafkaAccess, createBacklogProbe, createConsumerRunner, createKafka, createProducer, ensureTopics, Registry } from '@labelstream/kafka';
-import { checkRedisAccess } from '@labelstream/redis-state';
+import { checkRedisAccess, createRedisClient } from '@labelstream/redis-state';
 import { loadRules } from '@labelstream/rules';
 import { createEvaluator } from './evaluator';
 import { explainCustomer } from './explain';
@@ -31,12 +30,8 @@ async function main(): Promise<void> {
 
   const kafka = createKafka(config.kafka, logger);
   const registry = new Registry({ ...config.registry, decodeLimits: config.decodeLimits });
-  const redis = new Redis(config.redis.url, {
-    keyPrefix: '',
-    maxRetriesPerRequest: null, // commands wait for a reconnect instead of failing a batch mid-way
-    enableAutoPipelining: true,
-    ...(config.redis.tlsCa ? { tls: { ca: config.redis.tlsCa } } : {}),
-  });
+  // One server or a Redis Cluster (redis+cluster://), as REDIS_URL says.
+  const redis = createRedisClient(config.redis.url, config.redis.tlsCa ? { tlsCa: config.redis.tlsCa } : {});
   redis.on('error', (err) => logger.warn({ err: { message: err.message } }, 'redis connection error'));
   // Wrong credentials or an untrusted certificate: stop now, saying which — Kafka's
   // client and ioredis would otherwise retry (ioredis for ever).
@@ -71,6 +66,7 @@ async function main(): Promise<void> {
     keyPrefix: config.redis.keyPrefix,
     timerPollMs: config.timerPollMs,
     historyCap: config.historyCap,
+    ...(config.redis.waitReplicas > 0 ? { replicaWait: { replicas: config.redis.waitReplicas, timeoutMs: config.redis.waitTimeoutMs } } : {}),
     stateCacheCustomers: config.stateCacheCustomers,
     // Timers of a newly assigned partition wait until its backlog is applied.
     backlog,
