@@ -44,11 +44,23 @@ export interface FaultOptions {
   keepTopics: boolean;
   /** Run this evaluator build instead of services/evaluator/dist/main.js (to try a change, or an old version). */
   evaluatorMain?: string;
+  /**
+   * Redis Cluster (3 masters, 3 replicas) instead of one redis-server, with `evaluators`
+   * evaluators and `redisKills` masters killed (kill -9) and failed over; on a private
+   * Kafka + registry.
+   */
+  redisCluster: boolean;
+  /** Evaluator processes run side by side (1; 3 with --redis-cluster). */
+  evaluators: number;
+  /** REDIS_WAIT_REPLICAS of the evaluators (0 = asynchronous replication). */
+  redisWaitReplicas: number;
+  /** Write the report to docs/runs/ (the committed evidence RELIABILITY.md quotes). */
+  record: boolean;
 }
 
 const ROOT = join(__dirname, '..', '..', '..');
 
-const CI: Omit<FaultOptions, 'outDir' | 'brokerRestarts' | 'keepTopics'> = {
+const CI: Omit<FaultOptions, 'outDir' | 'brokerRestarts' | 'keepTopics' | 'redisCluster' | 'evaluators' | 'redisWaitReplicas' | 'record'> = {
   events: 20_000,
   rate: 160,
   customers: 1500,
@@ -78,11 +90,17 @@ const LONG: Partial<FaultOptions> = {
   gapMs: { min: 2_000, max: 8_000 },
 };
 
-const USAGE = `usage: pnpm test:faults [--long] [--broker-restart] [--events N] [--rate N] [--customers N]
+/** The Redis Cluster run: 3 evaluators, 2 masters killed and failed over. */
+const CLUSTER: Partial<FaultOptions> = { evaluators: 3, redisKills: 2, scaleCycles: 0 };
+
+const USAGE = `usage: pnpm test:faults [--long] [--broker-restart] [--redis-cluster] [--redis-wait-replicas N] [--no-record]
+  [--evaluators N] [--events N] [--rate N] [--customers N]
   [--kills N | --kills-ingest N --kills-evaluator N --kills-publisher N] [--redis-kills N]
   [--scale-cycles N] [--broker-restarts N] [--lead 90s] [--tail 95s] [--seed N] [--out DIR] [--keep-topics]
   [--customers-skew X] [--evaluator-main PATH]
-Environment: FAULTS_BROKER_RESTART=1 is --broker-restart (one restart of a private broker).`;
+Environment: FAULTS_BROKER_RESTART=1 is --broker-restart (one restart of a private broker).
+--redis-cluster: a Redis Cluster (3 masters + 3 replicas) and 3 evaluators; --redis-kills counts
+masters killed (kill -9) and failed over. The report also goes to docs/runs/ unless --no-record.`;
 
 function seconds(text: string, flag: string): number {
   const m = /^(\d+)(ms|s|m)?$/.exec(text);
@@ -95,9 +113,15 @@ function seconds(text: string, flag: string): number {
 export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): FaultOptions {
   const args = [...argv];
   const long = args.includes('--long');
+  const cluster = args.includes('--redis-cluster');
   const o: FaultOptions = {
     ...CI,
     ...(long ? LONG : {}),
+    evaluators: 1,
+    redisWaitReplicas: 0,
+    record: true,
+    ...(cluster ? CLUSTER : {}),
+    redisCluster: cluster,
     kills: { ...(long ? LONG.kills! : CI.kills) },
     brokerRestarts: env.FAULTS_BROKER_RESTART === '1' || args.includes('--broker-restart') ? (long ? 3 : 1) : 0,
     outDir: join(ROOT, '.cache', 'faults', new Date().toISOString().replace(/[:.]/g, '-')),
@@ -118,6 +142,16 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): F
     switch (flag) {
       case '--long':
       case '--broker-restart':
+      case '--redis-cluster':
+        break;
+      case '--no-record':
+        o.record = false;
+        break;
+      case '--evaluators':
+        o.evaluators = int();
+        break;
+      case '--redis-wait-replicas':
+        o.redisWaitReplicas = int();
         break;
       case '--keep-topics':
         o.keepTopics = true;
@@ -180,5 +214,7 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): F
     }
   }
   if (o.rate < 1) throw new Error(`--rate must be at least 1\n${USAGE}`);
+  if (o.evaluators < 1) throw new Error(`--evaluators must be at least 1\n${USAGE}`);
+  if (o.redisWaitReplicas > 0 && !o.redisCluster) throw new Error(`--redis-wait-replicas needs --redis-cluster (the single redis-server has no replica)\n${USAGE}`);
   return o;
 }
