@@ -85,8 +85,9 @@ cluster_healthy() {
 
 cluster_up() {
   local port nodes=() i
-  command -v redis-server >/dev/null && command -v redis-cli >/dev/null ||
+  if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null; then
     cluster_die "redis-server and redis-cli are needed (as root: apt-get install -y redis-server)"
+  fi
   mkdir -p "$CLUSTER_DIR"
   [[ -f $CLUSTER_DIR/.gitignore ]] || printf '*\n' >"$CLUSTER_DIR/.gitignore"
   while read -r port; do
