@@ -58,6 +58,7 @@ async function main(): Promise<number> {
   };
   log(`options: ${JSON.stringify({ ...o, rulesFile: o.rulesFile.replace(/.*\/rules\//, 'rules/') })}`);
   log(`output in ${o.outDir}`);
+  const commit = gitCommit(); // the code as the run starts (builds made meanwhile do not count)
 
   const cleanups: Array<() => Promise<unknown>> = [];
   const cleanup = async () => {
@@ -216,7 +217,6 @@ async function main(): Promise<number> {
     writeFileSync(join(o.outDir, 'report.txt'), summary);
     writeFileSync(join(o.outDir, 'report.json'), JSON.stringify({ run, options: o, horizon, faults, recovery, unexpectedExits: fleet.unexpected, figures: f, problems }, null, 2));
     const kind = [o.redisCluster ? 'redis-cluster' : o.events >= 100_000 ? 'long' : 'ci', ...(o.redisWaitReplicas ? [`wait${o.redisWaitReplicas}`] : []), ...(o.brokerRestarts ? ['broker-restart'] : [])].join('-');
-    const commit = gitCommit();
     const md = markdownReport({
       run,
       kind,
