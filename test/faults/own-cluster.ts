@@ -68,6 +68,10 @@ export class OwnRedisCluster implements RedisUnderFault {
     const t0 = Date.now();
     const masters = (await this.nodes()).filter((n) => n.flags.includes('master') && n.slots.length > 0 && !n.flags.includes('fail'));
     const victim = masters[rng.int(0, masters.length - 1)]!;
+    // The master's replication offset a moment before the kill: compared with where its
+    // replica's copy of the stream ended when it was promoted, the bytes of acknowledged
+    // writes the failover lost (at least: writes in between are not counted).
+    const offsetBefore = Number(/master_repl_offset:(\d+)/.exec((await this.ask(victim.port, 'INFO', 'replication')) ?? '')?.[1] ?? NaN);
     const pid = await this.cluster.kill9(victim.port);
     let promoted: NodeLine | undefined;
     await waitFor(
@@ -81,6 +85,9 @@ export class OwnRedisCluster implements RedisUnderFault {
       { timeoutMs: 60_000, intervalMs: 100 },
     );
     const failedOverMs = Date.now() - t0;
+    // second_repl_offset: the offset (+1) up to which the promoted replica had its old master's stream
+    const promotedAt = Number(/second_repl_offset:(-?\d+)/.exec((await this.ask(promoted!.port, 'INFO', 'replication')) ?? '')?.[1] ?? NaN) - 1;
+    const lost = offsetBefore - promotedAt;
     await new Promise((r) => setTimeout(r, rng.int(500, 3000)));
     await this.cluster.startNode(victim.port);
     await waitFor(
@@ -92,7 +99,7 @@ export class OwnRedisCluster implements RedisUnderFault {
       },
       { timeoutMs: 60_000, intervalMs: 200 },
     );
-    return `kill -9 master :${victim.port} (pid ${pid}, slots ${victim.slots.join(' ')}); replica :${promoted!.port} promoted after ${(failedOverMs / 1000).toFixed(1)} s; :${victim.port} back as its replica after ${((Date.now() - t0) / 1000).toFixed(1)} s`;
+    return `kill -9 master :${victim.port} (pid ${pid}, slots ${victim.slots.join(' ')}); replica :${promoted!.port} promoted after ${(failedOverMs / 1000).toFixed(1)} s, ${Number.isFinite(lost) ? `${Math.max(0, lost)} bytes of the master's replication stream missing from it` : 'replication offsets unknown'}; :${victim.port} back as its replica after ${((Date.now() - t0) / 1000).toFixed(1)} s`;
   }
 
   async stop(): Promise<void> {
