@@ -66,6 +66,8 @@ async function main(): Promise<number> {
     cleanups.length = 0;
   };
   process.once('SIGINT', () => void cleanup().then(() => process.exit(130)));
+  // SIGTERM too: otherwise a stopped run leaves its private broker, registry, cluster and services behind
+  process.once('SIGTERM', () => void cleanup().then(() => process.exit(143)));
   try {
     const redis = o.redisCluster ? await OwnRedisCluster.start(join(o.outDir, 'redis-cluster')) : await OwnRedis.start(join(o.outDir, 'redis'));
     cleanups.push(() => redis.stop());
