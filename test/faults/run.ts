@@ -36,11 +36,11 @@ import { startWorkload } from './workload';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const ROOT = join(__dirname, '..', '..', '..');
 
-/** The commit the run's code is at (short), "+dirty" when the tree has changes. */
+/** The commit the run's code is at (short), "-dirty" when tracked files other than docs/ have changes. */
 function gitCommit(): string {
   try {
     const head = execFileSync('git', ['rev-parse', '--short=9', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: ROOT, encoding: 'utf8' }).trim() !== '';
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no', '--', '.', ':!docs'], { cwd: ROOT, encoding: 'utf8' }).trim() !== '';
     return dirty ? `${head}-dirty` : head;
   } catch {
     return 'unknown';
