@@ -55,6 +55,7 @@ cluster_cli() {
 
 # Starts one node on its own directory; a node that was part of the cluster rejoins it
 # from its nodes.conf (a failed-over master comes back as a replica of its successor).
+# fd 9 (stack.sh's lock) is closed for the daemon, or it would hold the lock for ever.
 cluster_start_node() {
   local port=$1 dir="$CLUSTER_DIR/$1" i
   if cluster_pid "$port" >/dev/null; then return 0; fi
@@ -63,7 +64,7 @@ cluster_start_node() {
     --cluster-enabled yes --cluster-config-file "$dir/nodes.conf" \
     --cluster-node-timeout "$REDIS_CLUSTER_NODE_TIMEOUT" \
     --dir "$dir" --appendonly yes --appendfsync everysec --save "" \
-    --daemonize yes --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" ||
+    --daemonize yes --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" 9>&- ||
     cluster_die "redis-server on :$port did not start (see $dir/redis.log)"
   for ((i = 0; i < 100; i++)); do
     [[ $(cluster_cli "$port" ping) == PONG ]] && return 0
