@@ -12,6 +12,9 @@
 # Every command takes --secure (or LABELSTREAM_SECURE=1): the secure profile, with
 # SASL_SSL/SCRAM Kafka and TLS + ACL Redis, in its own stack dir and on its own ports, so
 # it runs beside the default stack (deploy/local/secure.sh).
+# up, down, status and env take --cluster (or LABELSTREAM_CLUSTER=1): Redis as a 3-master,
+# 3-replica Redis Cluster (deploy/local/cluster.sh) on REDIS_CLUSTER_PORT…+5 (7001–7006);
+# `env --cluster` prints REDIS_URL=redis+cluster://….
 #
 # See deploy/local/README.md for versions, ports, env vars and troubleshooting.
 # shellcheck disable=SC2016 # the bash -c '...' snippets expand their own "$@"
@@ -22,9 +25,15 @@ REPO_ROOT=$(cd "$SCRIPT_DIR/../.." && pwd)
 
 SECURE=0
 case ${LABELSTREAM_SECURE:-0} in 1 | true | yes) SECURE=1 ;; esac
+CLUSTER=0
+case ${LABELSTREAM_CLUSTER:-0} in 1 | true | yes) CLUSTER=1 ;; esac
 ARGS=()
 for arg in "$@"; do
-  if [[ $arg == --secure ]]; then SECURE=1; else ARGS+=("$arg"); fi
+  case $arg in
+    --secure) SECURE=1 ;;
+    --cluster) CLUSTER=1 ;;
+    *) ARGS+=("$arg") ;;
+  esac
 done
 set -- "${ARGS[@]}"
 
@@ -238,6 +247,13 @@ if ((SECURE)); then
   # shellcheck source=deploy/local/secure.sh
   source "$SCRIPT_DIR/secure.sh"
 fi
+
+# The Redis Cluster profile's functions (cluster_*), data in the stack dir.
+CLUSTER_DIR="$DATA_DIR/redis-cluster"
+# shellcheck source=deploy/local/cluster.sh
+source "$SCRIPT_DIR/cluster.sh"
+((CLUSTER && SECURE)) && die "--cluster and --secure do not combine yet (the cluster nodes speak neither TLS nor ACLs)"
+((CLUSTER)) && COMPONENTS=(kafka registry) # the cluster's nodes have their own lines in status
 
 # ------------------------------------------------------------ prerequisites --
 JAVA=java
@@ -638,7 +654,11 @@ env_lines() {
   fi
   printf 'export KAFKA_BROKERS=%s:%s\n' "$HOST" "$KAFKA_PORT"
   printf 'export SCHEMA_REGISTRY_URL=%s\n' "$(registry_url)"
-  printf 'export REDIS_URL=%s\n' "$(redis_url)"
+  if ((CLUSTER)); then
+    printf 'export REDIS_URL=%s\n' "$(cluster_url)"
+  else
+    printf 'export REDIS_URL=%s\n' "$(redis_url)"
+  fi
   printf 'export RAW_MAX_RECORD_BYTES=%s\n' "$RAW_MAX_RECORD_BYTES"
 }
 
@@ -650,7 +670,7 @@ cmd_up() {
   take_lock
   ensure_dirs
   ((SECURE)) && secure_prepare
-  start_redis
+  if ((CLUSTER)); then cluster_up; else start_redis; fi
   start_kafka
   ((SECURE)) && secure_kafka_setup
   start_registry
@@ -681,6 +701,7 @@ cmd_down() {
   stop_component registry
   stop_component kafka
   stop_component redis
+  [[ -d $CLUSTER_DIR ]] && cluster_down
   if ((purge)); then
     log "purging data, logs and config in $STACK_DIR"
     rm -rf "$DATA_DIR" "$LOG_DIR" "$PID_DIR" "$CONF_DIR" "$STACK_DIR/env"
@@ -721,6 +742,7 @@ cmd_status() {
     [[ $health == ok ]] || rc=1
     printf '%-9s %-9s %-8s %-22s %s\n' "$name" "$state" "$pid" "$port" "$health"
   done
+  if ((CLUSTER)) || [[ -d $CLUSTER_DIR ]]; then cluster_status || rc=1; fi
   printf 'stack dir: %s\n' "$STACK_DIR"
   return "$rc"
 }
@@ -806,6 +828,8 @@ usage: stack.sh <command>
 
   acls --secure       (secure profile) the services' Kafka ACLs for the topic and group
                       names in the environment (TOPIC_*, *_GROUP_ID; \`up\` grants the defaults)
+  --cluster           (up, env; or LABELSTREAM_CLUSTER=1) Redis as a Redis Cluster: 3 masters,
+                      3 replicas on ports \$REDIS_CLUSTER_PORT…+5 (7001–7006), REDIS_URL=redis+cluster://…
 
   --secure            (any command; or LABELSTREAM_SECURE=1) the secure profile: SASL_SSL
                       Kafka with ACLs, TLS + ACL Redis, registry with authentication, own

@@ -46,11 +46,23 @@ export interface FaultOptions {
   keepTopics: boolean;
   /** Run this evaluator build instead of services/evaluator/dist/main.js (to try a change, or an old version). */
   evaluatorMain?: string;
+  /**
+   * Redis Cluster (3 masters, 3 replicas) instead of one redis-server, with `evaluators`
+   * evaluators and `redisKills` masters killed (kill -9) and failed over; on a private
+   * Kafka + registry.
+   */
+  redisCluster: boolean;
+  /** Evaluator processes run side by side (1; 3 with --redis-cluster). */
+  evaluators: number;
+  /** REDIS_WAIT_REPLICAS of the evaluators (0 = asynchronous replication). */
+  redisWaitReplicas: number;
+  /** Write the report to docs/runs/ (the committed evidence RELIABILITY.md quotes). */
+  record: boolean;
 }
 
 const ROOT = join(__dirname, '..', '..', '..');
 
-const CI: Omit<FaultOptions, 'outDir' | 'brokerRestarts' | 'keepTopics'> = {
+const CI: Omit<FaultOptions, 'outDir' | 'brokerRestarts' | 'keepTopics' | 'redisCluster' | 'evaluators' | 'redisWaitReplicas' | 'record'> = {
   events: 20_000,
   rate: 160,
   customers: 1500,
@@ -80,18 +92,28 @@ const LONG: Partial<FaultOptions> = {
   gapMs: { min: 2_000, max: 8_000 },
 };
 
-const USAGE = `usage: pnpm test:faults [--long] [--broker-restart] [--events N] [--rate N] [--customers N]
+/** The Redis Cluster run: 3 evaluators, 2 masters killed and failed over. */
+const CLUSTER: Partial<FaultOptions> = { evaluators: 3, redisKills: 2, scaleCycles: 0 };
+
+const USAGE = `usage: pnpm test:faults [--long] [--broker-restart] [--redis-cluster] [--redis-wait-replicas N] [--no-record]
+  [--evaluators N] [--events N] [--rate N] [--customers N]
   [--kills N | --kills-ingest N --kills-evaluator N --kills-publisher N] [--redis-kills N]
   [--scale-cycles N] [--broker-restarts N] [--lead 90s] [--tail 95s] [--seed N] [--out DIR] [--keep-topics]
   [--customers-skew X] [--evaluator-main PATH]
 Durations (--lead, --tail): a number and a unit, e.g. 90s, 2m (a bare number is refused).
-Environment: FAULTS_BROKER_RESTART=1 is --broker-restart (one restart of a private broker).`;
+Environment: FAULTS_BROKER_RESTART=1 is --broker-restart (one restart of a private broker).
+--redis-cluster: a Redis Cluster (3 masters + 3 replicas) and 3 evaluators; --redis-kills counts
+masters killed (kill -9) and failed over. The report also goes to docs/runs/ unless --no-record.`;
 
 /** The flags `parseArgs` reads; every value is checked and converted below. */
 const FLAGS = {
   long: { type: 'boolean' },
   'broker-restart': { type: 'boolean' },
   'keep-topics': { type: 'boolean' },
+  'redis-cluster': { type: 'boolean' },
+  'no-record': { type: 'boolean' },
+  evaluators: { type: 'string' },
+  'redis-wait-replicas': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   events: { type: 'string' },
   rate: { type: 'string' },
@@ -111,7 +133,7 @@ const FLAGS = {
   'evaluator-main': { type: 'string' },
 } as const satisfies ParseArgsConfig['options'];
 
-type NumberFlag = 'events' | 'rate' | 'customers' | 'seed' | 'kills' | 'kills-ingest' | 'kills-evaluator' | 'kills-publisher' | 'redis-kills' | 'scale-cycles' | 'broker-restarts';
+type NumberFlag = 'events' | 'rate' | 'customers' | 'seed' | 'kills' | 'kills-ingest' | 'kills-evaluator' | 'kills-publisher' | 'redis-kills' | 'scale-cycles' | 'broker-restarts' | 'evaluators' | 'redis-wait-replicas';
 
 function readFlags(argv: readonly string[]) {
   try {
@@ -141,7 +163,16 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): F
     return parseDuration(text) ?? fail(flag, `${DURATION_GRAMMAR}; got ${text}`);
   };
   const long = values.long === true;
-  const d: Omit<FaultOptions, 'outDir' | 'brokerRestarts' | 'keepTopics'> = { ...CI, ...(long ? LONG : {}) };
+  const cluster = values['redis-cluster'] === true;
+  const d: Omit<FaultOptions, 'outDir' | 'brokerRestarts' | 'keepTopics'> = {
+    ...CI,
+    ...(long ? LONG : {}),
+    evaluators: 1,
+    redisWaitReplicas: 0,
+    record: true,
+    ...(cluster ? CLUSTER : {}),
+    redisCluster: cluster,
+  };
   const kills = int('kills', -1);
   const k = kills >= 0 ? { ingest: kills, evaluator: kills, publisher: kills } : d.kills;
   const skew = values['customers-skew'] === undefined ? d.skew : Number(values['customers-skew']);
@@ -155,6 +186,9 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): F
     skew,
     kills: { ingest: int('kills-ingest', k.ingest), evaluator: int('kills-evaluator', k.evaluator), publisher: int('kills-publisher', k.publisher) },
     redisKills: int('redis-kills', d.redisKills),
+    evaluators: int('evaluators', d.evaluators),
+    redisWaitReplicas: int('redis-wait-replicas', d.redisWaitReplicas),
+    record: values['no-record'] !== true,
     scaleCycles: int('scale-cycles', d.scaleCycles),
     brokerRestarts: int('broker-restarts', env.FAULTS_BROKER_RESTART === '1' || values['broker-restart'] ? (long ? 3 : 1) : 0),
     leadMs: duration('lead', d.leadMs),
@@ -164,5 +198,7 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): F
     ...(values['evaluator-main'] !== undefined ? { evaluatorMain: values['evaluator-main'] } : {}),
   };
   if (o.rate < 1) throw new Error(`--rate must be at least 1\n${USAGE}`);
+  if (o.evaluators < 1) throw new Error(`--evaluators must be at least 1\n${USAGE}`);
+  if (o.redisWaitReplicas > 0 && !o.redisCluster) throw new Error(`--redis-wait-replicas needs --redis-cluster (the single redis-server has no replica)\n${USAGE}`);
   return o;
 }

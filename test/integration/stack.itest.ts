@@ -60,6 +60,16 @@ describe('native stack', () => {
     }
   });
 
+  it('registry: instances starting at once register a fresh subject, each getting the one id', async () => {
+    // Three evaluators started together each set the decisions subject's compatibility
+    // first; Apicurio answered all but one with 409 "rule already exists".
+    const subject = `${uniqueName('it-race')}-value`;
+    const schema = { type: 'record', name: 'Race', namespace: 'io.labelstream.test', fields: [{ name: 'id', type: 'string' }] };
+    const ids = await Promise.all(Array.from({ length: 6 }, () => new Registry({ url: env.schemaRegistryUrl }).register(subject, schema, 'BACKWARD')));
+    expect(new Set(ids).size).toBe(1);
+    expect(ids[0]).toBeGreaterThan(0);
+  });
+
   it('registry: register an Avro schema, produce a Confluent-framed record, consume and decode it', async () => {
     const registry = new Registry({ url: env.schemaRegistryUrl });
     const topic = uniqueName('it-avro');

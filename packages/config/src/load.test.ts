@@ -68,6 +68,14 @@ describe('config', () => {
     expect(issuesOf(() => loadEvaluatorConfig({ ...base, REDIS_URL: 'redis://x:1', EVALUATOR_HISTORY_CAP: '-1' }))).toEqual(['EVALUATOR_HISTORY_CAP']);
   });
 
+  it('takes a Redis Cluster URL and a replica wait', () => {
+    const c = loadEvaluatorConfig({ ...base, REDIS_URL: 'redis+cluster://127.0.0.1:7001,127.0.0.1:7002', REDIS_WAIT_REPLICAS: '1', REDIS_WAIT_TIMEOUT: '500ms' });
+    expect(c.redis).toMatchObject({ url: 'redis+cluster://127.0.0.1:7001,127.0.0.1:7002', waitReplicas: 1, waitTimeoutMs: 500 });
+    expect(loadEvaluatorConfig({ ...base, REDIS_URL: 'redis://x:1' }).redis).toMatchObject({ waitReplicas: 0, waitTimeoutMs: 2000 });
+    expect(issuesOf(() => loadEvaluatorConfig({ ...base, REDIS_URL: 'cluster://x:1' }))).toEqual(['REDIS_URL']);
+    expect(issuesOf(() => loadEvaluatorConfig({ ...base, REDIS_URL: 'redis://x:1', REDIS_WAIT_REPLICAS: 'one' }))).toEqual(['REDIS_WAIT_REPLICAS']);
+  });
+
   it('requires SASL credentials with a mechanism', () => {
     expect(issuesOf(() => loadPublisherConfig({ ...base, KAFKA_SASL_MECHANISM: 'scram-sha-512' }))).toEqual([
       'KAFKA_SASL_USERNAME',

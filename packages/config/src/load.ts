@@ -227,7 +227,12 @@ export function loadIngestConfig(env: Env): IngestConfig {
 export interface EvaluatorConfig extends CommonConfig {
   groupId: string;
   rulesFile: string;
-  redis: { url: string; keyPrefix: string; tlsCa?: string[] };
+  /**
+   * url: one server (redis://, rediss://) or a Redis Cluster (redis+cluster://host:port[,host:port…]);
+   * waitReplicas: replicas that must acknowledge each commit (WAIT) before its decisions are
+   * published and its offsets committed (0 = asynchronous replication, Redis's default).
+   */
+  redis: { url: string; keyPrefix: string; tlsCa?: string[]; waitReplicas: number; waitTimeoutMs: number };
   timerPollMs: number;
   /** Most events of one partition applied per handler call: one Redis commit, then an offset commit. */
   maxBatchEvents: number;
@@ -245,7 +250,11 @@ export function loadEvaluatorConfig(env: Env): EvaluatorConfig {
     {
       EVALUATOR_GROUP_ID: envString('labelstream-evaluator'),
       RULES_FILE: envString('rules/default.yaml'),
-      REDIS_URL: z.string({ error: 'is required (e.g. redis://127.0.0.1:6379, rediss:// for TLS)' }).regex(/^rediss?:\/\//, 'must start with redis:// or rediss://'),
+      REDIS_URL: z
+        .string({ error: 'is required (e.g. redis://127.0.0.1:6379, rediss:// for TLS, redis+cluster://host:port,host:port for a Redis Cluster)' })
+        .regex(/^rediss?(\+cluster)?:\/\//, 'must start with redis://, rediss://, redis+cluster:// or rediss+cluster://'),
+      REDIS_WAIT_REPLICAS: envInt(0, 0, 16),
+      REDIS_WAIT_TIMEOUT: envDuration('2s'),
       REDIS_KEY_PREFIX: z.string().regex(/^[a-z0-9_-]{1,32}$/, 'lower-case letters, digits, _ and - only').default('lbl'),
       REDIS_TLS_CA_FILE: envOptional,
       EVALUATOR_TIMER_POLL: envDuration('200ms'),
@@ -261,7 +270,7 @@ export function loadEvaluatorConfig(env: Env): EvaluatorConfig {
     ...common,
     groupId: e.EVALUATOR_GROUP_ID,
     rulesFile: e.RULES_FILE,
-    redis: { url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX, ...(tlsCa ? { tlsCa } : {}) },
+    redis: { url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX, ...(tlsCa ? { tlsCa } : {}), waitReplicas: e.REDIS_WAIT_REPLICAS, waitTimeoutMs: e.REDIS_WAIT_TIMEOUT },
     timerPollMs: e.EVALUATOR_TIMER_POLL,
     maxBatchEvents: e.EVALUATOR_MAX_BATCH_EVENTS,
     historyCap: e.EVALUATOR_HISTORY_CAP,

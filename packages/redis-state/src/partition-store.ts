@@ -1,7 +1,8 @@
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
+import { mastersOf, type RedisClient } from './client';
 import { PartitionKeys } from './keys';
 import { ACK, CLAIM, COMMIT, POPULATION_INIT } from './scripts';
-import { FencedError, VersionConflictError } from './errors';
+import { FencedError, NotReplicatedError, VersionConflictError } from './errors';
 
 /** A customer's stored state: an opaque string owned by the engine, its version, and its scheduled due time. */
 export interface StoredState {
@@ -60,21 +61,35 @@ export interface OutboxEntry {
 /** Observes the duration of each Redis operation (the service maps it to a histogram). */
 export type OpObserver = (op: string, seconds: number) => void;
 
-interface ScriptedRedis extends Redis {
+interface Scripts {
   lsCommit(...args: Array<string | number>): Promise<Array<number | string>>;
   lsClaim(epochKey: string, populationKey: string): Promise<[number, number]>;
   lsPopulationInit(epochKey: string, populationKey: string, ...args: Array<string | number>): Promise<number>;
   lsAck(key: string, seq: number): Promise<number>;
 }
+type ScriptedRedis = (Redis | Cluster) & Scripts;
+
+/** Synchronous replication asked of each commit (REDIS_WAIT_REPLICAS). */
+export interface ReplicaWait {
+  /** Replicas that must acknowledge a commit before its decisions are published (0 = none). */
+  replicas: number;
+  /** How long WAIT may block; fewer acknowledgements by then fail the commit as retriable. */
+  timeoutMs: number;
+}
 
 /** Registers the scripts once per connection (ioredis uses EVALSHA, falling back to EVAL). */
-export function withScripts(redis: Redis): void {
+export function withScripts(redis: RedisClient): void {
   const r = redis as ScriptedRedis;
   if (typeof r.lsCommit === 'function') return;
   redis.defineCommand('lsCommit', { lua: COMMIT });
   redis.defineCommand('lsClaim', { numberOfKeys: 2, lua: CLAIM });
   redis.defineCommand('lsPopulationInit', { numberOfKeys: 2, lua: POPULATION_INIT });
   redis.defineCommand('lsAck', { numberOfKeys: 1, lua: ACK });
+  // Auto-pipelining routes a script it does not know by its first argument: for COMMIT
+  // that is the key count, not a key, so a cluster client would batch it with another
+  // node's commands and refuse the pipeline ("same slots allocation group"). Sent alone, it
+  // is routed by its keys (all of one partition's slot).
+  if (redis.isCluster) redis.options.autoPipeliningIgnoredCommands = [...(redis.options.autoPipeliningIgnoredCommands ?? []), 'lsCommit'];
 }
 
 /**
@@ -94,11 +109,14 @@ export class PartitionStore {
   private counted = false;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     prefix: string,
     readonly partition: number,
-    /** historyCap: recent-decision entries kept per customer (default {@link DEFAULT_HISTORY_CAP}, 0 = none). */
-    private readonly opts: { historyCap?: number; observe?: OpObserver } = {},
+    /**
+     * historyCap: recent-decision entries kept per customer (default {@link DEFAULT_HISTORY_CAP}, 0 = none);
+     * wait: replicas that must hold a commit (and the claim) before it is reported done.
+     */
+    private readonly opts: { historyCap?: number; observe?: OpObserver; wait?: ReplicaWait } = {},
   ) {
     withScripts(redis);
     this.keys = new PartitionKeys(prefix, partition);
@@ -145,23 +163,27 @@ export class PartitionStore {
     const counts = new Map<string, number>();
     let none = 0;
     let states = 0;
-    let cursor = '0';
-    do {
-      const [next, keys] = await this.timed('population_scan', () => this.redis.scan(cursor, 'MATCH', this.keys.customerPattern, 'COUNT', pageSize));
-      cursor = next;
-      if (!keys.length) continue;
-      const values = await this.timed('population_scan', () => this.redis.mget(keys));
-      for (const v of values) {
-        if (v == null) continue;
-        states++;
-        let held = 0;
-        for (const l of labelsOf(v.slice(v.indexOf('|') + 1))) {
-          counts.set(l, (counts.get(l) ?? 0) + 1);
-          held++;
+    // SCAN runs per node: on a Redis Cluster each master is scanned (only the one holding
+    // the partition's slot has its keys; the keys of one page share that slot for MGET).
+    for (const node of mastersOf(this.redis)) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await this.timed('population_scan', () => node.scan(cursor, 'MATCH', this.keys.customerPattern, 'COUNT', pageSize));
+        cursor = next;
+        if (!keys.length) continue;
+        const values = await this.timed('population_scan', () => this.redis.mget(keys));
+        for (const v of values) {
+          if (v == null) continue;
+          states++;
+          let held = 0;
+          for (const l of labelsOf(v.slice(v.indexOf('|') + 1))) {
+            counts.set(l, (counts.get(l) ?? 0) + 1);
+            held++;
+          }
+          if (!held) none++;
         }
-        if (!held) none++;
-      }
-    } while (cursor !== '0');
+      } while (cursor !== '0');
+    }
     const args: Array<string | number> = [String(this.epoch), NO_LABEL, none];
     for (const [l, n] of counts) args.push(l, n);
     const res = await this.timed('population_init', () => this.r.lsPopulationInit(this.keys.epoch, this.keys.population, ...args));
@@ -235,7 +257,7 @@ export class PartitionStore {
       for (const [id, t] of add) args.push(id, t);
       for (const [field, delta] of pop) args.push(field, delta);
     }
-    const res = await this.timed('commit', () => this.r.lsCommit(keys.length, ...keys, ...args));
+    const res = await this.timed('commit', () => this.replicated(this.r.lsCommit(keys.length, ...keys, ...args)));
     const status = Number(res[0]);
     if (status === -1) throw new FencedError(this.partition, this.epoch, String(res[1] ?? ''));
     if (status === -2) {
@@ -246,8 +268,34 @@ export class PartitionStore {
     return items.map((it) => (it.decisions ?? []).map(() => Number(res[next++])));
   }
 
-  /** Decisions committed but not yet acknowledged by Kafka, oldest first. */
+  /**
+   * Runs a write, then — with `wait` — WAIT for the replicas. WAIT covers every earlier
+   * write of this connection, and replication is in order, so it also covers what an
+   * earlier owner wrote before our claim. In a cluster the WAIT goes in one pipeline with a
+   * keyed command of the partition, so it reaches the master of the partition's slot.
+   */
+  private async replicated<T>(write: Promise<T>): Promise<T> {
+    const res = await write;
+    await this.awaitReplicas();
+    return res;
+  }
+
+  private async awaitReplicas(): Promise<void> {
+    const w = this.opts.wait;
+    if (!w || w.replicas <= 0) return;
+    const out = await this.redis.pipeline().exists(this.keys.epoch).wait(w.replicas, w.timeoutMs).exec();
+    const [err, acked] = out?.[1] ?? [new Error('WAIT: no reply'), 0];
+    if (err) throw err;
+    if (Number(acked) < w.replicas) throw new NotReplicatedError(this.partition, w.replicas, Number(acked), w.timeoutMs);
+  }
+
+  /**
+   * Decisions committed but not yet acknowledged by Kafka, oldest first. With `wait`, only
+   * once the replicas hold them: a decision must not reach Kafka before it would survive a
+   * failover of its master.
+   */
   async pendingOutbox(limit = 10_000): Promise<OutboxEntry[]> {
+    await this.awaitReplicas();
     const rows = await this.timed('outbox_read', () => this.redis.xrange(this.keys.outbox, '-', '+', 'COUNT', limit));
     return rows.map(([id, fields]) => ({ seq: Number(id.split('-')[0]), decision: fields[1] ?? '' }));
   }
@@ -288,7 +336,7 @@ export async function readPopulation(redis: Redis, keys: PartitionKeys): Promise
 }
 
 /** A customer's recent-decision history entries (newest first) in the partition of `keys`. */
-export async function readHistory(redis: Redis, keys: PartitionKeys, customerId: string): Promise<string[]> {
+export async function readHistory(redis: RedisClient, keys: PartitionKeys, customerId: string): Promise<string[]> {
   const v = await redis.hget(keys.history, customerId);
   return v ? v.split('\n') : [];
 }

@@ -4,3 +4,4 @@ export { connectStack, testKafka, uniqueName, createTestTopics, collect } from '
 export { waitFor, within, freePort } from './wait';
 export { runServiceUntilExit, spawnService } from './service-process';
 export type { ExitStatus, ServiceName, ServiceProcess, SpawnServiceOptions, StopResult } from './service-process';
+export { LocalRedisCluster } from './redis-cluster';

@@ -4,12 +4,11 @@
  * same function in-process, so they test what production runs.
  */
 import { readFileSync } from 'node:fs';
-import Redis from 'ioredis';
 import type { Producer } from 'kafkajs';
 import type { EvaluatorConfig } from '@labelstream/config';
 import { checkKafkaAccess, createBacklogProbe, createKafka, createProducer, createResilientRunner, ensureTopics, Registry } from '@labelstream/kafka';
 import type { Logger, Metrics } from '@labelstream/observability';
-import { checkRedisAccess } from '@labelstream/redis-state';
+import { checkRedisAccess, createRedisClient, type RedisClient } from '@labelstream/redis-state';
 import { loadRules, type CompiledRules } from '@labelstream/rules';
 import { runnerStopBound, type LifecycleHooks, type Service } from '@labelstream/service-runtime';
 import { createEvaluator } from './evaluator';
@@ -26,7 +25,7 @@ export interface EvaluatorDeps {
 }
 
 export interface EvaluatorService extends Service {
-  redis: Redis;
+  redis: RedisClient;
 }
 
 /** Builds the evaluator's clients and components; nothing consumes until `run()`. */
@@ -37,12 +36,8 @@ export async function composeEvaluator(config: EvaluatorConfig, deps: EvaluatorD
 
   const kafka = createKafka(config.kafka, logger);
   const registry = new Registry({ ...config.registry, decodeLimits: config.decodeLimits });
-  const redis = new Redis(config.redis.url, {
-    keyPrefix: '',
-    maxRetriesPerRequest: null, // commands wait for a reconnect instead of failing a batch mid-way
-    enableAutoPipelining: true,
-    ...(config.redis.tlsCa ? { tls: { ca: config.redis.tlsCa } } : {}),
-  });
+  // One server or a Redis Cluster (redis+cluster://), as REDIS_URL says.
+  const redis = createRedisClient(config.redis.url, config.redis.tlsCa ? { tlsCa: config.redis.tlsCa } : {});
   redis.on('error', (err) => logger.warn({ err: { message: err.message } }, 'redis connection error'));
   // Wrong credentials or an untrusted certificate: stop now, saying which — Kafka's
   // client and ioredis would otherwise retry (ioredis for ever).
@@ -82,6 +77,7 @@ export async function composeEvaluator(config: EvaluatorConfig, deps: EvaluatorD
     keyPrefix: config.redis.keyPrefix,
     timerPollMs: config.timerPollMs,
     historyCap: config.historyCap,
+    ...(config.redis.waitReplicas > 0 ? { replicaWait: { replicas: config.redis.waitReplicas, timeoutMs: config.redis.waitTimeoutMs } } : {}),
     stateCacheCustomers: config.stateCacheCustomers,
     flapWindowMs: config.flapWindowMs,
     // Timers of a newly assigned partition wait until its backlog is applied.

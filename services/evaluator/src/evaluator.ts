@@ -1,11 +1,10 @@
 import type { Message, Producer } from 'kafkajs';
-import type { Redis } from 'ioredis';
 import { customerEventType, labelDecisionType, subjectFor, COMPATIBILITY, type CustomerEvent, type LabelDecision } from '@labelstream/contracts';
 import { attachIds, compactIds, decodeState, evaluateAt, idEntries, toEngineEvent, type EngineEvent } from '@labelstream/engine';
 import type { CompiledRules } from '@labelstream/rules';
 import { AdapterError, chunkMessages, isRetriable, sendChunked, toDeadLetter, type BacklogProbe, type Batch, type BatchContext, type Registry } from '@labelstream/kafka';
 import type { Logger, Metrics } from '@labelstream/observability';
-import { FencedError, PartitionKeys, PartitionStore, readPopulation, type CommitItem } from '@labelstream/redis-state';
+import { FencedError, PartitionKeys, PartitionStore, readPopulation, type CommitItem, type RedisClient, type ReplicaWait } from '@labelstream/redis-state';
 import { KeyedMutex } from './ownership';
 import { StateCache, type CachedState } from './state-cache';
 import { outcomeOf, replaySteps, type CustomerOutcome, type OutcomeOptions } from './customer-steps';
@@ -15,7 +14,9 @@ import { flaps, populationDelta, type HeldLabels } from './population';
 export interface EvaluatorDeps {
   registry: Registry;
   producer: Producer;
-  redis: Redis;
+  redis: RedisClient;
+  /** Replicas that must hold each commit before its decisions are published (REDIS_WAIT_REPLICAS). */
+  replicaWait?: ReplicaWait;
   rules: CompiledRules;
   logger: Logger;
   metrics: Metrics;
@@ -150,7 +151,7 @@ export function createEvaluator(deps: EvaluatorDeps) {
     let p = owned.get(partition);
     if (!p) {
       p = mutex.run(partition, async () => {
-        const store = new PartitionStore(deps.redis, deps.keyPrefix, partition, { observe, historyCap: deps.historyCap });
+        const store = new PartitionStore(deps.redis, deps.keyPrefix, partition, { observe, historyCap: deps.historyCap, ...(deps.replicaWait ? { wait: deps.replicaWait } : {}) });
         cache.drop(partition); // whatever we knew may have changed under another owner
         const epoch = await store.claim();
         if (!store.populationCurrent) {
