@@ -324,7 +324,7 @@ export class PartitionStore {
 }
 
 /** The population counters of the partition of `keys` (internal fields left out). */
-export async function readPopulation(redis: Redis, keys: PartitionKeys): Promise<Population> {
+export async function readPopulation(redis: RedisClient, keys: PartitionKeys): Promise<Population> {
   const all = await redis.hgetall(keys.population);
   const labels = new Map<string, number>();
   let none = 0;
