@@ -464,7 +464,6 @@ kafka_version_guard() {
 
 start_kafka() {
   local pid t0
-  kafka_version_guard
   if pid=$(running_pid kafka); then
     log "kafka: already running (pid $pid)"
     wait_healthy kafka kafka_probe "metadata request to $HOST:$KAFKA_PORT" "$pid"
@@ -700,6 +699,7 @@ cmd_up() {
   find_java
   take_lock
   ensure_dirs
+  kafka_version_guard
   ((SECURE)) && secure_prepare
   start_redis
   start_kafka
