@@ -262,6 +262,8 @@ take_lock() {
   flock -w 300 9 || die "another stack.sh is running (lock $STACK_DIR/.lock)"
 }
 
+# Extra curl arguments for the registry's admin calls (the secure profile's credentials).
+REGISTRY_CURL_ARGS=()
 # The secure profile's functions (secure_*); it needs the helpers above.
 if ((SECURE)); then
   # shellcheck source=deploy/local/secure.sh
@@ -574,12 +576,12 @@ registry_defaults() {
     log "registry: global compatibility $REGISTRY_COMPATIBILITY (already set)"
     return 0
   fi
-  body=$(curl -sS -m 10 -X PUT -H 'Content-Type: application/vnd.schemaregistry.v1+json' \
+  body=$(curl -sS -m 10 "${REGISTRY_CURL_ARGS[@]}" -X PUT -H 'Content-Type: application/vnd.schemaregistry.v1+json' \
     --data "{\"compatibility\":\"$REGISTRY_COMPATIBILITY\"}" "$(registry_url)/config" 2>&1) ||
     fail_component registry "PUT /config {\"compatibility\":\"$REGISTRY_COMPATIBILITY\"} failed: $body"
   if [[ $body == *"already exists"* ]]; then
     # Another level is set and the ccompat API will not update it: Apicurio's own admin API will.
-    body=$(curl -sS -m 10 -X PUT -H 'Content-Type: application/json' \
+    body=$(curl -sS -m 10 "${REGISTRY_CURL_ARGS[@]}" -X PUT -H 'Content-Type: application/json' \
       --data "{\"ruleType\":\"COMPATIBILITY\",\"config\":\"$REGISTRY_COMPATIBILITY\"}" \
       "http://$HOST:$REGISTRY_PORT/apis/registry/v3/admin/rules/COMPATIBILITY" 2>&1) ||
       fail_component registry "PUT /apis/registry/v3/admin/rules/COMPATIBILITY failed: $body"
@@ -703,6 +705,7 @@ cmd_up() {
   ((SECURE)) && secure_prepare
   start_redis
   start_kafka
+  ((SECURE)) && secure_kafka_setup
   start_registry
   if ((SECURE)); then
     env_lines >"$SECURE_ENV_FILE"
@@ -855,9 +858,12 @@ usage: stack.sh <command>
   libs                print the directory of Kafka's jars (fetched on first use), for
                       running Kafka's Java clients: java -cp "\$(stack.sh libs)/*" …
 
+  acls --secure       (secure profile) the services' Kafka ACLs for the topic and group
+                      names in the environment (TOPIC_*, *_GROUP_ID; \`up\` grants the defaults)
+
   --secure            (any command; or LABELSTREAM_SECURE=1) the secure profile: SASL_SSL
-                      Kafka, TLS + ACL Redis, own dir and ports; \`env --secure\` prints
-                      the credentials
+                      Kafka with ACLs, TLS + ACL Redis, registry with authentication, own
+                      dir and ports; \`env --secure\` prints the credentials
 
 stack dir: $STACK_DIR   cache: $CACHE_DIR
 EOF
@@ -880,6 +886,10 @@ main() {
       ;;
     kafka) cmd_kafka "$@" ;;
     libs) cmd_libs ;;
+    acls)
+      ((SECURE)) || die "usage: stack.sh acls --secure (Kafka ACLs exist in the secure profile only)"
+      secure_cmd_acls
+      ;;
     help | -h | --help) usage ;;
     *)
       usage >&2

@@ -1,5 +1,5 @@
 export { PartitionKeys } from './keys';
-export { PartitionStore, readHistory, withScripts } from './partition-store';
+export { DEFAULT_HISTORY_CAP, PartitionStore, readHistory, withScripts } from './partition-store';
 export type { CommitDecision, CommitItem, OpObserver, OutboxEntry, StoredState } from './partition-store';
 export { FencedError, RedisAccessError, VersionConflictError } from './errors';
 export { checkRedisAccess, describeRedisAccessFailure, redactRedisUrl } from './access';

@@ -65,6 +65,12 @@ export function withScripts(redis: Redis): void {
 }
 
 /**
+ * Recent decisions kept per customer for `/admin/customers/<id>` when nothing else is
+ * configured (`EVALUATOR_HISTORY_CAP`); each costs ~130 B of Redis per customer.
+ */
+export const DEFAULT_HISTORY_CAP = 3;
+
+/**
  * The evaluator's state of one Kafka partition in Redis: customer states, the decision
  * outbox with its per-partition sequence, the owner epoch that fences stale owners, and
  * the timers of time-based changes.
@@ -77,7 +83,7 @@ export class PartitionStore {
     private readonly redis: Redis,
     prefix: string,
     readonly partition: number,
-    /** historyCap: recent-decision entries kept per customer (default 3, 0 = none). */
+    /** historyCap: recent-decision entries kept per customer (default {@link DEFAULT_HISTORY_CAP}, 0 = none). */
     private readonly opts: { historyCap?: number; observe?: OpObserver } = {},
   ) {
     withScripts(redis);
@@ -149,7 +155,7 @@ export class PartitionStore {
   async commit(items: readonly CommitItem[]): Promise<number[][]> {
     if (!items.length) return [];
     const keys = [this.keys.epoch, this.keys.seq, this.keys.outbox, this.keys.timers, this.keys.history];
-    const args: Array<string | number> = [String(this.epoch), items.length, this.opts.historyCap ?? 3];
+    const args: Array<string | number> = [String(this.epoch), items.length, this.opts.historyCap ?? DEFAULT_HISTORY_CAP];
     for (const it of items) {
       keys.push(this.keys.customer(it.customerId), this.keys.ids(it.customerId));
       const ds = it.decisions ?? [];

@@ -37,7 +37,7 @@ export async function startContainers(): Promise<{ env: StackEnv; stop: () => Pr
     })
     .withWaitStrategy(Wait.forHttp('/subjects', 8081))
     .start();
-  const redis = await new GenericContainer('redis:7.4').withCommand(['redis-server', '--appendonly', 'yes']).withExposedPorts(6379).start();
+  const redis = await new GenericContainer('redis:7.0.15').withCommand(['redis-server', '--appendonly', 'yes']).withExposedPorts(6379).start();
   return {
     env: {
       kafkaBrokers: [`127.0.0.1:${kafka.getMappedPort(9092)}`],

@@ -1,7 +1,8 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { parseDuration, readRulesFile } from '@labelstream/rules';
+import { DURATION_GRAMMAR, parseDuration } from '@labelstream/duration';
+import { readRulesFile } from '@labelstream/rules';
 import { buildReport, type ReportRules } from '../report/model';
 import { renderReportHtml } from '../report/html';
 import { readLabelEvents, type ReadProgress } from '../report/read-label-events';
@@ -46,7 +47,7 @@ export function registerReport(program: Command): void {
     .action(async (opts: ReportCliOptions) => {
       const now = Date.now();
       const flapWindowMs = parseDuration(opts.flapWindow);
-      if (flapWindowMs === undefined) throw new Error(`report: --flap-window ${JSON.stringify(opts.flapWindow)} is not a duration (24h, 30m, 2d)`);
+      if (flapWindowMs === undefined || flapWindowMs === 0) throw new Error(`report: --flap-window ${JSON.stringify(opts.flapWindow)} must be a duration longer than zero: ${DURATION_GRAMMAR}`);
       const since = opts.since === undefined ? undefined : parseSince(opts.since, now);
       let rules: ReportRules | undefined;
       if (existsSync(opts.rules)) {
