@@ -332,7 +332,7 @@ secure_kafka_setup() {
       printf 'user %s %s\n' "$user" "${!pw}"
     done
     secure_acl_plan
-  } | "$JAVA" -Xmx256m -Dlog4j.configuration="file:$SCRIPT_DIR/kafka/tools-log4j.properties" \
+  } | "$JAVA" -Xmx256m "${KAFKA_TOOLS_LOG_OPT[@]}" \
     -cp "$KAFKA_HOME/libs/*" "$SCRIPT_DIR/kafka/SecureSetup.java" "$KAFKA_CLIENT_CONF" "$HOST:$KAFKA_PORT" 2>&1) ||
     die "kafka: creating the service users and ACLs failed (a broker started by an older stack.sh, without an authorizer, says SecurityDisabledException: \`stack.sh down --secure\`, then \`up --secure\`): $out"
   log "kafka: ${out#secure setup: } ($(($(now) - t0))s)"

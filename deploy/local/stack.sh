@@ -38,8 +38,8 @@ done
 set -- "${ARGS[@]}"
 
 # ---------------------------------------------------------------- settings --
-# Kafka stays on 3.9.x: kafkajs 2.2.4 needs protocol versions Kafka 4 removed.
-KAFKA_VERSION=${LABELSTREAM_KAFKA_VERSION:-3.9.2}
+# Kafka: LABELSTREAM_KAFKA_VERSION picks the release (see kafka_version_settings below).
+KAFKA_VERSION=${LABELSTREAM_KAFKA_VERSION:-4}
 # Apicurio 3.0.x is the newest line that runs on Java 17 (3.3.x needs Java 21).
 APICURIO_VERSION=${LABELSTREAM_APICURIO_VERSION:-3.0.9}
 
@@ -82,6 +82,37 @@ REGISTRY_COMPATIBILITY=${REGISTRY_COMPATIBILITY-BACKWARD}
   { printf '[stack] ERROR: REGISTRY_COMPATIBILITY must be empty or a Confluent compatibility level (BACKWARD, FULL, …), not %s\n' "$REGISTRY_COMPATIBILITY" >&2; exit 1; }
 # Kafka topics in which the registry keeps its state (Apicurio "kafkasql").
 REGISTRY_TOPIC_PREFIX=${REGISTRY_TOPIC_PREFIX:-_registry}
+
+# ------------------------------------------------------------ kafka version --
+# One stack runs one Kafka release. LABELSTREAM_KAFKA_VERSION takes a release (4.4.0, 3.9.2)
+# or a line: 4 (the default) or 3, each the newest release of that line the project tests.
+# Both lines are tested (scripts/test.sh runs the integration suite on the other line too).
+KAFKA_LINE_4=4.4.0
+KAFKA_LINE_3=3.9.2
+kafka_version_settings() {
+  case $KAFKA_VERSION in
+    4) KAFKA_VERSION=$KAFKA_LINE_4 ;;
+    3) KAFKA_VERSION=$KAFKA_LINE_3 ;;
+  esac
+  [[ $KAFKA_VERSION =~ ^[34]\.[0-9]+\.[0-9]+$ ]] ||
+    { printf '[stack] ERROR: LABELSTREAM_KAFKA_VERSION must be 4, 3 or a 3.x/4.x release (4.4.0, 3.9.2), not %s\n' "$KAFKA_VERSION" >&2; exit 1; }
+  KAFKA_MAJOR=${KAFKA_VERSION%%.*}
+  # The logging binding its binary distribution ships (kafka/pom.xml profiles), the config
+  # files for the broker and the CLI tools, and the class of the console producer (it moved
+  # from core to kafka-tools in 4.0).
+  if ((KAFKA_MAJOR >= 4)); then
+    KAFKA_LOGGING=log4j2
+    KAFKA_LOG_OPT=(-Dlog4j2.configurationFile="$SCRIPT_DIR/kafka/log4j2.properties")
+    KAFKA_TOOLS_LOG_OPT=(-Dlog4j2.configurationFile="$SCRIPT_DIR/kafka/tools-log4j2.properties")
+    KAFKA_CONSOLE_PRODUCER=org.apache.kafka.tools.ConsoleProducer
+  else
+    KAFKA_LOGGING=log4j1
+    KAFKA_LOG_OPT=(-Dlog4j.configuration="file:$SCRIPT_DIR/kafka/log4j.properties")
+    KAFKA_TOOLS_LOG_OPT=(-Dlog4j.configuration="file:$SCRIPT_DIR/kafka/tools-log4j.properties")
+    KAFKA_CONSOLE_PRODUCER=kafka.tools.ConsoleProducer
+  fi
+}
+kafka_version_settings
 
 KAFKA_HOME="$CACHE_DIR/kafka-$KAFKA_VERSION"
 REGISTRY_HOME="$CACHE_DIR/apicurio-registry-$APICURIO_VERSION"
@@ -321,7 +352,7 @@ pom_sum() { cksum <"$SCRIPT_DIR/kafka/pom.xml" | cut -d' ' -f1; }
 
 fetch_kafka() {
   local marker="$KAFKA_HOME/.complete" want
-  want="kafka=$KAFKA_VERSION pom=$(pom_sum)"
+  want="kafka=$KAFKA_VERSION logging=$KAFKA_LOGGING pom=$(pom_sum)"
   if [[ -f $marker && $(cat "$marker") == "$want" ]]; then
     return 0
   fi
@@ -333,7 +364,7 @@ fetch_kafka() {
   mlog="$CACHE_DIR/maven-kafka-$KAFKA_VERSION.log"
   rm -rf "$KAFKA_HOME.tmp"
   run_maven "$mlog" -f "$SCRIPT_DIR/kafka/pom.xml" \
-    dependency:copy-dependencies \
+    dependency:copy-dependencies -P "$KAFKA_LOGGING" \
     -Dkafka.version="$KAFKA_VERSION" \
     -DoutputDirectory="$KAFKA_HOME.tmp/libs"
   [[ -f $KAFKA_HOME.tmp/libs/kafka_2.13-$KAFKA_VERSION.jar ]] ||
@@ -424,10 +455,29 @@ kafka_java_cmd() {
   # shellcheck disable=SC2206 # KAFKA_HEAP_OPTS is a list of JVM flags
   KAFKA_JAVA=("$JAVA" $KAFKA_HEAP_OPTS -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:+ExitOnOutOfMemoryError
     -Djava.awt.headless=true
-    -Dlog4j.configuration="file:$SCRIPT_DIR/kafka/log4j.properties"
+    "${KAFKA_LOG_OPT[@]}"
     -Dkafka.logs.dir="$LOG_DIR"
     -Dlabelstream.stack=kafka
     -cp "$KAFKA_HOME/libs/*")
+}
+
+# The release a running broker was started with (written at launch), and the release that
+# formatted the data dir. A 4.x-formatted log (metadata.version 4.x) cannot be read by 3.x;
+# a 3.x-formatted one runs on 4.x (Kafka's upgrade path).
+KAFKA_RUNNING_VERSION_FILE="$PID_DIR/kafka.version"
+KAFKA_FORMATTED_BY_FILE="$KAFKA_DATA/.labelstream-formatted-by"
+kafka_version_guard() {
+  local running formatted
+  if running_pid kafka >/dev/null; then
+    running=$(cat "$KAFKA_RUNNING_VERSION_FILE" 2>/dev/null || echo unknown)
+    [[ $running == "$KAFKA_VERSION" ]] ||
+      warn "kafka: the running broker is Kafka $running, not $KAFKA_VERSION: \`stack.sh down\` first to switch"
+    return 0
+  fi
+  formatted=$(cat "$KAFKA_FORMATTED_BY_FILE" 2>/dev/null || true)
+  if [[ -f $KAFKA_DATA/meta.properties && ${formatted%%.*} == 4 ]] && ((KAFKA_MAJOR < 4)); then
+    die "kafka: $KAFKA_DATA was formatted by Kafka $formatted, which Kafka $KAFKA_VERSION cannot read: \`stack.sh down --purge\`, or another LABELSTREAM_STACK_DIR"
+  fi
 }
 
 start_kafka() {
@@ -453,9 +503,11 @@ start_kafka() {
     ((SECURE)) && secure_format_args
     "${KAFKA_JAVA[@]}" kafka.tools.StorageTool format --cluster-id="$cid" -c "$KAFKA_CONF" --ignore-formatted \
       "${KAFKA_FORMAT_ARGS[@]}" >>"$LOG_DIR/kafka.log" 2>&1 || fail_component kafka "kafka-storage format failed"
+    printf '%s\n' "$KAFKA_VERSION" >"$KAFKA_FORMATTED_BY_FILE"
   fi
   t0=$(now)
   pid=$(launch kafka "${KAFKA_JAVA[@]}" kafka.Kafka "$KAFKA_CONF")
+  printf '%s\n' "$KAFKA_VERSION" >"$KAFKA_RUNNING_VERSION_FILE"
   log "kafka: started Kafka $KAFKA_VERSION (pid $pid), waiting for $HOST:$KAFKA_PORT…"
   wait_healthy kafka kafka_probe "metadata request to $HOST:$KAFKA_PORT" "$pid"
   log "kafka: healthy ($(($(now) - t0))s)"
@@ -669,6 +721,7 @@ cmd_up() {
   find_java
   take_lock
   ensure_dirs
+  kafka_version_guard
   ((SECURE)) && secure_prepare
   if ((CLUSTER)); then cluster_up; else start_redis; fi
   start_kafka
@@ -744,6 +797,7 @@ cmd_status() {
   done
   if ((CLUSTER)) || [[ -d $CLUSTER_DIR ]]; then cluster_status || rc=1; fi
   printf 'stack dir: %s\n' "$STACK_DIR"
+  running_pid kafka >/dev/null && printf 'kafka release: %s\n' "$(cat "$KAFKA_RUNNING_VERSION_FILE" 2>/dev/null || echo unknown)"
   return "$rc"
 }
 
@@ -788,7 +842,7 @@ cmd_kafka() {
     topics) cls=org.apache.kafka.tools.TopicCommand ;;
     groups | consumer-groups) cls=org.apache.kafka.tools.consumer.group.ConsumerGroupCommand ;;
     console-consumer) cls=org.apache.kafka.tools.consumer.ConsoleConsumer ;;
-    console-producer) cls=kafka.tools.ConsoleProducer ;;
+    console-producer) cls=$KAFKA_CONSOLE_PRODUCER ;;
     offsets) cls=org.apache.kafka.tools.GetOffsetShell ;;
     *) die "usage: stack.sh kafka topics|groups|console-consumer|console-producer|offsets [args…]  (e.g. stack.sh kafka topics --list)" ;;
   esac
@@ -799,7 +853,7 @@ cmd_kafka() {
   ((SECURE)) && secure_kafka_cli_args "$tool"
   # shellcheck disable=SC2086 # KAFKA_CLI_OPTS may hold several JVM flags
   exec "$JAVA" ${KAFKA_CLI_OPTS:--Xmx256m} \
-    -Dlog4j.configuration="file:$SCRIPT_DIR/kafka/tools-log4j.properties" \
+    "${KAFKA_TOOLS_LOG_OPT[@]}" \
     -cp "$KAFKA_HOME/libs/*" "$cls" --bootstrap-server "$HOST:$KAFKA_PORT" "${KAFKA_CLI_ARGS[@]}" "$@"
 }
 
