@@ -212,7 +212,8 @@ suite('security on the secure native stack (SASL_SSL Kafka, TLS + ACL Redis)', (
     expect(run.code).not.toBe(0);
     expect(run.code).not.toBeNull(); // exited by itself, not killed at the time bound
     expect(run.ms).toBeLessThan(20_000);
-    expect(run.output).toContain('Kafka authentication failed for user "ingest" (SCRAM-SHA-512)');
+    // The start-up failure is a JSON log line: its quotes arrive escaped.
+    expect(run.output).toMatch(/Kafka authentication failed for user \\?"ingest\\?" \(SCRAM-SHA-512\)/);
     expect(run.output).toContain('KAFKA_SASL_PASSWORD');
     expect(run.output).not.toContain(wrong);
     expect(run.output).not.toContain(env.INGEST_KAFKA_SASL_PASSWORD);
@@ -228,7 +229,7 @@ suite('security on the secure native stack (SASL_SSL Kafka, TLS + ACL Redis)', (
     expect(run.code).not.toBe(0);
     expect(run.code).not.toBeNull();
     expect(run.ms).toBeLessThan(20_000);
-    expect(run.output).toContain('Redis authentication failed for user "labelstream"');
+    expect(run.output).toMatch(/Redis authentication failed for user \\?"labelstream\\?"/);
     expect(run.output).toContain('REDIS_URL');
     expect(run.output).not.toContain(wrong);
     expect(run.output).not.toContain(new URL(env.REDIS_URL!).password);
