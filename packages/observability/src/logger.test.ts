@@ -46,6 +46,19 @@ describe('logger redaction', () => {
     expect(all).toContain('https://svc:***@registry.internal/apis/ccompat/v7');
   });
 
+  it('logs a Redis error’s command by name and argument count only (AUTH carries the password)', () => {
+    const { lines, destination } = capture();
+    const log = createLogger({ service: 'test', level: 'debug', destination });
+    // ioredis's ReplyError carries the failed command, arguments included.
+    const reply = Object.assign(new Error('WRONGPASS invalid username-password pair'), { name: 'ReplyError', command: { name: 'auth', args: ['labelstream', 'pw-canary-5d1e'] } });
+    log.fatal({ err: new Error('Redis authentication failed', { cause: reply }) }, 'failed to start');
+    log.warn({ err: Object.assign(new Error('WRONGTYPE'), { command: { name: 'get', args: ['lbl:{p0}:c:customer-canary'] } }) }, 'batch failed');
+    const all = lines.join('\n');
+    for (const secret of ['pw-canary-5d1e', 'customer-canary']) expect(all).not.toContain(secret);
+    expect(JSON.parse(lines[0]!).err.cause.command).toEqual({ name: 'auth', args: '[2 args]' });
+    expect(JSON.parse(lines[1]!).err.command).toEqual({ name: 'get', args: '[1 args]' });
+  });
+
   it('writes JSON lines with service and level', () => {
     const { lines, destination } = capture();
     createLogger({ service: 'svc', destination }).info({ n: 1 }, 'hello');

@@ -41,8 +41,19 @@ export function scrub(value: unknown, depth = 0): unknown {
   if (Array.isArray(value)) return value.map((v) => scrub(v, depth + 1));
   if (value instanceof Error) return serializeError(value, depth);
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) out[k] = isSensitiveKey(k) ? REDACTED : scrub(v, depth + 1);
+  for (const [k, v] of Object.entries(value)) out[k] = isSensitiveKey(k) ? REDACTED : k === 'command' ? redisCommand(v, depth) : scrub(v, depth + 1);
   return out;
+}
+
+/**
+ * ioredis attaches the failed command to its errors (`ReplyError.command = {name, args}`):
+ * the arguments of AUTH/HELLO hold the password, and those of other commands hold keys and
+ * values with customer data. Only the command's name and its argument count are logged.
+ */
+function redisCommand(v: unknown, depth: number): unknown {
+  if (v === null || typeof v !== 'object' || !Array.isArray((v as { args?: unknown }).args)) return scrub(v, depth + 1);
+  const c = v as { name?: unknown; args: unknown[] };
+  return { name: typeof c.name === 'string' ? c.name : undefined, args: `[${c.args.length} args]` };
 }
 
 /**
