@@ -10,6 +10,7 @@ import { createEvaluator } from '../../services/evaluator/src/evaluator';
 import { createBacklogProbe, createConsumerRunner, createKafka, createProducer, Registry } from '@labelstream/kafka';
 import { createLogger, createMetrics } from '@labelstream/observability';
 import type { CompiledRules } from '@labelstream/rules';
+import { RulesChannel } from '@labelstream/redis-state';
 import { createTestTopics, testKafka, uniqueName, type StackEnv } from '@labelstream/testkit';
 
 export interface EvaluatorTopics {
@@ -45,6 +46,8 @@ export async function startEvaluator(opts: {
   maxBatchMessages?: number;
   /** EVALUATOR_STATE_CACHE (default 200 000, as in production). */
   stateCacheCustomers?: number;
+  /** Watch the rules channel under `keyPrefix` (`labelstream rules deploy`), read every 100 ms. */
+  liveRules?: boolean;
 }) {
   const logger = createLogger({ service: 'evaluator-it', level: process.env.IT_LOG_LEVEL ?? 'warn', ...(process.env.IT_LOG_LEVEL ? {} : { destination: silent() }) });
   const metrics = createMetrics('evaluator', { defaultMetrics: false });
@@ -66,6 +69,7 @@ export async function startEvaluator(opts: {
     timerPollMs: 100,
     stateCacheCustomers: opts.stateCacheCustomers ?? 200_000,
     backlog,
+    ...(opts.liveRules ? { rulesChannel: new RulesChannel(redis, opts.keyPrefix), rulesPollMs: 100 } : {}),
   });
   await evaluator.init();
   const runner = createConsumerRunner({
@@ -85,6 +89,7 @@ export async function startEvaluator(opts: {
   return {
     metrics,
     redis,
+    evaluator,
     async stop() {
       evaluator.stopTimers();
       await runner.stop();

@@ -212,6 +212,10 @@ export interface EvaluatorConfig extends CommonConfig {
   historyCap: number;
   /** Decoded customer states kept in memory across batches, in customers (0 = none; Redis stays the truth). */
   stateCacheCustomers: number;
+  /** How often the rules channel (`labelstream rules deploy`) is read, ms. */
+  rulesPollMs: number;
+  /** Customers per second this instance re-evaluates after a rules switch, all its partitions together. */
+  sweepPerSecond: number;
 }
 
 export function loadEvaluatorConfig(env: Env): EvaluatorConfig {
@@ -227,6 +231,8 @@ export function loadEvaluatorConfig(env: Env): EvaluatorConfig {
       EVALUATOR_MAX_BATCH_EVENTS: envInt(2000, 1, 100_000),
       EVALUATOR_HISTORY_CAP: envInt(3, 0, 50),
       EVALUATOR_STATE_CACHE: envInt(200_000, 0, 50_000_000),
+      EVALUATOR_RULES_POLL: envDuration('1s'),
+      EVALUATOR_SWEEP_RATE: envInt(2000, 1, 1_000_000),
     },
     env,
   );
@@ -240,6 +246,8 @@ export function loadEvaluatorConfig(env: Env): EvaluatorConfig {
     maxBatchEvents: e.EVALUATOR_MAX_BATCH_EVENTS,
     historyCap: e.EVALUATOR_HISTORY_CAP,
     stateCacheCustomers: e.EVALUATOR_STATE_CACHE,
+    rulesPollMs: e.EVALUATOR_RULES_POLL,
+    sweepPerSecond: e.EVALUATOR_SWEEP_RATE,
   };
 }
 

@@ -94,6 +94,7 @@ function finish(
 ): StepResult {
   const ev = evaluateLabels(s, rules, s.c);
   commitEvaluation(s, rules, ev);
+  s.r = rules.version;
   return {
     state: s,
     outcomes,

@@ -10,6 +10,9 @@
  *   <prefix>:{p<n>}:history      hash: customerId → the customer's last decisions, newest first,
  *                                one per line, capped (one hash per partition rather than a list
  *                                per customer: a key costs ~200 B of overhead, a field ~60 B)
+ *   <prefix>:{p<n>}:rules        hash: the rules version in force for the partition and its
+ *                                re-evaluation sweep (seq, version, switchedAt, cursor, swept;
+ *                                see rules-channel.ts)
  *   <prefix>:{p<n>}:c:<customer> "<version>|<engine state>"
  *   <prefix>:{p<n>}:d:<customer> sorted set: the customer's dedupe event ids scored by occurredAt,
  *                                those of the lateness horizon only (state layout 3 keeps them
@@ -23,6 +26,9 @@ export class PartitionKeys {
   readonly outbox: string;
   readonly timers: string;
   readonly history: string;
+  readonly rules: string;
+  /** SCAN pattern of the partition's customer state keys. */
+  readonly customerPattern: string;
 
   constructor(readonly prefix: string, readonly partition: number) {
     this.tag = `${prefix}:{p${partition}}`;
@@ -31,6 +37,8 @@ export class PartitionKeys {
     this.outbox = `${this.tag}:outbox`;
     this.timers = `${this.tag}:timers`;
     this.history = `${this.tag}:history`;
+    this.rules = `${this.tag}:rules`;
+    this.customerPattern = `${this.tag}:c:*`;
   }
 
   customer(customerId: string): string {

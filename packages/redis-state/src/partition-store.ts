@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import { PartitionKeys } from './keys';
 import { ACK, CLAIM, COMMIT } from './scripts';
 import { FencedError, VersionConflictError } from './errors';
+import { PartitionRulesStore } from './rules-channel';
 
 /** A customer's stored state: an opaque string owned by the engine, its version, and its scheduled due time. */
 export interface StoredState {
@@ -71,6 +72,8 @@ export function withScripts(redis: Redis): void {
  */
 export class PartitionStore {
   readonly keys: PartitionKeys;
+  /** The partition's rules version in force and its sweep (fenced by this store's epoch). */
+  readonly rules: PartitionRulesStore;
   private epoch = 0;
 
   constructor(
@@ -82,6 +85,7 @@ export class PartitionStore {
   ) {
     withScripts(redis);
     this.keys = new PartitionKeys(prefix, partition);
+    this.rules = new PartitionRulesStore(redis, this.keys, () => this.epoch);
   }
 
   private async timed<T>(op: string, f: () => Promise<T>): Promise<T> {
@@ -193,6 +197,18 @@ export class PartitionStore {
     const out: Array<{ customerId: string; dueAt: number }> = [];
     for (let i = 0; i + 1 < flat.length; i += 2) out.push({ customerId: flat[i]!, dueAt: Number(flat[i + 1]) });
     return out;
+  }
+
+  /**
+   * One step of a SCAN over the partition's customers from `cursor` ('0' = the start):
+   * the next cursor ('0' = done) and the customer ids found (possibly none, and a customer
+   * may come twice: SCAN's guarantee is that every customer present all along comes at
+   * least once, which is what a resumable sweep needs).
+   */
+  async scanCustomers(cursor: string, count: number): Promise<{ cursor: string; customers: string[] }> {
+    const [next, keys] = await this.timed('scan', () => this.redis.scan(cursor, 'MATCH', this.keys.customerPattern, 'COUNT', count));
+    const cut = this.keys.customer('').length;
+    return { cursor: next, customers: keys.map((k) => k.slice(cut)) };
   }
 
   /** The customer's recent decisions (newest first), for explanations. */

@@ -8,7 +8,7 @@ import Redis from 'ioredis';
 import { loadEvaluatorConfig, ConfigError } from '@labelstream/config';
 import { createLogger, createMetrics, onShutdown, startHttpServer } from '@labelstream/observability';
 import { checkKafkaAccess, createBacklogProbe, createConsumerRunner, createKafka, createProducer, ensureTopics, Registry } from '@labelstream/kafka';
-import { checkRedisAccess } from '@labelstream/redis-state';
+import { checkRedisAccess, RulesChannel } from '@labelstream/redis-state';
 import { loadRules } from '@labelstream/rules';
 import { createEvaluator } from './evaluator';
 import { explainCustomer } from './explain';
@@ -74,6 +74,9 @@ async function main(): Promise<void> {
     stateCacheCustomers: config.stateCacheCustomers,
     // Timers of a newly assigned partition wait until its backlog is applied.
     backlog,
+    rulesChannel: new RulesChannel(redis, config.redis.keyPrefix),
+    rulesPollMs: config.rulesPollMs,
+    sweepPerSecond: config.sweepPerSecond,
   });
   await evaluator.init();
 
@@ -104,7 +107,7 @@ async function main(): Promise<void> {
       const pending = evaluator.pendingPartitions();
       const ready = runner.isReady() && redis.status === 'ready' && pending.length === 0;
       metrics.ready.set(ready ? 1 : 0);
-      return { live: true, ready, details: { redis: redis.status, consumer: runner.status(), owned: evaluator.ownedPartitions(), pending } };
+      return { live: true, ready, details: { redis: redis.status, consumer: runner.status(), owned: evaluator.ownedPartitions(), pending, rules: evaluator.rulesStatus() } };
     },
     admin: {
       token: config.adminToken,

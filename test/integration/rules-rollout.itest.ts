@@ -1,0 +1,168 @@
+/**
+ * Changing the rules live, on the real stack (README "Changing rules"): a stream runs under
+ * v1; `labelstream rules deploy` publishes v2, which changes a threshold, adds a label and
+ * removes one; every partition switches once and its sweep re-evaluates every customer —
+ * the exact label changes expected, each with cause RULES_CHANGED and version v2, and none
+ * spurious; live events after the switch are decided under v2. Bad input: an invalid file
+ * and a racing deploy are refused with nothing changed.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import Redis from 'ioredis';
+import type { LabelDecision } from '@labelstream/contracts';
+import { decodeState } from '@labelstream/engine';
+import { PartitionKeys, RulesChannel, RulesConflictError } from '@labelstream/redis-state';
+import { loadRules } from '@labelstream/rules';
+import { collect, connectStack, testKafka, uniqueName, waitFor, type StackEnv } from '@labelstream/testkit';
+import { decodeDecisions, makeTopics, produceEvents, purchaseEvent, startEvaluator } from '../support/evaluator-harness';
+
+const ROOT = resolve(__dirname, '../..');
+const CLI = join(ROOT, 'packages/cli/dist/main.js');
+
+const V1 = `version: "it-rules-v1"
+features:
+  spend_1h: { event: purchase, agg: sum, field: amountMinorBase, window: 1h }
+  orders: { event: purchase, agg: count }
+labels:
+  high_value: { category: value, description: d, when: "spend_1h >= 10000" }
+  repeat: { category: behaviour, description: d, when: "orders >= 2" }
+  legacy: { category: custom, description: d, when: "orders >= 1" }
+`;
+// threshold 10000 → 5000; loyal added; legacy removed
+const V2 = V1.replace('it-rules-v1', 'it-rules-v2')
+  .replace('spend_1h >= 10000', 'spend_1h >= 5000')
+  .replace('legacy: { category: custom, description: d, when: "orders >= 1" }', 'loyal: { category: behaviour, description: d, when: "orders >= 3" }');
+
+let env: StackEnv;
+let redis: Redis;
+let dir: string;
+beforeAll(async () => {
+  env = await connectStack();
+  redis = new Redis(env.redisUrl);
+  dir = mkdtempSync(join(tmpdir(), 'ls-rules-'));
+});
+afterAll(() => redis.disconnect());
+
+function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((done) => {
+    execFile(process.execPath, [CLI, 'rules', ...args, '--redis', env.redisUrl], { cwd: ROOT, timeout: 60_000 }, (err, stdout, stderr) => {
+      done({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+function file(name: string, text: string): string {
+  const p = join(dir, name);
+  writeFileSync(p, text);
+  return p;
+}
+
+const describeChanges = (d: LabelDecision): string => `${d.customerId} ${d.cause.kind} ${d.rulesVersion} ${d.changes.map((c) => `${c.change === 'ASSIGNED' ? '+' : '-'}${c.label}(${c.reason})`).join(' ')}`;
+
+describe('rules rollout', () => {
+  it('switches every partition once, re-evaluates every customer under the new rules, and refuses bad deploys', async () => {
+    const topics = await makeTopics(env, 2);
+    const prefix = uniqueName('it-rr');
+    const ev = await startEvaluator({ env, topics, rules: loadRules(V1), groupId: uniqueName('it-rr-g'), keyPrefix: prefix, liveRules: true });
+    const out = await collect(testKafka(env), [topics.decisions]);
+    const decisions = async (): Promise<LabelDecision[]> => decodeDecisions(env, out.messages.map((m) => m.value));
+    try {
+      const t = Date.now();
+      await produceEvents(env, topics.customerEvents, [
+        purchaseEvent('c-a', t, 6000),
+        purchaseEvent('c-b', t, 1000),
+        purchaseEvent('c-b', t + 1, 1000),
+        purchaseEvent('c-b', t + 2, 1000),
+        purchaseEvent('c-c', t, 20000),
+        purchaseEvent('c-c', t + 1, 20000),
+        purchaseEvent('c-d', t, 1000),
+      ]);
+      // v1: c-a +legacy; c-b +legacy, +repeat; c-c +legacy, +high_value, +repeat; c-d +legacy
+      await waitFor('the v1 decisions', async () => {
+        const ds = await decisions();
+        const labels = new Map(ds.map((d) => [d.customerId, d.labels.join(',')]));
+        return labels.get('c-b') === 'repeat,legacy' && labels.get('c-c') === 'high_value,repeat,legacy' && labels.has('c-a') && labels.has('c-d') ? ds : undefined;
+      }, { timeoutMs: 30_000 });
+      const v1Count = (await decisions()).length;
+      expect((await decisions()).every((d) => d.rulesVersion === 'it-rules-v1')).toBe(true);
+      const channel = new RulesChannel(redis, prefix);
+
+      // Bad input: an invalid file is refused with its reasons, and nothing is published.
+      const bad = await cli(['deploy', file('bad.yaml', V2.replace('orders >= 3', 'orderz >= 3')), '--prefix', prefix]);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toMatch(/INVALID, nothing changed/);
+      expect(bad.stderr).toMatch(/orderz/);
+      expect(await channel.current()).toBeNull();
+
+      // The deploy.
+      const ok = await cli(['deploy', file('v2.yaml', V2), '--prefix', prefix]);
+      expect(ok.stderr).toBe('');
+      expect(ok.code).toBe(0);
+      expect(ok.stdout).toMatch(/published rules it-rules-v2 as sequence 1/);
+
+      // A second deploy that read sequence 0 (racing the first) is refused whole.
+      const race = await cli(['deploy', file('v3.yaml', V2.replace('it-rules-v2', 'it-rules-v3').replace('>= 5000', '>= 4000')), '--prefix', prefix, '--expect-seq', '0']);
+      expect(race.code).toBe(3);
+      expect(race.stderr).toMatch(/another deploy published rules sequence 1/);
+      expect((await channel.current())!.version).toBe('it-rules-v2');
+      // Two deploys at the same instant (on a channel of their own): exactly one wins, whole.
+      const raceChannel = new RulesChannel(redis, `${prefix}-race`);
+      const both = await Promise.allSettled([
+        raceChannel.publish('text a', { version: 'race-a', hash: 'a' }, 0, Date.now()),
+        raceChannel.publish('text b', { version: 'race-b', hash: 'b' }, 0, Date.now()),
+      ]);
+      expect(both.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+      const lost = both.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+      expect(lost.reason).toBeInstanceOf(RulesConflictError);
+      const won = (await raceChannel.current())!;
+      expect(await raceChannel.text(1)).toBe(won.version === 'race-a' ? 'text a' : 'text b');
+      expect(await raceChannel.log()).toHaveLength(1);
+
+      // Every partition switches and sweeps; the sweep's changes are exactly these.
+      await waitFor('both partitions at sequence 1 and swept', async () => {
+        const ps = await Promise.all([0, 1].map((p) => channel.partition(p)));
+        return ps.every((p) => p.seq === 1 && p.cursor === null) ? ps : undefined;
+      }, { timeoutMs: 30_000 });
+      await waitFor('the sweep decisions', async () => ((await decisions()).length >= v1Count + 4 ? true : undefined), { timeoutMs: 30_000 });
+
+      // Live traffic after the switch is decided under v2.
+      await produceEvents(env, topics.customerEvents, [purchaseEvent('c-d', t + 5, 5000), purchaseEvent('c-e', t + 5, 5000)]);
+      await waitFor('the live v2 decisions', async () => ((await decisions()).length >= v1Count + 6 ? true : undefined), { timeoutMs: 30_000 });
+
+      const after = (await decisions()).slice(v1Count);
+      const byCustomer = (list: LabelDecision[]) => list.map(describeChanges).sort();
+      // Exactly these: one sweep decision per customer whose labels change, the live ones, nothing twice.
+      expect(byCustomer(after)).toEqual([
+        'c-a RULES_CHANGED it-rules-v2 -legacy(rules-changed) +high_value(enter)',
+        'c-b RULES_CHANGED it-rules-v2 -legacy(rules-changed) +loyal(enter)',
+        'c-c RULES_CHANGED it-rules-v2 -legacy(rules-changed)',
+        'c-d EVENT it-rules-v2 +high_value(enter) +repeat(enter)',
+        'c-d RULES_CHANGED it-rules-v2 -legacy(rules-changed)',
+        'c-e EVENT it-rules-v2 +high_value(enter)',
+      ]);
+      // The sweep's decisions name the switch time as their cause time.
+      for (const d of after.filter((x) => x.cause.kind === 'RULES_CHANGED')) expect(d.cause.eventOccurredAt).toBeGreaterThanOrEqual(t);
+      // Every stored customer now names the version it was decided under.
+      for (const c of ['c-a', 'c-b', 'c-c', 'c-d', 'c-e']) {
+        const raw = (await Promise.all([0, 1].map((p) => redis.get(new PartitionKeys(prefix, p).customer(c))))).find(Boolean)!;
+        expect(decodeState(raw.slice(raw.indexOf('|') + 1)).r).toBe('it-rules-v2');
+      }
+
+      // Status shows the rollout done; /readyz details name the version per partition.
+      const status = await cli(['status', '--prefix', prefix, '--json']);
+      expect(status.code).toBe(0);
+      const s = JSON.parse(status.stdout) as { published: { seq: number; version: string }; done: number; partitions: Array<{ partition: number; seq: number; swept: number }> };
+      expect(s.published).toMatchObject({ seq: 1, version: 'it-rules-v2' });
+      expect(s.done).toBe(2);
+      expect(s.partitions.map((p) => p.seq)).toEqual([1, 1]);
+      expect(ev.evaluator.rulesStatus().partitions).toEqual({ 0: { seq: 1, version: 'it-rules-v2', sweeping: false }, 1: { seq: 1, version: 'it-rules-v2', sweeping: false } });
+      const metrics = await ev.metrics.registry.getSingleMetricAsString('labelstream_rules_partition_seq');
+      expect(metrics).toMatch(/labelstream_rules_partition_seq\{partition="0",service="evaluator"\} 1/);
+    } finally {
+      await out.stop();
+      await ev.stop();
+    }
+  });
+});
