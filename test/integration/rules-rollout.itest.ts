@@ -96,6 +96,18 @@ describe('rules rollout', () => {
       expect(bad.stderr).toMatch(/orderz/);
       expect(await channel.current()).toBeNull();
 
+      // The dry run: read-only, against the rules in force (the evaluators' file: nothing published yet) and the live states.
+      const dry = await cli(['diff', file('v2-dry.yaml', V2), '--prefix', prefix, '--current', file('v1.yaml', V1), '--json', '--max-changed', '3']);
+      expect(dry.code).toBe(4); // 4 customers would change, more than --max-changed allows
+      const report = JSON.parse(dry.stdout) as { customers: { customers: number; changed: number; labels: Record<string, { enter: number; leave: number; enterExamples: string[]; leaveExamples: string[] }> }; rules: { labelsAdded: string[]; labelsRemoved: string[]; labelsChanged: string[] } };
+      expect(report.rules).toMatchObject({ labelsAdded: ['loyal'], labelsRemoved: ['legacy'], labelsChanged: ['high_value'] });
+      expect(report.customers).toMatchObject({ customers: 4, changed: 4 });
+      expect(report.customers.labels.high_value).toEqual({ enter: 1, leave: 0, enterExamples: ['c-a'], leaveExamples: [] });
+      expect(report.customers.labels.loyal).toEqual({ enter: 1, leave: 0, enterExamples: ['c-b'], leaveExamples: [] });
+      expect(report.customers.labels.legacy).toMatchObject({ enter: 0, leave: 4 });
+      expect(await channel.current()).toBeNull();
+      expect((await decisions()).length).toBe(v1Count);
+
       // The deploy.
       const ok = await cli(['deploy', file('v2.yaml', V2), '--prefix', prefix]);
       expect(ok.stderr).toBe('');

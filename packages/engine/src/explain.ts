@@ -27,6 +27,8 @@ export interface LabelExplanation {
   /** Exclusive group outcome, or null when the label is in none. */
   readonly group: { readonly name: string; readonly outcome: 'winner' | 'suppressed' | 'not-holding'; readonly suppressedBy: string | null } | null;
   readonly sourceText: string;
+  /** For a held label: the rules version it was last decided under (null for a state from before versioned rules). */
+  readonly decidedUnder: string | null;
 }
 
 /** A customer's labels explained as of one time (`labelstream explain`). */
@@ -81,6 +83,7 @@ export function explain(state: CustomerState | null, rules: CompiledRules, at: n
               suppressedBy: d.suppressedBy,
             },
         sourceText: d.label.sourceText,
+        decidedUnder: d.held ? (s.r ?? null) : null,
       };
     }),
   };

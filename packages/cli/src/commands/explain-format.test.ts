@@ -51,7 +51,7 @@ describe('formatExplanation (labelstream explain)', () => {
     const held = lines.slice(heldAt, notHeldAt).filter((l) => l.startsWith('● ')).map((l) => l.split(/\s+/)[1]);
     expect(held.sort()).toEqual(['customer', 'high_value', 'repeat_customer']);
     const hv = lines.findIndex((l) => l.startsWith('● high_value'));
-    expect(lines[hv]).toBe('● high_value  [value]  since 2026-12-02 10:00 UTC (2d ago)');
+    expect(lines[hv]).toBe(`● high_value  [value]  since 2026-12-02 10:00 UTC (2d ago)  rules ${RULES.version}`);
     expect(lines[hv + 1]).toMatch(/^ {4}what {4}Spent at least 500\.00/);
     expect(lines[hv + 2]).toBe('    entered spend_90d >= 50000  → true');
     expect(lines[hv + 3]).toBe('    leaves  spend_90d < 40000  → false');

@@ -4,7 +4,7 @@ import type { FeatureValue } from '@labelstream/rules';
 /** One recent decision as the evaluator's history keeps it (services/evaluator/src/decisions.ts `HistoryItem`). */
 export interface ExplainHistoryItem {
   readonly at: number;
-  /** `<EVENT_TYPE> <eventId>` or `timer`. */
+  /** `<EVENT_TYPE> <eventId>`, `timer` or `rules changed`. */
   readonly cause: string;
   /** `+label` / `-label`, with the reason in parentheses unless it is the plain enter / exit. */
   readonly changes: readonly string[];
@@ -85,7 +85,8 @@ function labelBlock(paint: Paint, l: LabelExplanation, at: number): string[] {
   const mark = held ? paint('green', '●') : paint('dim', '○');
   const head = `${mark} ${paint('bold', l.label)}  ${paint('dim', `[${l.category}]`)}`;
   const since = held && l.since !== null ? `  since ${when(l.since)} (${ago(at - l.since)} ago)` : '';
-  const lines = [`${head}${since}`];
+  const under = held && l.decidedUnder !== null ? paint('dim', `  rules ${l.decidedUnder}`) : '';
+  const lines = [`${head}${since}${under}`];
   const row = (key: string, text: string) => lines.push(`    ${paint('dim', key.padEnd(8))}${text}`);
   if (l.description) row('what', l.description);
   if (held) {
