@@ -17,6 +17,7 @@ import { PartitionKeys, RulesChannel, RulesConflictError } from '@labelstream/re
 import { loadRules } from '@labelstream/rules';
 import { collect, connectStack, testKafka, uniqueName, waitFor, type StackEnv } from '@labelstream/testkit';
 import { decodeDecisions, makeTopics, produceEvents, purchaseEvent, startEvaluator } from '../support/evaluator-harness';
+import { explainCustomer } from '../../services/evaluator/src/explain';
 
 const ROOT = resolve(__dirname, '../..');
 const CLI = join(ROOT, 'packages/cli/dist/main.js');
@@ -161,6 +162,13 @@ describe('rules rollout', () => {
         const raw = (await Promise.all([0, 1].map((p) => redis.get(new PartitionKeys(prefix, p).customer(c))))).find(Boolean)!;
         expect(decodeState(raw.slice(raw.indexOf('|') + 1)).r).toBe('it-rules-v2');
       }
+
+      // explain evaluates with the rules in force and names the version each held label was decided under.
+      const why = await explainCustomer(redis, prefix, 2, ev.evaluator.rulesOf, 'c-b', Date.now());
+      if (!why.found) throw new Error('c-b not found');
+      expect(why.explanation.rulesVersion).toBe('it-rules-v2');
+      expect(why.explanation.labels.filter((l) => l.held).map((l) => `${l.label}@${l.decidedUnder}`)).toEqual(['repeat@it-rules-v2', 'loyal@it-rules-v2']);
+      expect(why.recentDecisions[0]).toMatchObject({ cause: 'rules changed', changes: ['-legacy (rules-changed)', '+loyal'], rules: 'it-rules-v2' });
 
       // Status shows the rollout done; /readyz details name the version per partition.
       const status = await cli(['status', '--prefix', prefix, '--json']);

@@ -541,6 +541,16 @@ export function createEvaluator(deps: EvaluatorDeps) {
       if (timer) clearTimeout(timer);
     },
     ownedPartitions: () => [...claimed].sort((a, b) => a - b),
+    /**
+     * The rules in force for `partition`: those of the owner's view when this instance owns
+     * it, else the sequence recorded in Redis (what its owner decides with).
+     */
+    rulesOf: async (partition: number): Promise<CompiledRules> => {
+      const mine = settled.get(partition);
+      if (mine) return mine.rules;
+      const seq = deps.rulesChannel ? (await deps.rulesChannel.partition(partition)).seq : 0;
+      return rollout.rules(seq);
+    },
     /** For `/readyz`: the newest published rules and, per owned partition, the sequence in force and whether it is sweeping. */
     rulesStatus: () => {
       const partitions: Record<string, { seq: number; version: string; sweeping: boolean }> = {};

@@ -14,7 +14,8 @@ export async function explainCustomer(
   redis: Redis,
   keyPrefix: string,
   partitions: number,
-  rules: CompiledRules,
+  /** The rules in force for a partition (after a deploy, not necessarily the rules file). */
+  rulesOf: (partition: number) => Promise<CompiledRules>,
   customerId: string,
   at: number,
 ): Promise<{ found: false } | { found: true; partition: number; version: number; explanation: Explanation; recentDecisions: Array<HistoryItem | { raw: string }> }> {
@@ -31,7 +32,7 @@ export async function explainCustomer(
     found: true,
     partition: p,
     version: Number(raw.slice(0, bar)),
-    explanation: explain(state, rules, at),
+    explanation: explain(state, await rulesOf(p), at),
     recentDecisions: history.map(parseHistoryEntry),
   };
 }

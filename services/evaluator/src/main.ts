@@ -116,10 +116,10 @@ async function main(): Promise<void> {
           const id = path[0];
           // Ingest never accepts a customer id this long: no Redis round trip for it.
           if (!id || path.length > 1 || id.length > 256) return { status: 400, body: { error: 'usage: /admin/customers/<customerId>' } };
-          const out = await explainCustomer(redis, config.redis.keyPrefix, partitions, rules, id, Date.now());
+          const out = await explainCustomer(redis, config.redis.keyPrefix, partitions, evaluator.rulesOf, id, Date.now());
           return out.found ? { status: 200, body: out } : { status: 404, body: { error: 'no state for this customer' } };
         },
-        rules: async () => ({ status: 200, body: { version: rules.version, labels: rules.labels.map((l) => ({ name: l.name, category: l.category })) } }),
+        rules: async () => ({ status: 200, body: { version: rules.version, labels: rules.labels.map((l) => ({ name: l.name, category: l.category })), rollout: evaluator.rulesStatus() } }),
       },
     },
   });
