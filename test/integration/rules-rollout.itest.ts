@@ -31,10 +31,11 @@ labels:
   repeat: { category: behaviour, description: d, when: "orders >= 2" }
   legacy: { category: custom, description: d, when: "orders >= 1" }
 `;
-// threshold 10000 → 5000; loyal added; legacy removed
+// threshold 10000 → 5000; loyal added; legacy removed; engaged added, on a new feature (it warms up)
 const V2 = V1.replace('it-rules-v1', 'it-rules-v2')
   .replace('spend_1h >= 10000', 'spend_1h >= 5000')
-  .replace('legacy: { category: custom, description: d, when: "orders >= 1" }', 'loyal: { category: behaviour, description: d, when: "orders >= 3" }');
+  .replace('orders: { event: purchase, agg: count }', 'orders: { event: purchase, agg: count }\n  clicks_1h: { event: email_click, agg: count, window: 1h }')
+  .replace('legacy: { category: custom, description: d, when: "orders >= 1" }', 'loyal: { category: behaviour, description: d, when: "orders >= 3" }\n  engaged: { category: behaviour, description: d, when: "clicks_1h >= 1" }');
 
 let env: StackEnv;
 let redis: Redis;
@@ -100,8 +101,9 @@ describe('rules rollout', () => {
       // The dry run: read-only, against the rules in force (the evaluators' file: nothing published yet) and the live states.
       const dry = await cli(['diff', file('v2-dry.yaml', V2), '--prefix', prefix, '--current', file('v1.yaml', V1), '--json', '--max-changed', '3']);
       expect(dry.code).toBe(4); // 4 customers would change, more than --max-changed allows
-      const report = JSON.parse(dry.stdout) as { customers: { customers: number; changed: number; labels: Record<string, { enter: number; leave: number; enterExamples: string[]; leaveExamples: string[] }> }; rules: { labelsAdded: string[]; labelsRemoved: string[]; labelsChanged: string[] } };
-      expect(report.rules).toMatchObject({ labelsAdded: ['loyal'], labelsRemoved: ['legacy'], labelsChanged: ['high_value'] });
+      const report = JSON.parse(dry.stdout) as { customers: { customers: number; changed: number; labels: Record<string, { enter: number; leave: number; enterExamples: string[]; leaveExamples: string[] }> }; rules: { labelsAdded: string[]; labelsRemoved: string[]; labelsChanged: string[]; features: unknown[] } };
+      expect(report.rules).toMatchObject({ labelsAdded: ['loyal', 'engaged'], labelsRemoved: ['legacy'], labelsChanged: ['high_value'] });
+      expect(report.rules.features).toEqual([{ name: 'clicks_1h', change: 'added', historyMs: 3_600_000, history: '1h', readBy: ['engaged'] }]);
       expect(report.customers).toMatchObject({ customers: 4, changed: 4 });
       expect(report.customers.labels.high_value).toEqual({ enter: 1, leave: 0, enterExamples: ['c-a'], leaveExamples: [] });
       expect(report.customers.labels.loyal).toEqual({ enter: 1, leave: 0, enterExamples: ['c-b'], leaveExamples: [] });
@@ -168,6 +170,10 @@ describe('rules rollout', () => {
       if (!why.found) throw new Error('c-b not found');
       expect(why.explanation.rulesVersion).toBe('it-rules-v2');
       expect(why.explanation.labels.filter((l) => l.held).map((l) => `${l.label}@${l.decidedUnder}`)).toEqual(['repeat@it-rules-v2', 'loyal@it-rules-v2']);
+      expect(why.warmingUp).toEqual([{ feature: 'clicks_1h', until: expect.any(Number) }]);
+      const switchedAt = (await channel.partition(why.partition)).switchedAt!;
+      expect(switchedAt).toBeGreaterThanOrEqual(t);
+      expect(why.warmingUp[0]!.until).toBe(switchedAt + 3_600_000);
       expect(why.recentDecisions[0]).toMatchObject({ cause: 'rules changed', changes: ['-legacy (rules-changed)', '+loyal'], rules: 'it-rules-v2' });
 
       // Status shows the rollout done; /readyz details name the version per partition.
@@ -180,6 +186,8 @@ describe('rules rollout', () => {
       expect(ev.evaluator.rulesStatus().partitions).toEqual({ 0: { seq: 1, version: 'it-rules-v2', sweeping: false }, 1: { seq: 1, version: 'it-rules-v2', sweeping: false } });
       const metrics = await ev.metrics.registry.getSingleMetricAsString('labelstream_rules_partition_seq');
       expect(metrics).toMatch(/labelstream_rules_partition_seq\{partition="0",service="evaluator"\} 1/);
+      const warm = await ev.metrics.registry.getSingleMetricAsString('labelstream_rules_feature_warm_until_seconds');
+      expect(warm).toMatch(/labelstream_rules_feature_warm_until_seconds\{partition="1",feature="clicks_1h",service="evaluator"\} \d+/);
     } finally {
       await out.stop();
       await ev.stop();

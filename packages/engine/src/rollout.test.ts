@@ -1,7 +1,7 @@
 import { loadRules } from '@labelstream/rules';
 import { applyEvents } from './engine';
 import { DAY, purchase, T0 } from './fixtures.test-helper';
-import { DiffTally, labelsUnder, RateBudget, reevaluate, sweepDurationMs, switchTarget } from './rollout';
+import { DiffTally, labelsUnder, RateBudget, reevaluate, sweepDurationMs, switchTarget, warmingAfterSwitch } from './rollout';
 import { decodeState, encodeState } from './state';
 
 const v = (version: string, threshold: number, extra = ''): ReturnType<typeof loadRules> =>
@@ -113,5 +113,36 @@ describe('DiffTally', () => {
     const s = applyEvents(null, [purchase('p1', T0, { amountMinorBase: 3000 })], v('v1', 5000)).state;
     expect(labelsUnder(s, v('v2', 2000))).toEqual({ before: [], after: ['big'] });
     expect(s.r).toBe('v1');
+  });
+});
+
+describe('warmingAfterSwitch', () => {
+  const base = v('v1', 5000);
+  const filteredText = `
+features:
+  spend_90d: { event: purchase, agg: sum, field: amountMinorBase, window: 90d, where: "event.channel != 'MARKETPLACE'" }
+  orders: { event: purchase, agg: count }
+labels:
+  big: { category: value, description: d, when: "spend_90d >= 5000" }
+  repeat: { category: value, description: d, when: "orders >= 2" }
+`;
+  const filtered = loadRules(`version: "v2"${filteredText}`);
+
+  it('lists the features a switch starts empty, with when their window is covered (never, for lifetime)', () => {
+    const w = warmingAfterSwitch(base, filtered, T0);
+    expect(w.map((x) => [x.feature, x.until])).toEqual([
+      ['spend_90d', T0 + 90 * DAY],
+      ['orders', null],
+    ]);
+    expect(w[0]!.storageKey).toBe(filtered.features[0]!.storageKey);
+  });
+
+  it('carries earlier warm-ups that the next rules still read, until their window is covered', () => {
+    const first = warmingAfterSwitch(base, filtered, T0);
+    const next = loadRules(`version: "v3"${filteredText.replace('orders >= 2', 'orders >= 3')}`);
+    expect(warmingAfterSwitch(filtered, next, T0 + DAY, first).map((x) => x.feature)).toEqual(['spend_90d', 'orders']);
+    expect(warmingAfterSwitch(filtered, next, T0 + 91 * DAY, first).map((x) => x.feature)).toEqual(['orders']);
+    // Back to the unfiltered definition: its key missed the events since the first switch.
+    expect(warmingAfterSwitch(filtered, base, T0 + DAY, first).map((x) => [x.feature, x.until])).toEqual([['spend_90d', T0 + 91 * DAY]]);
   });
 });

@@ -4,7 +4,7 @@
  * a customer is re-evaluated under the new rules by the sweep, how fast the sweep may go,
  * and what a dry run (`labelstream rules diff`) counts. No I/O, no wall clock.
  */
-import type { CompiledRules } from '@labelstream/rules';
+import { compareRules, type CompiledRules } from '@labelstream/rules';
 import { evaluateAt, type StepResult } from './engine';
 import type { CustomerState } from './state';
 
@@ -127,4 +127,26 @@ export class DiffTally {
 /** The labels `state` holds now and would hold if evaluated under `rules` at its clock (the state is not changed). */
 export function labelsUnder(state: CustomerState, rules: CompiledRules): { before: string[]; after: string[] } {
   return { before: Object.keys(state.l), after: evaluateAt(state, state.c, rules).labels };
+}
+
+/** A feature that started empty at a rules switch (added, or redefined: a new storage key). */
+export interface WarmingFeature {
+  readonly feature: string;
+  readonly storageKey: string;
+  /** When its window is covered (switch time + window); null for a lifetime feature (never whole). */
+  readonly until: number | null;
+}
+
+/**
+ * The features still warming up once a partition switches from `previous` to `next` at
+ * `switchedAt`: those the switch starts empty, plus those of earlier switches (`carried`)
+ * that `next` still reads under the same storage key and whose window is not covered yet.
+ * Labels reading them decide on partial history until `until` (no backfill yet).
+ */
+export function warmingAfterSwitch(previous: CompiledRules, next: CompiledRules, switchedAt: number, carried: readonly WarmingFeature[] = []): WarmingFeature[] {
+  const keyOf = new Map(next.features.map((f) => [f.name, f.storageKey] as const));
+  const started = compareRules(previous, next).features.map((f) => ({ feature: f.name, storageKey: keyOf.get(f.name) ?? '', until: f.historyMs === null ? null : switchedAt + f.historyMs }));
+  const fresh = new Set(started.map((w) => w.feature));
+  const still = carried.filter((w) => !fresh.has(w.feature) && keyOf.get(w.feature) === w.storageKey && (w.until === null || w.until > switchedAt));
+  return [...still, ...started];
 }

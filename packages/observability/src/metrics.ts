@@ -42,6 +42,7 @@ export function createMetrics(service: string, opts: { defaultMetrics?: boolean 
     rulesPublishedSeq: new Gauge({ name: 'labelstream_rules_published_seq', help: 'Newest rules sequence published by `labelstream rules deploy` as this instance last read it (0 = none: the rules file).', registers: r }),
     rulesPartitionSeq: new Gauge({ name: 'labelstream_rules_partition_seq', help: 'Rules sequence in force for each partition this instance owns (0 = the rules file).', labelNames: ['partition'], registers: r }),
     rulesSweepActive: new Gauge({ name: 'labelstream_rules_sweep_active', help: '1 while a partition re-evaluates its customers after a rules switch.', labelNames: ['partition'], registers: r }),
+    rulesFeatureWarmUntil: new Gauge({ name: 'labelstream_rules_feature_warm_until_seconds', help: 'For a feature a rules switch started empty (added or redefined, no backfill): when its window is covered, epoch seconds (+Inf for lifetime). Labels reading it decide on partial history until then.', labelNames: ['partition', 'feature'], registers: r }),
     rulesSweptCustomers: new Counter({ name: 'labelstream_rules_swept_customers_total', help: 'Customers re-evaluated by rules sweeps.', registers: r }),
     fencedWrites: new Counter({ name: 'labelstream_fenced_writes_total', help: 'Commits refused because another owner took the partition over.', registers: r }),
     // publisher

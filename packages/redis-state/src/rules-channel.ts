@@ -38,6 +38,8 @@ export interface PartitionRules {
   cursor: string | null;
   /** Customers re-evaluated so far by this switch's sweep. */
   swept: number;
+  /** Features that started empty at a switch (as the evaluator recorded them: feature, storageKey, until). */
+  warming: Array<{ feature: string; storageKey: string; until: number | null }>;
 }
 
 export class RulesChannel {
@@ -116,6 +118,7 @@ export async function readPartitionRules(redis: Redis, keys: PartitionKeys): Pro
     switchedAt: h.switchedAt ? Number(h.switchedAt) : null,
     cursor: h.cursor ? h.cursor : null,
     swept: Number(h.swept ?? 0),
+    warming: h.warming ? (JSON.parse(h.warming) as PartitionRules['warming']) : [],
   };
 }
 
@@ -145,9 +148,9 @@ export class PartitionRulesStore {
     return readPartitionRules(this.redis, this.keys);
   }
 
-  /** Puts `seq` in force for the partition and starts its sweep from the first customer. */
-  async switchTo(seq: number, version: string, now: number): Promise<void> {
-    const res = Number(await this.r.lsSwitchRules(this.keys.epoch, this.keys.rules, String(this.epoch()), seq, version, now));
+  /** Puts `seq` in force for the partition, records the features it starts empty, and starts its sweep from the first customer. */
+  async switchTo(seq: number, version: string, now: number, warming: PartitionRules['warming'] = []): Promise<void> {
+    const res = Number(await this.r.lsSwitchRules(this.keys.epoch, this.keys.rules, String(this.epoch()), seq, version, now, JSON.stringify(warming)));
     if (res !== 1) throw new FencedError(this.keys.partition, this.epoch(), 'rules switch refused');
   }
 

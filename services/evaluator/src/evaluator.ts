@@ -1,7 +1,7 @@
 import type { Message, Producer } from 'kafkajs';
 import type { Redis } from 'ioredis';
 import { customerEventType, labelDecisionType, subjectFor, COMPATIBILITY, type CustomerEvent, type LabelDecision } from '@labelstream/contracts';
-import { attachIds, compactIds, decodeState, evaluateAt, idEntries, reevaluate, switchTarget, toEngineEvent, type EngineEvent } from '@labelstream/engine';
+import { attachIds, compactIds, decodeState, evaluateAt, idEntries, reevaluate, switchTarget, toEngineEvent, warmingAfterSwitch, type EngineEvent, type WarmingFeature } from '@labelstream/engine';
 import type { CompiledRules } from '@labelstream/rules';
 import { AdapterError, chunkMessages, isRetriable, sendChunked, toDeadLetter, type BacklogProbe, type Batch, type BatchContext, type Registry } from '@labelstream/kafka';
 import type { Logger, Metrics } from '@labelstream/observability';
@@ -80,6 +80,8 @@ interface Owned {
   cursor: string | null;
   /** When the partition switched to `seq` (the cause time of the sweep's decisions). */
   switchedAt: number;
+  /** Features started empty by a switch whose window is not covered yet. */
+  warming: WarmingFeature[];
 }
 
 /** How far a partition's input has been applied: whether it was caught up at its last batch, and the latest event time applied. */
@@ -183,8 +185,9 @@ export function createEvaluator(deps: EvaluatorDeps) {
         const rules = await rollout.rules(inForce.seq);
         metrics.rulesPartitionSeq.set({ partition: String(partition) }, inForce.seq);
         metrics.rulesSweepActive.set({ partition: String(partition) }, inForce.cursor !== null ? 1 : 0);
+        showWarming(partition, inForce.warming);
         logger.info({ partition, epoch, drained, rulesSeq: inForce.seq, rulesVersion: rules.version, sweeping: inForce.cursor !== null }, 'took partition over');
-        return { store, seq: inForce.seq, rules, cursor: inForce.cursor, switchedAt: inForce.switchedAt ?? now() };
+        return { store, seq: inForce.seq, rules, cursor: inForce.cursor, switchedAt: inForce.switchedAt ?? now(), warming: inForce.warming };
       });
       owned.set(partition, p);
       const mine = p;
@@ -449,12 +452,22 @@ export function createEvaluator(deps: EvaluatorDeps) {
     if (target === null) return;
     const rules = await rollout.rules(target);
     const at = now();
-    await fenced(partition, () => o.store.rules.switchTo(target, rules.version, at));
+    const warming = warmingAfterSwitch(o.rules, rules, at, o.warming);
+    await fenced(partition, () => o.store.rules.switchTo(target, rules.version, at, warming));
+    showWarming(partition, warming);
     logger.info({ partition, from: o.seq, fromVersion: o.rules.version, to: target, rulesVersion: rules.version }, 'rules switched; sweeping customers');
-    Object.assign(o, { seq: target, rules, cursor: '0', switchedAt: at });
+    Object.assign(o, { seq: target, rules, cursor: '0', switchedAt: at, warming });
     cache.drop(partition); // states were decoded for the old rules' plan
     metrics.rulesPartitionSeq.set({ partition: String(partition) }, target);
     metrics.rulesSweepActive.set({ partition: String(partition) }, 1);
+  }
+
+  /** Features warming up per partition, as metrics (the previous ones of the partition removed). */
+  const shownWarming = new Map<number, string[]>();
+  function showWarming(partition: number, warming: readonly WarmingFeature[]): void {
+    for (const feature of shownWarming.get(partition) ?? []) metrics.rulesFeatureWarmUntil.remove({ partition: String(partition), feature });
+    for (const w of warming) metrics.rulesFeatureWarmUntil.set({ partition: String(partition), feature: w.feature }, w.until === null ? Number.POSITIVE_INFINITY : w.until / 1000);
+    shownWarming.set(partition, warming.map((w) => w.feature));
   }
 
   /**
@@ -545,11 +558,11 @@ export function createEvaluator(deps: EvaluatorDeps) {
      * The rules in force for `partition`: those of the owner's view when this instance owns
      * it, else the sequence recorded in Redis (what its owner decides with).
      */
-    rulesOf: async (partition: number): Promise<CompiledRules> => {
+    rulesOf: async (partition: number): Promise<{ rules: CompiledRules; warming: readonly WarmingFeature[] }> => {
       const mine = settled.get(partition);
-      if (mine) return mine.rules;
-      const seq = deps.rulesChannel ? (await deps.rulesChannel.partition(partition)).seq : 0;
-      return rollout.rules(seq);
+      if (mine) return mine;
+      const p = deps.rulesChannel ? await deps.rulesChannel.partition(partition) : { seq: 0, warming: [] };
+      return { rules: await rollout.rules(p.seq), warming: p.warming };
     },
     /** For `/readyz`: the newest published rules and, per owned partition, the sequence in force and whether it is sweeping. */
     rulesStatus: () => {

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { decodeState, explain, type Explanation } from '@labelstream/engine';
+import { decodeState, explain, type Explanation, type WarmingFeature } from '@labelstream/engine';
 import type { CompiledRules } from '@labelstream/rules';
 import { PartitionKeys, readHistory } from '@labelstream/redis-state';
 import { parseHistoryEntry, type HistoryItem } from './decisions';
@@ -14,11 +14,14 @@ export async function explainCustomer(
   redis: Redis,
   keyPrefix: string,
   partitions: number,
-  /** The rules in force for a partition (after a deploy, not necessarily the rules file). */
-  rulesOf: (partition: number) => Promise<CompiledRules>,
+  /** The rules in force for a partition (after a deploy, not necessarily the rules file) and the features it is warming up. */
+  rulesOf: (partition: number) => Promise<{ rules: CompiledRules; warming: readonly WarmingFeature[] }>,
   customerId: string,
   at: number,
-): Promise<{ found: false } | { found: true; partition: number; version: number; explanation: Explanation; recentDecisions: Array<HistoryItem | { raw: string }> }> {
+): Promise<
+  | { found: false }
+  | { found: true; partition: number; version: number; explanation: Explanation; recentDecisions: Array<HistoryItem | { raw: string }>; warmingUp: Array<{ feature: string; until: number | null }> }
+> {
   const pipe = redis.pipeline();
   for (let p = 0; p < partitions; p++) pipe.get(new PartitionKeys(keyPrefix, p).customer(customerId));
   const results = (await pipe.exec()) ?? [];
@@ -28,11 +31,15 @@ export async function explainCustomer(
   const bar = raw.indexOf('|');
   const state = decodeState(raw.slice(bar + 1));
   const history = await readHistory(redis, new PartitionKeys(keyPrefix, p), customerId);
+  const { rules, warming } = await rulesOf(p);
+  const explanation = explain(state, rules, at);
   return {
     found: true,
     partition: p,
     version: Number(raw.slice(0, bar)),
-    explanation: explain(state, await rulesOf(p), at),
+    explanation,
     recentDecisions: history.map(parseHistoryEntry),
+    // Features started empty by a rules change whose window is not covered yet: labels reading them decide on partial history.
+    warmingUp: warming.filter((w) => w.until === null || w.until > explanation.at).map((w) => ({ feature: w.feature, until: w.until })),
   };
 }

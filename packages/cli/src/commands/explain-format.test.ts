@@ -83,6 +83,13 @@ describe('formatExplanation (labelstream explain)', () => {
     expect(t).toContain('  garbled');
   });
 
+  it('says which features a rules change is still warming up, and until when', () => {
+    const t = formatExplanation('c-000043', { ...answer(), warmingUp: [{ feature: 'clicks_14d', until: Date.UTC(2026, 11, 20, 10) }, { feature: 'orders_lifetime', until: null }] });
+    expect(t).toContain('! feature clicks_14d is warming up after a rules change: full from 2026-12-20 10:00 UTC; labels reading it decide on partial history');
+    expect(t).toContain('! feature orders_lifetime is warming up after a rules change: lifetime, never whole');
+    expect(formatExplanation('c-000043', answer())).not.toContain('warming up');
+  });
+
   it('colours only when asked (the command asks on a terminal)', () => {
     expect(formatExplanation('c-000043', answer(), { color: true })).toContain('\x1b[32m●\x1b[0m');
   });

@@ -21,6 +21,8 @@ export interface ExplainAnswer {
   readonly version: number;
   readonly explanation: Explanation;
   readonly recentDecisions: ReadonlyArray<ExplainHistoryItem | { readonly raw: string }>;
+  /** Features a rules change started empty, not full yet (absent from older evaluators). */
+  readonly warmingUp?: ReadonlyArray<{ readonly feature: string; readonly until: number | null }>;
 }
 
 export interface ExplainFormatOptions {
@@ -127,6 +129,9 @@ export function formatExplanation(customerId: string, answer: ExplainAnswer, opt
     paint('bold', held.length ? `Holds ${held.length} label${held.length === 1 ? '' : 's'}` : 'Holds no label'),
   ];
   for (const l of held) lines.push(...labelBlock(paint, l, ex.at), '');
+  for (const w of answer.warmingUp ?? []) {
+    lines.push(`${paint('yellow', '!')} feature ${w.feature} is warming up after a rules change: ${w.until === null ? 'lifetime, never whole' : `full from ${when(w.until)}`}; labels reading it decide on partial history`, '');
+  }
   if (ex.undefinedLabels.length) {
     lines.push(`${paint('yellow', '!')} held but no longer in the rules (removed at the next evaluation): ${ex.undefinedLabels.join(', ')}`, '');
   }
