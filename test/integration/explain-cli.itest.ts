@@ -57,9 +57,9 @@ describe('labelstream explain (built CLI against an admin endpoint)', () => {
     const lines = stdout.split('\n');
     expect(lines[0]).toBe(`customer c-000043  rules ${RULES.version}, as of 2026-12-03 10:00 UTC`);
     expect(lines).toContain('Holds 4 labels');
-    expect(lines).toContain('● high_value  [value]  since 2026-12-02 10:00 UTC (1d ago)');
+    expect(lines).toContain(`● high_value  [value]  since 2026-12-02 10:00 UTC (1d ago)  rules ${RULES.version}`);
     expect(lines).toContain('    entered spend_90d >= 50000  → true');
-    expect(lines.indexOf('● high_value  [value]  since 2026-12-02 10:00 UTC (1d ago)')).toBeLessThan(lines.findIndex((l) => l.startsWith('Does not hold')));
+    expect(lines.indexOf(`● high_value  [value]  since 2026-12-02 10:00 UTC (1d ago)  rules ${RULES.version}`)).toBeLessThan(lines.findIndex((l) => l.startsWith('Does not hold')));
     expect(stdout).toContain('2026-12-02 10:00 UTC  +high_value +repeat_customer +outdoor_enthusiast  caused by PURCHASE p2');
   });
 

@@ -25,14 +25,19 @@ const CLI = join(ROOT, 'packages/cli/dist/main.js');
 const V1 = `version: "it-rules-v1"
 features:
   spend_1h: { event: purchase, agg: sum, field: amountMinorBase, window: 1h }
+  eur_1h: { event: purchase, agg: sum, field: amountMinorBase, window: 1h }
   orders: { event: purchase, agg: count }
 labels:
   high_value: { category: value, description: d, when: "spend_1h >= 10000" }
   repeat: { category: behaviour, description: d, when: "orders >= 2" }
   legacy: { category: custom, description: d, when: "orders >= 1" }
+  big_eur: { category: value, description: d, when: "eur_1h >= 15000" }
 `;
-// threshold 10000 → 5000; loyal added; legacy removed; engaged added, on a new feature (it warms up)
+// threshold 10000 → 5000; loyal added; legacy removed; engaged added, on a new feature (it
+// warms up); eur_1h's filter changes (a new definition, empty) and big_eur holds meanwhile
 const V2 = V1.replace('it-rules-v1', 'it-rules-v2')
+  .replace('eur_1h: { event: purchase, agg: sum, field: amountMinorBase, window: 1h }', `eur_1h: { event: purchase, agg: sum, field: amountMinorBase, window: 1h, where: "event.currency == 'EUR'" }`)
+  .replace('when: "eur_1h >= 15000" }', 'when: "eur_1h >= 15000", whileWarming: hold }')
   .replace('spend_1h >= 10000', 'spend_1h >= 5000')
   .replace('orders: { event: purchase, agg: count }', 'orders: { event: purchase, agg: count }\n  clicks_1h: { event: email_click, agg: count, window: 1h }')
   .replace('legacy: { category: custom, description: d, when: "orders >= 1" }', 'loyal: { category: behaviour, description: d, when: "orders >= 3" }\n  engaged: { category: behaviour, description: d, when: "clicks_1h >= 1" }');
@@ -81,11 +86,11 @@ describe('rules rollout', () => {
         purchaseEvent('c-c', t + 1, 20000),
         purchaseEvent('c-d', t, 1000),
       ]);
-      // v1: c-a +legacy; c-b +legacy, +repeat; c-c +legacy, +high_value, +repeat; c-d +legacy
+      // v1: c-a +legacy; c-b +legacy, +repeat; c-c +legacy, +high_value, +repeat, +big_eur; c-d +legacy
       await waitFor('the v1 decisions', async () => {
         const ds = await decisions();
         const labels = new Map(ds.map((d) => [d.customerId, d.labels.join(',')]));
-        return labels.get('c-b') === 'repeat,legacy' && labels.get('c-c') === 'high_value,repeat,legacy' && labels.has('c-a') && labels.has('c-d') ? ds : undefined;
+        return labels.get('c-b') === 'repeat,legacy' && labels.get('c-c') === 'high_value,repeat,legacy,big_eur' && labels.has('c-a') && labels.has('c-d') ? ds : undefined;
       }, { timeoutMs: 30_000 });
       const v1Count = (await decisions()).length;
       expect((await decisions()).every((d) => d.rulesVersion === 'it-rules-v1')).toBe(true);
@@ -102,8 +107,11 @@ describe('rules rollout', () => {
       const dry = await cli(['diff', file('v2-dry.yaml', V2), '--prefix', prefix, '--current', file('v1.yaml', V1), '--json', '--max-changed', '3']);
       expect(dry.code).toBe(4); // 4 customers would change, more than --max-changed allows
       const report = JSON.parse(dry.stdout) as { customers: { customers: number; changed: number; labels: Record<string, { enter: number; leave: number; enterExamples: string[]; leaveExamples: string[] }> }; rules: { labelsAdded: string[]; labelsRemoved: string[]; labelsChanged: string[]; features: unknown[] } };
-      expect(report.rules).toMatchObject({ labelsAdded: ['loyal', 'engaged'], labelsRemoved: ['legacy'], labelsChanged: ['high_value'] });
-      expect(report.rules.features).toEqual([{ name: 'clicks_1h', change: 'added', historyMs: 3_600_000, history: '1h', readBy: ['engaged'] }]);
+      expect(report.rules).toMatchObject({ labelsAdded: ['loyal', 'engaged'], labelsRemoved: ['legacy'], labelsChanged: ['high_value', 'big_eur'] });
+      expect(report.rules.features).toEqual([
+        { name: 'eur_1h', change: 'redefined', historyMs: 3_600_000, history: '1h', readBy: ['big_eur'] },
+        { name: 'clicks_1h', change: 'added', historyMs: 3_600_000, history: '1h', readBy: ['engaged'] },
+      ]);
       expect(report.customers).toMatchObject({ customers: 4, changed: 4 });
       expect(report.customers.labels.high_value).toEqual({ enter: 1, leave: 0, enterExamples: ['c-a'], leaveExamples: [] });
       expect(report.customers.labels.loyal).toEqual({ enter: 1, leave: 0, enterExamples: ['c-b'], leaveExamples: [] });
@@ -170,11 +178,20 @@ describe('rules rollout', () => {
       if (!why.found) throw new Error('c-b not found');
       expect(why.explanation.rulesVersion).toBe('it-rules-v2');
       expect(why.explanation.labels.filter((l) => l.held).map((l) => `${l.label}@${l.decidedUnder}`)).toEqual(['repeat@it-rules-v2', 'loyal@it-rules-v2']);
-      expect(why.warmingUp).toEqual([{ feature: 'clicks_1h', until: expect.any(Number) }]);
+      expect(why.warmingUp).toEqual([
+        { feature: 'eur_1h', until: expect.any(Number) },
+        { feature: 'clicks_1h', until: expect.any(Number) },
+      ]);
       const switchedAt = (await channel.partition(why.partition)).switchedAt!;
       expect(switchedAt).toBeGreaterThanOrEqual(t);
       expect(why.warmingUp[0]!.until).toBe(switchedAt + 3_600_000);
       expect(why.recentDecisions[0]).toMatchObject({ cause: 'rules changed', changes: ['-legacy (rules-changed)', '+loyal'], rules: 'it-rules-v2' });
+
+      // big_eur (whileWarming: hold) stays with c-c while its redefined feature is empty: no removal above.
+      const cc = await explainCustomer(redis, prefix, 2, ev.evaluator.rulesOf, 'c-c', Date.now());
+      if (!cc.found) throw new Error('c-c not found');
+      expect(cc.explanation.labels.find((l) => l.label === 'big_eur')).toMatchObject({ held: true, holds: true, change: null, warmingUntil: cc.warmingUp[0]!.until, decidedUnder: 'it-rules-v2' });
+      expect(cc.explanation.features.eur_1h).toBe(0);
 
       // Status shows the rollout done; /readyz details name the version per partition.
       const status = await cli(['status', '--prefix', prefix, '--json']);

@@ -1,7 +1,8 @@
 import { loadRules } from '@labelstream/rules';
-import { applyEvents } from './engine';
+import { applyEvents, evaluateAt } from './engine';
+import { explain } from './explain';
 import { DAY, purchase, T0 } from './fixtures.test-helper';
-import { DiffTally, labelsUnder, RateBudget, reevaluate, sweepDurationMs, switchTarget, warmingAfterSwitch } from './rollout';
+import { DiffTally, labelsUnder, RateBudget, reevaluate, sweepDurationMs, switchTarget, warmingAfterSwitch, warmingMap } from './rollout';
 import { decodeState, encodeState } from './state';
 
 const v = (version: string, threshold: number, extra = ''): ReturnType<typeof loadRules> =>
@@ -66,7 +67,7 @@ labels:
     const copy = decodeState(encodeState(state));
     reevaluate(copy, next);
     expect(copy.r).toBe('v1');
-    reevaluate(copy, next, true);
+    reevaluate(copy, next, { inPlace: true });
     expect(copy.r).toBe('v2');
   });
 });
@@ -144,5 +145,46 @@ labels:
     expect(warmingAfterSwitch(filtered, next, T0 + 91 * DAY, first).map((x) => x.feature)).toEqual(['orders']);
     // Back to the unfiltered definition: its key missed the events since the first switch.
     expect(warmingAfterSwitch(filtered, base, T0 + DAY, first).map((x) => [x.feature, x.until])).toEqual([['spend_90d', T0 + 91 * DAY]]);
+  });
+});
+
+describe('whileWarming: hold', () => {
+  const text = (version: string, where: string, mode: string) => `version: "${version}"
+features:
+  spend_90d: { event: purchase, agg: sum, field: amountMinorBase, window: 90d${where} }
+labels:
+  big: { category: value, description: d, when: "spend_90d >= 2000", whileWarming: ${mode} }
+`;
+  const before = loadRules(text('v1', '', 'hold'));
+  const held = applyEvents(null, [purchase('p1', T0, { amountMinorBase: 3000 })], before).state;
+
+  it('keeps a label that reads a feature the switch started empty until its window is covered, then decides', () => {
+    const after = loadRules(text('v2', `, where: "event.channel == 'WEB'"`, 'hold'));
+    const warming = warmingMap(warmingAfterSwitch(before, after, T0));
+    expect([...warming]).toEqual([['spend_90d', T0 + 90 * DAY]]);
+    const r = reevaluate(decodeState(encodeState(held)), after, { warming })!;
+    expect(r.changes).toEqual([]);
+    expect(r.labels).toEqual(['big']);
+    expect(r.nextDueAt).toBe(T0 + 90 * DAY); // decided when the window is covered
+    const later = evaluateAt(r.state, T0 + 90 * DAY, after, { warming });
+    expect(later.changes.map((c) => `${c.change} ${c.label}`)).toEqual(['REMOVED big']); // empty feature: the label leaves then
+    // and not before: nothing is assigned either while warming
+    const fresh = applyEvents(null, [purchase('p2', T0 + DAY, { amountMinorBase: 5000, channel: 'WEB' })], after, { warming });
+    expect(fresh.labels).toEqual([]);
+  });
+
+  it('decides on partial history by default (whileWarming: decide)', () => {
+    const after = loadRules(text('v2', `, where: "event.channel == 'WEB'"`, 'decide'));
+    const warming = warmingMap(warmingAfterSwitch(before, after, T0));
+    const r = reevaluate(decodeState(encodeState(held)), after, { warming })!;
+    expect(r.changes.map((c) => `${c.change} ${c.label}`)).toEqual(['REMOVED big']);
+  });
+
+  it('shows the hold in explanations and counts it in a dry run', () => {
+    const after = loadRules(text('v2', `, where: "event.channel == 'WEB'"`, 'hold'));
+    const warming = warmingMap(warmingAfterSwitch(before, after, T0));
+    expect(explain(held, after, T0, warming).labels[0]).toMatchObject({ label: 'big', held: true, holds: true, change: null, warmingUntil: T0 + 90 * DAY });
+    expect(labelsUnder(held, after, warming)).toEqual({ before: ['big'], after: ['big'] });
+    expect(labelsUnder(held, after)).toEqual({ before: ['big'], after: [] });
   });
 });

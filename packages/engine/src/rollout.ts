@@ -5,7 +5,7 @@
  * and what a dry run (`labelstream rules diff`) counts. No I/O, no wall clock.
  */
 import { compareRules, type CompiledRules } from '@labelstream/rules';
-import { evaluateAt, type StepResult } from './engine';
+import { evaluateAt, type StepOptions, type StepResult } from './engine';
 import type { CustomerState } from './state';
 
 /**
@@ -26,11 +26,11 @@ export function switchTarget(inForce: number, desired: number | null): number | 
  * so a resumed sweep is idempotent). Evaluating at the customer's clock, not the wall
  * clock, leaves time-based changes to the timers, which fire at their exact due times: the
  * sweep shows only what the rules change. Its result always names the new version, so it
- * is always committed. Mutates `state` when `inPlace`.
+ * is always committed. Mutates `state` when `opts.inPlace`; `opts.warming` as for any step.
  */
-export function reevaluate(state: CustomerState, rules: CompiledRules, inPlace = false): StepResult | null {
+export function reevaluate(state: CustomerState, rules: CompiledRules, opts: StepOptions = {}): StepResult | null {
   if (state.r === rules.version) return null;
-  return evaluateAt(state, state.c, rules, { inPlace });
+  return evaluateAt(state, state.c, rules, opts);
 }
 
 /**
@@ -125,8 +125,15 @@ export class DiffTally {
 }
 
 /** The labels `state` holds now and would hold if evaluated under `rules` at its clock (the state is not changed). */
-export function labelsUnder(state: CustomerState, rules: CompiledRules): { before: string[]; after: string[] } {
-  return { before: Object.keys(state.l), after: evaluateAt(state, state.c, rules).labels };
+export function labelsUnder(state: CustomerState, rules: CompiledRules, warming?: ReadonlyMap<string, number>): { before: string[]; after: string[] } {
+  return { before: Object.keys(state.l), after: evaluateAt(state, state.c, rules, warming ? { warming } : undefined).labels };
+}
+
+/** The warm-up map a step takes ({@link StepOptions.warming}): windowed features only (a lifetime one is never whole, so never held for). */
+export function warmingMap(warming: readonly WarmingFeature[]): ReadonlyMap<string, number> {
+  const m = new Map<string, number>();
+  for (const w of warming) if (w.until !== null) m.set(w.feature, w.until);
+  return m;
 }
 
 /** A feature that started empty at a rules switch (added, or redefined: a new storage key). */

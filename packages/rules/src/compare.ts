@@ -35,7 +35,7 @@ export interface RulesComparison {
 }
 
 function labelShape(l: CompiledLabel): string {
-  return JSON.stringify([l.category, l.conditions.enter.normalised, l.conditions.exit?.normalised ?? null, l.minDwellMs, l.group]);
+  return JSON.stringify([l.category, l.conditions.enter.normalised, l.conditions.exit?.normalised ?? null, l.minDwellMs, l.group, l.whileWarming]);
 }
 
 /** Compares `next` with the rules in force `current`. */

@@ -1,7 +1,7 @@
 import type { Message, Producer } from 'kafkajs';
 import type { Redis } from 'ioredis';
 import { customerEventType, labelDecisionType, subjectFor, COMPATIBILITY, type CustomerEvent, type LabelDecision } from '@labelstream/contracts';
-import { attachIds, compactIds, decodeState, evaluateAt, idEntries, reevaluate, switchTarget, toEngineEvent, warmingAfterSwitch, type EngineEvent, type WarmingFeature } from '@labelstream/engine';
+import { attachIds, compactIds, decodeState, evaluateAt, idEntries, reevaluate, switchTarget, toEngineEvent, warmingAfterSwitch, warmingMap, type EngineEvent, type WarmingFeature } from '@labelstream/engine';
 import type { CompiledRules } from '@labelstream/rules';
 import { AdapterError, chunkMessages, isRetriable, sendChunked, toDeadLetter, type BacklogProbe, type Batch, type BatchContext, type Registry } from '@labelstream/kafka';
 import type { Logger, Metrics } from '@labelstream/observability';
@@ -82,6 +82,8 @@ interface Owned {
   switchedAt: number;
   /** Features started empty by a switch whose window is not covered yet. */
   warming: WarmingFeature[];
+  /** The same as steps take it (`whileWarming: hold` labels wait for them). */
+  warmingUntil: ReadonlyMap<string, number>;
 }
 
 /** How far a partition's input has been applied: whether it was caught up at its last batch, and the latest event time applied. */
@@ -187,7 +189,7 @@ export function createEvaluator(deps: EvaluatorDeps) {
         metrics.rulesSweepActive.set({ partition: String(partition) }, inForce.cursor !== null ? 1 : 0);
         showWarming(partition, inForce.warming);
         logger.info({ partition, epoch, drained, rulesSeq: inForce.seq, rulesVersion: rules.version, sweeping: inForce.cursor !== null }, 'took partition over');
-        return { store, seq: inForce.seq, rules, cursor: inForce.cursor, switchedAt: inForce.switchedAt ?? now(), warming: inForce.warming };
+        return { store, seq: inForce.seq, rules, cursor: inForce.cursor, switchedAt: inForce.switchedAt ?? now(), warming: inForce.warming, warmingUntil: warmingMap(inForce.warming) };
       });
       owned.set(partition, p);
       const mine = p;
@@ -361,7 +363,7 @@ export function createEvaluator(deps: EvaluatorDeps) {
     for (const customerId of customers) {
       const events = byCustomer.get(customerId)!;
       const s = stored.get(customerId)!;
-      const outcome = outcomeOf(replaySteps(s.state, events, rules, s.dueAt, REPLAY), (step) => {
+      const outcome = outcomeOf(replaySteps(s.state, events, rules, s.dueAt, o.warmingUntil.size ? { ...REPLAY, warming: o.warmingUntil } : REPLAY), (step) => {
         for (const o of step.result.outcomes) {
           if (o.outcome === 'late') metrics.lateEvents.inc();
           else if (o.outcome === 'duplicate') metrics.duplicateEvents.inc();
@@ -432,7 +434,7 @@ export function createEvaluator(deps: EvaluatorDeps) {
       const plans = due.map(({ customerId, dueAt }) => {
         const s = stored.get(customerId)!;
         metrics.timerLateness.observe(Math.max(0, t - dueAt) / 1000);
-        const result = evaluateAt(s.state, dueAt, rules, REPLAY);
+        const result = evaluateAt(s.state, dueAt, rules, o.warmingUntil.size ? { ...REPLAY, warming: o.warmingUntil } : REPLAY);
         const cause = { kind: 'TIMER' as const, eventId: null, eventType: null, eventOccurredAt: dueAt };
         return { customerId, loaded: s, outcome: outcomeOf([{ result, cause }], undefined, IDS_APART)! };
       });
@@ -456,7 +458,7 @@ export function createEvaluator(deps: EvaluatorDeps) {
     await fenced(partition, () => o.store.rules.switchTo(target, rules.version, at, warming));
     showWarming(partition, warming);
     logger.info({ partition, from: o.seq, fromVersion: o.rules.version, to: target, rulesVersion: rules.version }, 'rules switched; sweeping customers');
-    Object.assign(o, { seq: target, rules, cursor: '0', switchedAt: at, warming });
+    Object.assign(o, { seq: target, rules, cursor: '0', switchedAt: at, warming, warmingUntil: warmingMap(warming) });
     cache.drop(partition); // states were decoded for the old rules' plan
     metrics.rulesPartitionSeq.set({ partition: String(partition) }, target);
     metrics.rulesSweepActive.set({ partition: String(partition) }, 1);
@@ -496,7 +498,7 @@ export function createEvaluator(deps: EvaluatorDeps) {
     for (const customerId of customers) {
       const s = stored.get(customerId)!;
       if (!s.state) continue;
-      const result = reevaluate(s.state, o.rules, true);
+      const result = reevaluate(s.state, o.rules, { inPlace: true, warming: o.warmingUntil });
       if (!result) continue;
       plans.push({ customerId, loaded: s, outcome: outcomeOf([{ result, cause }], undefined, IDS_APART)! });
     }

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { decodeState, explain, type Explanation, type WarmingFeature } from '@labelstream/engine';
+import { decodeState, explain, warmingMap, type Explanation, type WarmingFeature } from '@labelstream/engine';
 import type { CompiledRules } from '@labelstream/rules';
 import { PartitionKeys, readHistory } from '@labelstream/redis-state';
 import { parseHistoryEntry, type HistoryItem } from './decisions';
@@ -32,7 +32,7 @@ export async function explainCustomer(
   const state = decodeState(raw.slice(bar + 1));
   const history = await readHistory(redis, new PartitionKeys(keyPrefix, p), customerId);
   const { rules, warming } = await rulesOf(p);
-  const explanation = explain(state, rules, at);
+  const explanation = explain(state, rules, at, warmingMap(warming));
   return {
     found: true,
     partition: p,

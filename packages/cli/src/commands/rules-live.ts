@@ -150,7 +150,7 @@ export interface DiffReport {
 }
 
 /** Streams every customer state (SCAN, MGET per page): bounded memory whatever the number of customers. */
-async function tallyCustomers(redis: Redis, prefix: string, next: CompiledRules, onProgress: (n: number) => void): Promise<DiffSummary> {
+async function tallyCustomers(redis: Redis, prefix: string, next: CompiledRules, warming: ReadonlyMap<string, number>, onProgress: (n: number) => void): Promise<DiffSummary> {
   const tally = new DiffTally(5);
   const idOf = /:\{p\d+\}:c:(.*)$/s;
   let cursor = '0';
@@ -165,7 +165,7 @@ async function tallyCustomers(redis: Redis, prefix: string, next: CompiledRules,
         const id = idOf.exec(k)?.[1] ?? k;
         if (v == null) return; // gone since the SCAN
         try {
-          const { before, after } = labelsUnder(decodeState(v.slice(v.indexOf('|') + 1)), next);
+          const { before, after } = labelsUnder(decodeState(v.slice(v.indexOf('|') + 1)), next, warming);
           tally.add(id, before, after);
         } catch {
           tally.unreadable();
@@ -304,11 +304,13 @@ export function registerRulesLive(rules: Command): void {
       const comparison = compareRules(from.rules, compiled.rules);
       const total = await redis.dbsize();
       const bar = progressBar(total);
-      const customers = await tallyCustomers(redis, opts.prefix, compiled.rules, (n) => bar.update(n));
+      const now = Date.now();
+      // As the switch would start them: labels with `whileWarming: hold` keep their state.
+      const warming = new Map(comparison.features.filter((f) => f.historyMs !== null).map((f) => [f.name, now + f.historyMs!] as const));
+      const customers = await tallyCustomers(redis, opts.prefix, compiled.rules, warming, (n) => bar.update(n));
       bar.done();
       const perSecond = Number(opts.sweepRate);
       const instances = Math.max(1, Number(opts.instances));
-      const now = Date.now();
       const report: DiffReport = {
         valid: true,
         from: { seq: from.seq, version: from.rules.version },
