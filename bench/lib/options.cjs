@@ -4,6 +4,9 @@
  * `--quick` for a CI-sized run (1–2 minutes), and flags for each knob.
  */
 
+const { parseArgs } = require('node:util');
+const pkgs = require('./pkgs.cjs');
+
 const PHASES = ['redis', 'preload', 'baseline', 'throughput', 'latency', 'curve', 'scaling', 'compression', 'timers', 'memory'];
 
 const FULL = {
@@ -86,13 +89,12 @@ const HELP = `pnpm bench [options]   throughput, latency, memory and timer figur
   --seed <n>               generator seed (default 7)
   -h, --help               this text
 
-Durations: 90s, 2m, 500ms. Results: bench/results/latest.json (+ history/), a table on
+Durations: a number and a unit (90s, 2m, 500ms; a bare number is refused). Results: bench/results/latest.json (+ history/), a table on
 stdout, and bench/results/latest.svg.`;
 
+/** The one duration grammar (packages/duration), loaded when a duration flag is given. */
 function duration(text, name) {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m)$/.exec(String(text).trim());
-  if (!m) throw new Error(`${name}: expected a duration such as 90s, 2m or 500ms, got "${text}"`);
-  return Math.round(Number(m[1]) * { ms: 1, s: 1000, m: 60_000 }[m[2]]);
+  return pkgs.duration.durationOrThrow(text, name);
 }
 
 function count(text, name, min = 1) {
@@ -101,77 +103,77 @@ function count(text, name, min = 1) {
   return n;
 }
 
-/** Parses argv into the options of one run. Throws with a message naming the bad flag. */
-function parseOptions(argv) {
-  const args = [...argv];
-  if (args.includes('-h') || args.includes('--help')) return { help: HELP };
-  const quick = args.includes('--quick');
-  const o = { ...(quick ? QUICK : FULL), quick, phases: [...PHASES], profile: false, keep: false, note: '', seed: 7 };
-  for (let i = 0; i < args.length; i++) {
-    const flag = args[i];
-    const value = () => {
-      const v = args[++i];
-      if (v === undefined) throw new Error(`${flag} needs a value`);
-      return v;
-    };
-    switch (flag) {
-      case '--quick':
-        break;
-      case '--events': o.events = count(value(), flag); break;
-      case '--customers': o.customers = count(value(), flag); break;
-      case '--partitions': o.partitions = count(value(), flag); break;
-      case '--raw-partitions': o.rawPartitions = count(value(), flag); break;
-      case '--activity-skew': {
-        const v = Number(value());
-        if (!Number.isFinite(v) || v < 0) throw new Error('--activity-skew: expected a number ≥ 0');
-        o.activitySkew = v;
-        break;
-      }
-      case '--rate': o.rate = count(value(), flag); break;
-      case '--warmup': o.warmupMs = duration(value(), flag); break;
-      case '--latency-duration': o.latencyMs = duration(value(), flag); break;
-      case '--curve-rates': o.curveRates = value().split(',').map((x) => count(x, flag)); break;
-      case '--curve-duration': o.curveMs = duration(value(), flag); break;
-      case '--evaluators': o.evaluators = count(value(), flag); break;
-      case '--scaling': o.scalingEvaluators = value().split(',').map((x) => count(x, flag)); break;
-      case '--scaling-events': o.scalingEvents = count(value(), flag); break;
-      case '--compression': {
-        const list = value().split(',').map((x) => x.trim());
-        const bad = list.filter((c) => !['none', 'gzip', 'snappy', 'lz4', 'zstd'].includes(c));
-        if (bad.length) throw new Error(`--compression: unknown codec ${bad.join(', ')} (none, gzip, snappy, lz4, zstd)`);
-        o.compressionCodecs = list;
-        break;
-      }
-      case '--compression-events': o.compressionEvents = count(value(), flag); break;
-      case '--timer-rate': o.timerRate = count(value(), flag); break;
-      case '--timer-customers': o.timerCustomers = count(value(), flag); break;
-      case '--timer-duration': o.timerMs = duration(value(), flag); break;
-      case '--memory-sizes': o.memorySizes = value().split(',').map((s) => count(s, flag)); break;
-      case '--phases': {
-        const list = value().split(',').map((s) => s.trim()).filter(Boolean);
-        const bad = list.filter((p) => !PHASES.includes(p));
-        if (bad.length) throw new Error(`--phases: unknown ${bad.join(', ')} (known: ${PHASES.join(', ')})`);
-        o.phases = list;
-        break;
-      }
-      case '--profile': o.profile = true; break;
-      case '--node-options': o.nodeOptions = value(); break;
-      case '--service-env': {
-        o.serviceEnv = {};
-        for (const kv of value().split(',')) {
-          const eq = kv.indexOf('=');
-          if (eq < 1 || !/^[A-Z][A-Z0-9_]*$/.test(kv.slice(0, eq))) throw new Error(`--service-env: expected KEY=VALUE, got ${JSON.stringify(kv)}`);
-          o.serviceEnv[kv.slice(0, eq)] = kv.slice(eq + 1);
-        }
-        break;
-      }
-      case '--keep': o.keep = true; break;
-      case '--note': o.note = value(); break;
-      case '--seed': o.seed = count(value(), flag, 0); break;
-      default:
-        throw new Error(`unknown option ${flag} (see --help)`);
+/** Comma-separated list, trimmed, empty items dropped. */
+const list = (text) => text.split(',').map((s) => s.trim()).filter(Boolean);
+
+/** Each valued flag: how its text becomes the option it sets. */
+const VALUED = {
+  events: (o, v, f) => (o.events = count(v, f)),
+  customers: (o, v, f) => (o.customers = count(v, f)),
+  partitions: (o, v, f) => (o.partitions = count(v, f)),
+  'raw-partitions': (o, v, f) => (o.rawPartitions = count(v, f)),
+  'activity-skew': (o, v) => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < 0) throw new Error('--activity-skew: expected a number ≥ 0');
+    o.activitySkew = n;
+  },
+  rate: (o, v, f) => (o.rate = count(v, f)),
+  warmup: (o, v, f) => (o.warmupMs = duration(v, f)),
+  'latency-duration': (o, v, f) => (o.latencyMs = duration(v, f)),
+  'curve-rates': (o, v, f) => (o.curveRates = list(v).map((x) => count(x, f))),
+  'curve-duration': (o, v, f) => (o.curveMs = duration(v, f)),
+  evaluators: (o, v, f) => (o.evaluators = count(v, f)),
+  scaling: (o, v, f) => (o.scalingEvaluators = list(v).map((x) => count(x, f))),
+  'scaling-events': (o, v, f) => (o.scalingEvents = count(v, f)),
+  compression: (o, v) => {
+    const codecs = Object.keys(pkgs.kafka.COMPRESSION_TYPES);
+    const bad = list(v).filter((c) => !codecs.includes(c));
+    if (bad.length) throw new Error(`--compression: unknown codec ${bad.join(', ')} (${codecs.join(', ')})`);
+    o.compressionCodecs = list(v);
+  },
+  'compression-events': (o, v, f) => (o.compressionEvents = count(v, f)),
+  'timer-rate': (o, v, f) => (o.timerRate = count(v, f)),
+  'timer-customers': (o, v, f) => (o.timerCustomers = count(v, f)),
+  'timer-duration': (o, v, f) => (o.timerMs = duration(v, f)),
+  'memory-sizes': (o, v, f) => (o.memorySizes = list(v).map((x) => count(x, f))),
+  phases: (o, v) => {
+    const bad = list(v).filter((p) => !PHASES.includes(p));
+    if (bad.length) throw new Error(`--phases: unknown ${bad.join(', ')} (known: ${PHASES.join(', ')})`);
+    o.phases = list(v);
+  },
+  'node-options': (o, v) => (o.nodeOptions = v),
+  'service-env': (o, v) => {
+    o.serviceEnv = {};
+    for (const kv of v.split(',')) {
+      const eq = kv.indexOf('=');
+      if (eq < 1 || !/^[A-Z][A-Z0-9_]*$/.test(kv.slice(0, eq))) throw new Error(`--service-env: expected KEY=VALUE, got ${JSON.stringify(kv)}`);
+      o.serviceEnv[kv.slice(0, eq)] = kv.slice(eq + 1);
     }
+  },
+  note: (o, v) => (o.note = v),
+  seed: (o, v, f) => (o.seed = count(v, f, 0)),
+};
+
+const FLAGS = {
+  quick: { type: 'boolean' },
+  profile: { type: 'boolean' },
+  keep: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+  ...Object.fromEntries(Object.keys(VALUED).map((k) => [k, { type: 'string' }])),
+};
+
+/** Parses argv (node:util parseArgs) into the options of one run. Throws with a message naming the bad flag. */
+function parseOptions(argv) {
+  let values;
+  try {
+    ({ values } = parseArgs({ args: [...argv], options: FLAGS, strict: true, allowPositionals: false }));
+  } catch (err) {
+    throw new Error(`${err.message} (see --help)`);
   }
+  if (values.help) return { help: HELP };
+  const quick = values.quick === true;
+  const o = { ...(quick ? QUICK : FULL), quick, phases: [...PHASES], profile: values.profile === true, keep: values.keep === true, note: '', seed: 7 };
+  for (const [flag, set] of Object.entries(VALUED)) if (values[flag] !== undefined) set(o, values[flag], `--${flag}`);
   // The baseline and throughput phases read what the preload wrote.
   if ((o.phases.includes('baseline') || o.phases.includes('throughput')) && !o.phases.includes('preload')) o.phases.unshift('preload');
   return o;

@@ -21,6 +21,9 @@ module.exports = {
   get contracts() {
     return load('packages/contracts');
   },
+  get duration() {
+    return load('packages/duration');
+  },
   get engine() {
     return load('packages/engine');
   },
@@ -32,5 +35,8 @@ module.exports = {
   },
   get rules() {
     return load('packages/rules');
+  },
+  get testkit() {
+    return load('packages/testkit');
   },
 };

@@ -1,15 +1,14 @@
 'use strict';
-/* global fetch, AbortSignal */
 /**
  * The three built services as child processes, as an operator runs them: environment
  * variables in, logs to bench/results/tmp/, readiness awaited with a bound, metrics
  * scraped from their HTTP port.
  */
 const fs = require('node:fs');
-const net = require('node:net');
 const path = require('node:path');
-const { spawn } = require('node:child_process');
 const { ROOT } = require('./system.cjs');
+
+const testkit = () => require('./pkgs.cjs').testkit;
 
 const TMP = path.join(ROOT, 'bench', 'results', 'tmp');
 
@@ -21,70 +20,38 @@ async function stopAll(ms = 10_000) {
   await Promise.all([...running].map((s) => s.stop(ms).catch(() => undefined)));
 }
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * Starts `services/<name>/dist/main.js` with `env`, logging to bench/results/tmp/<tag>-<name>.log,
- * and waits (up to 60 s) until /readyz answers 200. `nodeArgs` go before the script (e.g. --cpu-prof).
+ * Starts `services/<name>/dist/main.js` with `env` through the spawn helper the tests and the
+ * fault run use (packages/testkit), logging to bench/results/tmp/<tag>-<name>.log, and waits
+ * (up to 60 s) until /readyz answers 200. `nodeArgs` go before the script (e.g. --cpu-prof).
  */
 async function startService(name, env, { tag, nodeArgs = [] } = {}) {
   fs.mkdirSync(TMP, { recursive: true });
-  const port = await freePort();
   const logFile = path.join(TMP, `${tag ?? 'bench'}-${name}.log`);
-  const log = fs.openSync(logFile, 'w');
-  const child = spawn(process.execPath, [...nodeArgs, path.join(ROOT, 'services', name, 'dist', 'main.js')], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', ...env, HTTP_HOST: '127.0.0.1', HTTP_PORT: String(port) },
-    stdio: ['ignore', log, log],
-  });
-  fs.closeSync(log);
-  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal)));
-  let svc;
-  void exited.then(() => running.delete(svc));
-  svc = {
+  const proc = await testkit().spawnService(name, { env, logFile, nodeArgs, waitReady: false });
+  const svc = {
     name,
-    port,
-    pid: child.pid,
+    port: proc.port,
+    pid: proc.child.pid,
     logFile,
-    async metrics() {
-      const res = await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(10_000) });
-      return res.text();
-    },
+    metrics: () => proc.metrics(),
     /** SIGTERM, then SIGKILL after `ms`. */
     async stop(ms = 15_000) {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGTERM');
-      const t = setTimeout(() => child.kill('SIGKILL'), ms);
-      await exited;
-      clearTimeout(t);
+      await proc.stop(ms);
     },
-    alive: () => child.exitCode === null && child.signalCode === null,
+    alive: () => proc.alive(),
   };
   running.add(svc);
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (!svc.alive()) throw new Error(`${name} exited before becoming ready; see ${logFile}:\n${tail(logFile)}`);
-    const ok = await fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(2000) })
-      .then((r) => r.status === 200)
-      .catch(() => false);
-    if (ok) return svc;
-    if (Date.now() > deadline) {
-      await svc.stop(2000);
-      throw new Error(`${name} did not become ready within 60 s; see ${logFile}:\n${tail(logFile)}`);
-    }
-    await sleep(200);
+  void proc.exited.then(() => running.delete(svc));
+  try {
+    await proc.waitReady(60_000);
+  } catch (err) {
+    await svc.stop(2000);
+    throw new Error(`${err.message}; see ${logFile}:\n${tail(logFile)}`);
   }
+  return svc;
 }
 
 function tail(file, lines = 20) {
@@ -173,4 +140,4 @@ function round1(v) {
   return v == null ? null : Math.round(v);
 }
 
-module.exports = { startService, stopAll, metricSum, histogramQuantile, serviceDiagnostics, freePort, sleep, TMP };
+module.exports = { startService, stopAll, metricSum, histogramQuantile, serviceDiagnostics, sleep, TMP };

@@ -12,6 +12,9 @@
 # Every command takes --secure (or LABELSTREAM_SECURE=1): the secure profile, with
 # SASL_SSL/SCRAM Kafka and TLS + ACL Redis, in its own stack dir and on its own ports, so
 # it runs beside the default stack (deploy/local/secure.sh).
+# up, down, status and env take --cluster (or LABELSTREAM_CLUSTER=1): Redis as a 3-master,
+# 3-replica Redis Cluster (deploy/local/cluster.sh) on REDIS_CLUSTER_PORT…+5 (7001–7006);
+# `env --cluster` prints REDIS_URL=redis+cluster://….
 #
 # See deploy/local/README.md for versions, ports, env vars and troubleshooting.
 # shellcheck disable=SC2016 # the bash -c '...' snippets expand their own "$@"
@@ -22,15 +25,21 @@ REPO_ROOT=$(cd "$SCRIPT_DIR/../.." && pwd)
 
 SECURE=0
 case ${LABELSTREAM_SECURE:-0} in 1 | true | yes) SECURE=1 ;; esac
+CLUSTER=0
+case ${LABELSTREAM_CLUSTER:-0} in 1 | true | yes) CLUSTER=1 ;; esac
 ARGS=()
 for arg in "$@"; do
-  if [[ $arg == --secure ]]; then SECURE=1; else ARGS+=("$arg"); fi
+  case $arg in
+    --secure) SECURE=1 ;;
+    --cluster) CLUSTER=1 ;;
+    *) ARGS+=("$arg") ;;
+  esac
 done
 set -- "${ARGS[@]}"
 
 # ---------------------------------------------------------------- settings --
-# Kafka stays on 3.9.x: kafkajs 2.2.4 needs protocol versions Kafka 4 removed.
-KAFKA_VERSION=${LABELSTREAM_KAFKA_VERSION:-3.9.2}
+# Kafka: LABELSTREAM_KAFKA_VERSION picks the release (see kafka_version_settings below).
+KAFKA_VERSION=${LABELSTREAM_KAFKA_VERSION:-4}
 # Apicurio 3.0.x is the newest line that runs on Java 17 (3.3.x needs Java 21).
 APICURIO_VERSION=${LABELSTREAM_APICURIO_VERSION:-3.0.9}
 
@@ -73,6 +82,37 @@ REGISTRY_COMPATIBILITY=${REGISTRY_COMPATIBILITY-BACKWARD}
   { printf '[stack] ERROR: REGISTRY_COMPATIBILITY must be empty or a Confluent compatibility level (BACKWARD, FULL, …), not %s\n' "$REGISTRY_COMPATIBILITY" >&2; exit 1; }
 # Kafka topics in which the registry keeps its state (Apicurio "kafkasql").
 REGISTRY_TOPIC_PREFIX=${REGISTRY_TOPIC_PREFIX:-_registry}
+
+# ------------------------------------------------------------ kafka version --
+# One stack runs one Kafka release. LABELSTREAM_KAFKA_VERSION takes a release (4.4.0, 3.9.2)
+# or a line: 4 (the default) or 3, each the newest release of that line the project tests.
+# Both lines are tested (scripts/test.sh runs the integration suite on the other line too).
+KAFKA_LINE_4=4.4.0
+KAFKA_LINE_3=3.9.2
+kafka_version_settings() {
+  case $KAFKA_VERSION in
+    4) KAFKA_VERSION=$KAFKA_LINE_4 ;;
+    3) KAFKA_VERSION=$KAFKA_LINE_3 ;;
+  esac
+  [[ $KAFKA_VERSION =~ ^[34]\.[0-9]+\.[0-9]+$ ]] ||
+    { printf '[stack] ERROR: LABELSTREAM_KAFKA_VERSION must be 4, 3 or a 3.x/4.x release (4.4.0, 3.9.2), not %s\n' "$KAFKA_VERSION" >&2; exit 1; }
+  KAFKA_MAJOR=${KAFKA_VERSION%%.*}
+  # The logging binding its binary distribution ships (kafka/pom.xml profiles), the config
+  # files for the broker and the CLI tools, and the class of the console producer (it moved
+  # from core to kafka-tools in 4.0).
+  if ((KAFKA_MAJOR >= 4)); then
+    KAFKA_LOGGING=log4j2
+    KAFKA_LOG_OPT=(-Dlog4j2.configurationFile="$SCRIPT_DIR/kafka/log4j2.properties")
+    KAFKA_TOOLS_LOG_OPT=(-Dlog4j2.configurationFile="$SCRIPT_DIR/kafka/tools-log4j2.properties")
+    KAFKA_CONSOLE_PRODUCER=org.apache.kafka.tools.ConsoleProducer
+  else
+    KAFKA_LOGGING=log4j1
+    KAFKA_LOG_OPT=(-Dlog4j.configuration="file:$SCRIPT_DIR/kafka/log4j.properties")
+    KAFKA_TOOLS_LOG_OPT=(-Dlog4j.configuration="file:$SCRIPT_DIR/kafka/tools-log4j.properties")
+    KAFKA_CONSOLE_PRODUCER=kafka.tools.ConsoleProducer
+  fi
+}
+kafka_version_settings
 
 KAFKA_HOME="$CACHE_DIR/kafka-$KAFKA_VERSION"
 REGISTRY_HOME="$CACHE_DIR/apicurio-registry-$APICURIO_VERSION"
@@ -231,11 +271,20 @@ take_lock() {
   flock -w 300 9 || die "another stack.sh is running (lock $STACK_DIR/.lock)"
 }
 
+# Extra curl arguments for the registry's admin calls (the secure profile's credentials).
+REGISTRY_CURL_ARGS=()
 # The secure profile's functions (secure_*); it needs the helpers above.
 if ((SECURE)); then
   # shellcheck source=deploy/local/secure.sh
   source "$SCRIPT_DIR/secure.sh"
 fi
+
+# The Redis Cluster profile's functions (cluster_*), data in the stack dir.
+CLUSTER_DIR="$DATA_DIR/redis-cluster"
+# shellcheck source=deploy/local/cluster.sh
+source "$SCRIPT_DIR/cluster.sh"
+((CLUSTER && SECURE)) && die "--cluster and --secure do not combine yet (the cluster nodes speak neither TLS nor ACLs)"
+((CLUSTER)) && COMPONENTS=(kafka registry) # the cluster's nodes have their own lines in status
 
 # ------------------------------------------------------------ prerequisites --
 JAVA=java
@@ -303,7 +352,7 @@ pom_sum() { cksum <"$SCRIPT_DIR/kafka/pom.xml" | cut -d' ' -f1; }
 
 fetch_kafka() {
   local marker="$KAFKA_HOME/.complete" want
-  want="kafka=$KAFKA_VERSION pom=$(pom_sum)"
+  want="kafka=$KAFKA_VERSION logging=$KAFKA_LOGGING pom=$(pom_sum)"
   if [[ -f $marker && $(cat "$marker") == "$want" ]]; then
     return 0
   fi
@@ -315,7 +364,7 @@ fetch_kafka() {
   mlog="$CACHE_DIR/maven-kafka-$KAFKA_VERSION.log"
   rm -rf "$KAFKA_HOME.tmp"
   run_maven "$mlog" -f "$SCRIPT_DIR/kafka/pom.xml" \
-    dependency:copy-dependencies \
+    dependency:copy-dependencies -P "$KAFKA_LOGGING" \
     -Dkafka.version="$KAFKA_VERSION" \
     -DoutputDirectory="$KAFKA_HOME.tmp/libs"
   [[ -f $KAFKA_HOME.tmp/libs/kafka_2.13-$KAFKA_VERSION.jar ]] ||
@@ -406,10 +455,29 @@ kafka_java_cmd() {
   # shellcheck disable=SC2206 # KAFKA_HEAP_OPTS is a list of JVM flags
   KAFKA_JAVA=("$JAVA" $KAFKA_HEAP_OPTS -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:+ExitOnOutOfMemoryError
     -Djava.awt.headless=true
-    -Dlog4j.configuration="file:$SCRIPT_DIR/kafka/log4j.properties"
+    "${KAFKA_LOG_OPT[@]}"
     -Dkafka.logs.dir="$LOG_DIR"
     -Dlabelstream.stack=kafka
     -cp "$KAFKA_HOME/libs/*")
+}
+
+# The release a running broker was started with (written at launch), and the release that
+# formatted the data dir. A 4.x-formatted log (metadata.version 4.x) cannot be read by 3.x;
+# a 3.x-formatted one runs on 4.x (Kafka's upgrade path).
+KAFKA_RUNNING_VERSION_FILE="$PID_DIR/kafka.version"
+KAFKA_FORMATTED_BY_FILE="$KAFKA_DATA/.labelstream-formatted-by"
+kafka_version_guard() {
+  local running formatted
+  if running_pid kafka >/dev/null; then
+    running=$(cat "$KAFKA_RUNNING_VERSION_FILE" 2>/dev/null || echo unknown)
+    [[ $running == "$KAFKA_VERSION" ]] ||
+      warn "kafka: the running broker is Kafka $running, not $KAFKA_VERSION: \`stack.sh down\` first to switch"
+    return 0
+  fi
+  formatted=$(cat "$KAFKA_FORMATTED_BY_FILE" 2>/dev/null || true)
+  if [[ -f $KAFKA_DATA/meta.properties && ${formatted%%.*} == 4 ]] && ((KAFKA_MAJOR < 4)); then
+    die "kafka: $KAFKA_DATA was formatted by Kafka $formatted, which Kafka $KAFKA_VERSION cannot read: \`stack.sh down --purge\`, or another LABELSTREAM_STACK_DIR"
+  fi
 }
 
 start_kafka() {
@@ -435,9 +503,11 @@ start_kafka() {
     ((SECURE)) && secure_format_args
     "${KAFKA_JAVA[@]}" kafka.tools.StorageTool format --cluster-id="$cid" -c "$KAFKA_CONF" --ignore-formatted \
       "${KAFKA_FORMAT_ARGS[@]}" >>"$LOG_DIR/kafka.log" 2>&1 || fail_component kafka "kafka-storage format failed"
+    printf '%s\n' "$KAFKA_VERSION" >"$KAFKA_FORMATTED_BY_FILE"
   fi
   t0=$(now)
   pid=$(launch kafka "${KAFKA_JAVA[@]}" kafka.Kafka "$KAFKA_CONF")
+  printf '%s\n' "$KAFKA_VERSION" >"$KAFKA_RUNNING_VERSION_FILE"
   log "kafka: started Kafka $KAFKA_VERSION (pid $pid), waiting for $HOST:$KAFKA_PORT…"
   wait_healthy kafka kafka_probe "metadata request to $HOST:$KAFKA_PORT" "$pid"
   log "kafka: healthy ($(($(now) - t0))s)"
@@ -522,12 +592,12 @@ registry_defaults() {
     log "registry: global compatibility $REGISTRY_COMPATIBILITY (already set)"
     return 0
   fi
-  body=$(curl -sS -m 10 -X PUT -H 'Content-Type: application/vnd.schemaregistry.v1+json' \
+  body=$(curl -sS -m 10 "${REGISTRY_CURL_ARGS[@]}" -X PUT -H 'Content-Type: application/vnd.schemaregistry.v1+json' \
     --data "{\"compatibility\":\"$REGISTRY_COMPATIBILITY\"}" "$(registry_url)/config" 2>&1) ||
     fail_component registry "PUT /config {\"compatibility\":\"$REGISTRY_COMPATIBILITY\"} failed: $body"
   if [[ $body == *"already exists"* ]]; then
     # Another level is set and the ccompat API will not update it: Apicurio's own admin API will.
-    body=$(curl -sS -m 10 -X PUT -H 'Content-Type: application/json' \
+    body=$(curl -sS -m 10 "${REGISTRY_CURL_ARGS[@]}" -X PUT -H 'Content-Type: application/json' \
       --data "{\"ruleType\":\"COMPATIBILITY\",\"config\":\"$REGISTRY_COMPATIBILITY\"}" \
       "http://$HOST:$REGISTRY_PORT/apis/registry/v3/admin/rules/COMPATIBILITY" 2>&1) ||
       fail_component registry "PUT /apis/registry/v3/admin/rules/COMPATIBILITY failed: $body"
@@ -636,7 +706,11 @@ env_lines() {
   fi
   printf 'export KAFKA_BROKERS=%s:%s\n' "$HOST" "$KAFKA_PORT"
   printf 'export SCHEMA_REGISTRY_URL=%s\n' "$(registry_url)"
-  printf 'export REDIS_URL=%s\n' "$(redis_url)"
+  if ((CLUSTER)); then
+    printf 'export REDIS_URL=%s\n' "$(cluster_url)"
+  else
+    printf 'export REDIS_URL=%s\n' "$(redis_url)"
+  fi
   printf 'export RAW_MAX_RECORD_BYTES=%s\n' "$RAW_MAX_RECORD_BYTES"
 }
 
@@ -647,9 +721,11 @@ cmd_up() {
   find_java
   take_lock
   ensure_dirs
+  kafka_version_guard
   ((SECURE)) && secure_prepare
-  start_redis
+  if ((CLUSTER)); then cluster_up; else start_redis; fi
   start_kafka
+  ((SECURE)) && secure_kafka_setup
   start_registry
   if ((SECURE)); then
     env_lines >"$SECURE_ENV_FILE"
@@ -678,6 +754,7 @@ cmd_down() {
   stop_component registry
   stop_component kafka
   stop_component redis
+  [[ -d $CLUSTER_DIR ]] && cluster_down
   if ((purge)); then
     log "purging data, logs and config in $STACK_DIR"
     rm -rf "$DATA_DIR" "$LOG_DIR" "$PID_DIR" "$CONF_DIR" "$STACK_DIR/env"
@@ -718,7 +795,9 @@ cmd_status() {
     [[ $health == ok ]] || rc=1
     printf '%-9s %-9s %-8s %-22s %s\n' "$name" "$state" "$pid" "$port" "$health"
   done
+  if ((CLUSTER)) || [[ -d $CLUSTER_DIR ]]; then cluster_status || rc=1; fi
   printf 'stack dir: %s\n' "$STACK_DIR"
+  running_pid kafka >/dev/null && printf 'kafka release: %s\n' "$(cat "$KAFKA_RUNNING_VERSION_FILE" 2>/dev/null || echo unknown)"
   return "$rc"
 }
 
@@ -763,7 +842,7 @@ cmd_kafka() {
     topics) cls=org.apache.kafka.tools.TopicCommand ;;
     groups | consumer-groups) cls=org.apache.kafka.tools.consumer.group.ConsumerGroupCommand ;;
     console-consumer) cls=org.apache.kafka.tools.consumer.ConsoleConsumer ;;
-    console-producer) cls=kafka.tools.ConsoleProducer ;;
+    console-producer) cls=$KAFKA_CONSOLE_PRODUCER ;;
     offsets) cls=org.apache.kafka.tools.GetOffsetShell ;;
     *) die "usage: stack.sh kafka topics|groups|console-consumer|console-producer|offsets [args…]  (e.g. stack.sh kafka topics --list)" ;;
   esac
@@ -774,7 +853,7 @@ cmd_kafka() {
   ((SECURE)) && secure_kafka_cli_args "$tool"
   # shellcheck disable=SC2086 # KAFKA_CLI_OPTS may hold several JVM flags
   exec "$JAVA" ${KAFKA_CLI_OPTS:--Xmx256m} \
-    -Dlog4j.configuration="file:$SCRIPT_DIR/kafka/tools-log4j.properties" \
+    "${KAFKA_TOOLS_LOG_OPT[@]}" \
     -cp "$KAFKA_HOME/libs/*" "$cls" --bootstrap-server "$HOST:$KAFKA_PORT" "${KAFKA_CLI_ARGS[@]}" "$@"
 }
 
@@ -801,9 +880,14 @@ usage: stack.sh <command>
   libs                print the directory of Kafka's jars (fetched on first use), for
                       running Kafka's Java clients: java -cp "\$(stack.sh libs)/*" …
 
+  acls --secure       (secure profile) the services' Kafka ACLs for the topic and group
+                      names in the environment (TOPIC_*, *_GROUP_ID; \`up\` grants the defaults)
+  --cluster           (up, env; or LABELSTREAM_CLUSTER=1) Redis as a Redis Cluster: 3 masters,
+                      3 replicas on ports \$REDIS_CLUSTER_PORT…+5 (7001–7006), REDIS_URL=redis+cluster://…
+
   --secure            (any command; or LABELSTREAM_SECURE=1) the secure profile: SASL_SSL
-                      Kafka, TLS + ACL Redis, own dir and ports; \`env --secure\` prints
-                      the credentials
+                      Kafka with ACLs, TLS + ACL Redis, registry with authentication, own
+                      dir and ports; \`env --secure\` prints the credentials
 
 stack dir: $STACK_DIR   cache: $CACHE_DIR
 EOF
@@ -826,6 +910,10 @@ main() {
       ;;
     kafka) cmd_kafka "$@" ;;
     libs) cmd_libs ;;
+    acls)
+      ((SECURE)) || die "usage: stack.sh acls --secure (Kafka ACLs exist in the secure profile only)"
+      secure_cmd_acls
+      ;;
     help | -h | --help) usage ;;
     *)
       usage >&2

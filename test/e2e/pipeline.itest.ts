@@ -150,8 +150,10 @@ describe('pipeline end to end', () => {
       expect(metricSum(me, 'labelstream_redis_script_duration_seconds_count')).toBeGreaterThan(0);
       expect(metricSum(mp, 'labelstream_label_changes_total')).toBeGreaterThanOrEqual(4);
       expect(metricSum(mp, 'labelstream_end_to_end_latency_seconds_count')).toBeGreaterThanOrEqual(3); // one per decision
-      expect(metricSum(mp, 'labelstream_label_population', { label: 'customer' })).toBe(1);
-      expect(metricSum(mp, 'labelstream_label_population', { label: 'engaged' })).toBe(0);
+      // Populations come from the evaluator's census in Redis (the publisher exports none).
+      expect(metricSum(me, 'labelstream_label_population', { label: 'customer' })).toBe(1);
+      expect(metricSum(me, 'labelstream_label_population', { label: 'engaged' })).toBe(0);
+      expect(metricSum(mp, 'labelstream_label_population')).toBe(0);
       expect(metricSum(me, 'labelstream_ready')).toBe(1);
 
       // Explanations through the evaluator's admin endpoint, which refuses requests without the token.

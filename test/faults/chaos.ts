@@ -9,10 +9,16 @@
  */
 import type { Rng } from '@labelstream/generator';
 import type { Fleet, ServiceName } from './fleet';
-import type { OwnRedis } from './own-redis';
 import type { PrivateStack } from './private-stack';
 
-export type FaultKind = 'kill-ingest' | 'kill-evaluator' | 'kill-publisher' | 'redis-kill9' | 'scale-evaluator' | 'broker-restart';
+export type FaultKind = 'kill-ingest' | 'kill-evaluator' | 'kill-publisher' | 'redis-kill9' | 'redis-failover' | 'scale-evaluator' | 'broker-restart';
+
+/** The run's Redis as a fault target: one server (kill -9 and restart) or a cluster (kill -9 of a master, failover). */
+export interface RedisUnderFault {
+  readonly faultKind: 'redis-kill9' | 'redis-failover';
+  /** Injects one fault and resolves once Redis is whole again, with what happened. */
+  injectFault(rng: Rng): Promise<string>;
+}
 
 export interface FaultRecord {
   kind: FaultKind;
@@ -20,6 +26,8 @@ export interface FaultRecord {
   /** Until the pipeline was whole again (replacement ready, Redis answering, broker up). */
   recoveredAt: number;
   detail: string;
+  /** SIGTERM stops of the fault (evaluators leaving on scale-down): exit code, time, whether SIGKILL was needed. */
+  stops?: Array<{ id: string; code: number | string; ms: number; forced: boolean }>;
 }
 
 export interface ChaosPlan {
@@ -32,7 +40,7 @@ export interface ChaosPlan {
 
 export interface ChaosDeps {
   fleet: Fleet;
-  redis: OwnRedis;
+  redis: RedisUnderFault;
   stack: PrivateStack | undefined;
   rng: Rng;
   log: (line: string) => void;
@@ -89,13 +97,13 @@ export async function runChaos(plan: ChaosPlan, deps: ChaosDeps): Promise<FaultR
   const lock = new FaultLock();
   const records: FaultRecord[] = [];
   const gap = () => sleep(rng.int(plan.gapMs.min, plan.gapMs.max));
-  const record = async (kind: FaultKind, mode: 'shared' | 'exclusive', work: () => Promise<string>) =>
+  const record = async (kind: FaultKind, mode: 'shared' | 'exclusive', work: () => Promise<string | { detail: string; stops: FaultRecord['stops'] }>) =>
     lock.run(mode, async () => {
       const startedAt = Date.now();
-      const detail = await work();
-      const r = { kind, startedAt, recoveredAt: Date.now(), detail };
+      const done = await work();
+      const r: FaultRecord = { kind, startedAt, recoveredAt: Date.now(), ...(typeof done === 'string' ? { detail: done } : done) };
       records.push(r);
-      log(`fault ${kind}: ${detail} (whole again after ${((r.recoveredAt - startedAt) / 1000).toFixed(1)} s)`);
+      log(`fault ${kind}: ${r.detail} (whole again after ${((r.recoveredAt - startedAt) / 1000).toFixed(1)} s)`);
     });
 
   const killChain = async (name: ServiceName, count: number) => {
@@ -115,11 +123,7 @@ export async function runChaos(plan: ChaosPlan, deps: ChaosDeps): Promise<FaultR
   const infra: Array<() => Promise<void>> = [];
   for (let i = 0; i < plan.redisKills; i++) {
     infra.push(() =>
-      record('redis-kill9', 'exclusive', async () => {
-        const pid = redis.pid;
-        await redis.kill9AndRestart(rng.int(500, 3000));
-        return `kill -9 redis-server (pid ${pid}), restarted (pid ${redis.pid}) from its AOF`;
-      }),
+      record(redis.faultKind, 'exclusive', () => redis.injectFault(rng)),
     );
   }
   for (let i = 0; i < plan.scaleCycles; i++) {
@@ -132,7 +136,11 @@ export async function runChaos(plan: ChaosPlan, deps: ChaosDeps): Promise<FaultR
         const rest = running.filter((p) => p !== leaving[0]);
         leaving.push(rest[rng.int(0, rest.length - 1)]!);
         const stops = await Promise.all(leaving.map((p) => fleet.stop(p, 20_000)));
-        return `evaluator 1 → 3 (+${added.map((p) => p.id).join(', ')}) → 1 (SIGTERM ${leaving.map((p, i) => `${p.id}: exit ${stops[i]!.code} in ${stops[i]!.ms} ms`).join(', ')})`;
+        const n = running.length - 2;
+        return {
+          detail: `evaluator ${n} → ${n + 2} (+${added.map((p) => p.id).join(', ')}) → ${n} (SIGTERM ${leaving.map((p, i) => `${p.id}: exit ${stops[i]!.code} in ${stops[i]!.ms} ms`).join(', ')})`,
+          stops: leaving.map((p, i) => ({ id: p.id, ...stops[i]! })),
+        };
       }),
     );
   }

@@ -4,14 +4,11 @@
  * replaced, stopped with SIGTERM. Every process logs to its own file, and an exit the run
  * did not cause is recorded: that is a crash, and a finding.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { freePort, waitFor } from '@labelstream/testkit';
+import { spawnService, type ServiceName, type ServiceProcess } from '@labelstream/testkit';
 
-const ROOT = join(__dirname, '..', '..', '..');
-
-export type ServiceName = 'ingest' | 'evaluator' | 'publisher';
+export type { ServiceName };
 
 export interface ServiceProc {
   readonly id: string;
@@ -21,6 +18,7 @@ export interface ServiceProc {
   readonly startedAt: number;
   /** Resolves with the exit code, or the signal name. */
   readonly exited: Promise<number | string>;
+  readonly svc: ServiceProcess;
 }
 
 export interface UnexpectedExit {
@@ -46,38 +44,22 @@ export class Fleet {
 
   /** Starts one process of `name` and waits until it is ready. */
   async start(name: ServiceName): Promise<ServiceProc> {
-    const port = await freePort();
     const id = `${name}#${++this.n}`;
-    const log = createWriteStream(join(this.logDir, `${id.replace('#', '-')}.log`));
-    const child = spawn(process.execPath, [this.mains[name] ?? join(ROOT, 'services', name, 'dist', 'main.js')], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', ...this.envFor(name), HTTP_HOST: '127.0.0.1', HTTP_PORT: String(port) },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const svc = await spawnService(name, {
+      env: this.envFor(name),
+      logFile: join(this.logDir, `${id.replace('#', '-')}.log`),
+      waitReady: false,
+      ...(this.mains[name] ? { main: this.mains[name] } : {}),
     });
-    child.stdout?.pipe(log, { end: false });
-    child.stderr?.pipe(log, { end: false });
-    const exited = new Promise<number | string>((resolve) =>
-      child.once('exit', (code, signal) => {
-        log.end();
-        resolve(code ?? signal ?? 'unknown');
-      }),
-    );
-    const proc: ServiceProc = { id, name, port, child, startedAt: Date.now(), exited };
+    const exited = svc.exited.then(({ code, signal }) => code ?? signal ?? 'unknown');
+    const proc: ServiceProc = { id, name, port: svc.port, child: svc.child, startedAt: svc.startedAt, exited, svc };
     this.live.add(proc);
     this.starts[name]++;
     void exited.then((code) => {
       this.live.delete(proc);
       if (!this.ending.has(proc)) this.unexpected.push({ id, at: Date.now(), code });
     });
-    await waitFor(
-      `${id} to become ready on :${port}`,
-      async () => {
-        if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${id} exited during start-up; see ${id}.log`);
-        const r = await fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(2000) }).catch(() => undefined);
-        return r?.status === 200;
-      },
-      { timeoutMs: this.readyTimeoutMs, intervalMs: 250 },
-    );
+    await svc.waitReady(this.readyTimeoutMs);
     return proc;
   }
 
@@ -89,23 +71,14 @@ export class Fleet {
   /** SIGKILL, and wait for the exit. */
   async kill(proc: ServiceProc): Promise<void> {
     this.ending.add(proc);
-    proc.child.kill('SIGKILL');
-    await proc.exited;
+    await proc.svc.kill();
   }
 
   /** SIGTERM; SIGKILL after `boundMs`. Resolves with the exit code and how long it took. */
   async stop(proc: ServiceProc, boundMs: number): Promise<{ code: number | string; ms: number; forced: boolean }> {
     this.ending.add(proc);
-    const t0 = Date.now();
-    proc.child.kill('SIGTERM');
-    let forced = false;
-    const timer = setTimeout(() => {
-      forced = true;
-      proc.child.kill('SIGKILL');
-    }, boundMs);
-    const code = await proc.exited;
-    clearTimeout(timer);
-    return { code, ms: Date.now() - t0, forced };
+    const { ms, forced } = await proc.svc.stop(boundMs);
+    return { code: await proc.exited, ms, forced };
   }
 
   /** Stops everything still running (SIGTERM, bounded). */

@@ -4,8 +4,7 @@
  * and reading a topic from the beginning to its end.
  */
 import type { Admin, Kafka, KafkaMessage } from 'kafkajs';
-import type Redis from 'ioredis';
-import { PartitionKeys } from '@labelstream/redis-state';
+import { PartitionKeys, type RedisClient } from '@labelstream/redis-state';
 import { uniqueName, waitFor } from '@labelstream/testkit';
 
 export type TopicRecord = KafkaMessage & { partition: number };
@@ -26,7 +25,7 @@ export async function groupLag(admin: Admin, groupId: string, topics: string[]):
 }
 
 /** Timers due at or before `horizon` still waiting, and decisions still in an outbox. */
-export async function evaluatorBacklog(redis: Redis, prefix: string, partitions: number, horizon: number): Promise<{ dueTimers: number; outbox: number }> {
+export async function evaluatorBacklog(redis: RedisClient, prefix: string, partitions: number, horizon: number): Promise<{ dueTimers: number; outbox: number }> {
   let dueTimers = 0;
   let outbox = 0;
   for (let p = 0; p < partitions; p++) {

@@ -3,6 +3,8 @@
  * to override any figure. Parsed once from argv and the environment (this is a script).
  */
 import { join } from 'node:path';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { DURATION_GRAMMAR, parseDuration } from '@labelstream/duration';
 
 export interface FaultOptions {
   /** Valid events to produce at least (production also lasts until the faults are done). */
@@ -44,11 +46,23 @@ export interface FaultOptions {
   keepTopics: boolean;
   /** Run this evaluator build instead of services/evaluator/dist/main.js (to try a change, or an old version). */
   evaluatorMain?: string;
+  /**
+   * Redis Cluster (3 masters, 3 replicas) instead of one redis-server, with `evaluators`
+   * evaluators and `redisKills` masters killed (kill -9) and failed over; on a private
+   * Kafka + registry.
+   */
+  redisCluster: boolean;
+  /** Evaluator processes run side by side (1; 3 with --redis-cluster). */
+  evaluators: number;
+  /** REDIS_WAIT_REPLICAS of the evaluators (0 = asynchronous replication). */
+  redisWaitReplicas: number;
+  /** Write the report to docs/runs/ (the committed evidence RELIABILITY.md quotes). */
+  record: boolean;
 }
 
 const ROOT = join(__dirname, '..', '..', '..');
 
-const CI: Omit<FaultOptions, 'outDir' | 'brokerRestarts' | 'keepTopics'> = {
+const CI: Omit<FaultOptions, 'outDir' | 'brokerRestarts' | 'keepTopics' | 'redisCluster' | 'evaluators' | 'redisWaitReplicas' | 'record'> = {
   events: 20_000,
   rate: 160,
   customers: 1500,
@@ -78,107 +92,113 @@ const LONG: Partial<FaultOptions> = {
   gapMs: { min: 2_000, max: 8_000 },
 };
 
-const USAGE = `usage: pnpm test:faults [--long] [--broker-restart] [--events N] [--rate N] [--customers N]
+/** The Redis Cluster run: 3 evaluators, 2 masters killed and failed over. */
+const CLUSTER: Partial<FaultOptions> = { evaluators: 3, redisKills: 2, scaleCycles: 0 };
+
+const USAGE = `usage: pnpm test:faults [--long] [--broker-restart] [--redis-cluster] [--redis-wait-replicas N] [--no-record]
+  [--evaluators N] [--events N] [--rate N] [--customers N]
   [--kills N | --kills-ingest N --kills-evaluator N --kills-publisher N] [--redis-kills N]
   [--scale-cycles N] [--broker-restarts N] [--lead 90s] [--tail 95s] [--seed N] [--out DIR] [--keep-topics]
   [--customers-skew X] [--evaluator-main PATH]
-Environment: FAULTS_BROKER_RESTART=1 is --broker-restart (one restart of a private broker).`;
+Durations (--lead, --tail): a number and a unit, e.g. 90s, 2m (a bare number is refused).
+Environment: FAULTS_BROKER_RESTART=1 is --broker-restart (one restart of a private broker).
+--redis-cluster: a Redis Cluster (3 masters + 3 replicas) and 3 evaluators; --redis-kills counts
+masters killed (kill -9) and failed over. The report also goes to docs/runs/ unless --no-record.`;
 
-function seconds(text: string, flag: string): number {
-  const m = /^(\d+)(ms|s|m)?$/.exec(text);
-  if (!m) throw new Error(`${flag}: expected a duration like 90s, got ${text}\n${USAGE}`);
-  const n = Number(m[1]);
-  return m[2] === 'ms' ? n : m[2] === 'm' ? n * 60_000 : n * 1000;
+/** The flags `parseArgs` reads; every value is checked and converted below. */
+const FLAGS = {
+  long: { type: 'boolean' },
+  'broker-restart': { type: 'boolean' },
+  'keep-topics': { type: 'boolean' },
+  'redis-cluster': { type: 'boolean' },
+  'no-record': { type: 'boolean' },
+  evaluators: { type: 'string' },
+  'redis-wait-replicas': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+  events: { type: 'string' },
+  rate: { type: 'string' },
+  customers: { type: 'string' },
+  seed: { type: 'string' },
+  kills: { type: 'string' },
+  'kills-ingest': { type: 'string' },
+  'kills-evaluator': { type: 'string' },
+  'kills-publisher': { type: 'string' },
+  'redis-kills': { type: 'string' },
+  'scale-cycles': { type: 'string' },
+  'broker-restarts': { type: 'string' },
+  lead: { type: 'string' },
+  tail: { type: 'string' },
+  out: { type: 'string' },
+  'customers-skew': { type: 'string' },
+  'evaluator-main': { type: 'string' },
+} as const satisfies ParseArgsConfig['options'];
+
+type NumberFlag = 'events' | 'rate' | 'customers' | 'seed' | 'kills' | 'kills-ingest' | 'kills-evaluator' | 'kills-publisher' | 'redis-kills' | 'scale-cycles' | 'broker-restarts' | 'evaluators' | 'redis-wait-replicas';
+
+function readFlags(argv: readonly string[]) {
+  try {
+    return parseArgs({ args: [...argv], options: FLAGS, strict: true, allowPositionals: false }).values;
+  } catch (err) {
+    // Unknown flags, missing values: node's message names the flag.
+    throw new Error(`${(err as Error).message}\n${USAGE}`);
+  }
 }
 
 /** Parses argv (without node and the script) and the environment. */
 export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): FaultOptions {
-  const args = [...argv];
-  const long = args.includes('--long');
-  const o: FaultOptions = {
+  const values = readFlags(argv);
+  if (values.help) throw new Error(USAGE);
+  const fail = (flag: string, what: string): never => {
+    throw new Error(`--${flag}: expected ${what}\n${USAGE}`);
+  };
+  const int = (flag: NumberFlag, fallback: number): number => {
+    const text = values[flag];
+    if (text === undefined) return fallback;
+    const n = Number(text);
+    return /^\d+$/.test(text) && Number.isSafeInteger(n) ? n : fail(flag, `a whole number, got ${text}`);
+  };
+  const duration = (flag: 'lead' | 'tail', fallback: number): number => {
+    const text = values[flag];
+    if (text === undefined) return fallback;
+    return parseDuration(text) ?? fail(flag, `${DURATION_GRAMMAR}; got ${text}`);
+  };
+  const long = values.long === true;
+  const cluster = values['redis-cluster'] === true;
+  const d: Omit<FaultOptions, 'outDir' | 'brokerRestarts' | 'keepTopics'> = {
     ...CI,
     ...(long ? LONG : {}),
-    kills: { ...(long ? LONG.kills! : CI.kills) },
-    brokerRestarts: env.FAULTS_BROKER_RESTART === '1' || args.includes('--broker-restart') ? (long ? 3 : 1) : 0,
-    outDir: join(ROOT, '.cache', 'faults', new Date().toISOString().replace(/[:.]/g, '-')),
-    keepTopics: false,
+    evaluators: 1,
+    redisWaitReplicas: 0,
+    record: true,
+    ...(cluster ? CLUSTER : {}),
+    redisCluster: cluster,
   };
-  for (let i = 0; i < args.length; i++) {
-    const flag = args[i]!;
-    const value = (): string => {
-      const v = args[++i];
-      if (v === undefined) throw new Error(`${flag} needs a value\n${USAGE}`);
-      return v;
-    };
-    const int = (): number => {
-      const v = Number(value());
-      if (!Number.isInteger(v) || v < 0) throw new Error(`${flag}: expected a whole number\n${USAGE}`);
-      return v;
-    };
-    switch (flag) {
-      case '--long':
-      case '--broker-restart':
-        break;
-      case '--keep-topics':
-        o.keepTopics = true;
-        break;
-      case '--events':
-        o.events = int();
-        break;
-      case '--rate':
-        o.rate = int();
-        break;
-      case '--customers':
-        o.customers = int();
-        break;
-      case '--seed':
-        o.seed = int();
-        break;
-      case '--kills': {
-        const n = int();
-        o.kills = { ingest: n, evaluator: n, publisher: n };
-        break;
-      }
-      case '--kills-ingest':
-        o.kills.ingest = int();
-        break;
-      case '--kills-evaluator':
-        o.kills.evaluator = int();
-        break;
-      case '--kills-publisher':
-        o.kills.publisher = int();
-        break;
-      case '--redis-kills':
-        o.redisKills = int();
-        break;
-      case '--scale-cycles':
-        o.scaleCycles = int();
-        break;
-      case '--broker-restarts':
-        o.brokerRestarts = int();
-        break;
-      case '--lead':
-        o.leadMs = seconds(value(), flag);
-        break;
-      case '--tail':
-        o.tailMs = seconds(value(), flag);
-        break;
-      case '--out':
-        o.outDir = value();
-        break;
-      case '--customers-skew':
-        o.skew = Number(value());
-        break;
-      case '--evaluator-main':
-        o.evaluatorMain = value();
-        break;
-      case '--help':
-      case '-h':
-        throw new Error(USAGE);
-      default:
-        throw new Error(`unknown option ${flag}\n${USAGE}`);
-    }
-  }
+  const kills = int('kills', -1);
+  const k = kills >= 0 ? { ingest: kills, evaluator: kills, publisher: kills } : d.kills;
+  const skew = values['customers-skew'] === undefined ? d.skew : Number(values['customers-skew']);
+  if (!Number.isFinite(skew) || skew < 0) fail('customers-skew', `a number ≥ 0, got ${values['customers-skew']}`);
+  const o: FaultOptions = {
+    ...d,
+    events: int('events', d.events),
+    rate: int('rate', d.rate),
+    customers: int('customers', d.customers),
+    seed: int('seed', d.seed),
+    skew,
+    kills: { ingest: int('kills-ingest', k.ingest), evaluator: int('kills-evaluator', k.evaluator), publisher: int('kills-publisher', k.publisher) },
+    redisKills: int('redis-kills', d.redisKills),
+    evaluators: int('evaluators', d.evaluators),
+    redisWaitReplicas: int('redis-wait-replicas', d.redisWaitReplicas),
+    record: values['no-record'] !== true,
+    scaleCycles: int('scale-cycles', d.scaleCycles),
+    brokerRestarts: int('broker-restarts', env.FAULTS_BROKER_RESTART === '1' || values['broker-restart'] ? (long ? 3 : 1) : 0),
+    leadMs: duration('lead', d.leadMs),
+    tailMs: duration('tail', d.tailMs),
+    outDir: values.out ?? join(ROOT, '.cache', 'faults', new Date().toISOString().replace(/[:.]/g, '-')),
+    keepTopics: values['keep-topics'] === true,
+    ...(values['evaluator-main'] !== undefined ? { evaluatorMain: values['evaluator-main'] } : {}),
+  };
   if (o.rate < 1) throw new Error(`--rate must be at least 1\n${USAGE}`);
+  if (o.evaluators < 1) throw new Error(`--evaluators must be at least 1\n${USAGE}`);
+  if (o.redisWaitReplicas > 0 && !o.redisCluster) throw new Error(`--redis-wait-replicas needs --redis-cluster (the single redis-server has no replica)\n${USAGE}`);
   return o;
 }

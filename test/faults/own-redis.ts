@@ -8,9 +8,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
+import type { Rng } from '@labelstream/generator';
 import { freePort, waitFor } from '@labelstream/testkit';
+import type { RedisUnderFault } from './chaos';
 
-export class OwnRedis {
+export class OwnRedis implements RedisUnderFault {
+  readonly faultKind = 'redis-kill9';
+
   private child: ChildProcess | undefined;
   private exited: Promise<void> = Promise.resolve();
 
@@ -63,6 +67,13 @@ export class OwnRedis {
     await this.exited;
     await new Promise((r) => setTimeout(r, downMs));
     await this.launch();
+  }
+
+  /** kill -9, down for 0.5–3 s, restarted from its AOF. */
+  async injectFault(rng: Rng): Promise<string> {
+    const pid = this.pid;
+    await this.kill9AndRestart(rng.int(500, 3000));
+    return `kill -9 redis-server (pid ${pid}), restarted (pid ${this.pid}) from its AOF`;
   }
 
   /** Stops the server (SIGKILL: its data is thrown away with the run). */

@@ -132,3 +132,93 @@ export function formatFigures(f: Figures): string {
     `out of order: ${l.outOfOrder}`,
   ].join('\n');
 }
+
+/** "Whole again" per kind of fault: how many, p50 and max seconds from the fault to recovery. */
+export interface Recovery {
+  kind: string;
+  count: number;
+  p50Ms: number;
+  maxMs: number;
+}
+
+/** Recovery per kind of fault, in the order kinds first occurred (p50 by nearest rank). */
+export function recoveryByKind(faults: ReadonlyArray<{ kind: string; startedAt: number; recoveredAt: number }>): Recovery[] {
+  const byKind = new Map<string, number[]>();
+  for (const f of faults) byKind.set(f.kind, [...(byKind.get(f.kind) ?? []), f.recoveredAt - f.startedAt]);
+  return [...byKind].map(([kind, ms]) => {
+    const sorted = [...ms].sort((a, b) => a - b);
+    return { kind, count: sorted.length, p50Ms: sorted[Math.ceil(sorted.length / 2) - 1]!, maxMs: sorted[sorted.length - 1]! };
+  });
+}
+
+const s1 = (ms: number) => (ms / 1000).toFixed(1);
+
+/** The recovery lines the run prints. */
+export function formatRecovery(r: readonly Recovery[]): string {
+  return r.map((x) => `whole again:  ${x.kind.padEnd(16)} ×${x.count}  p50 ${s1(x.p50Ms)} s, max ${s1(x.maxMs)} s`).join('\n');
+}
+
+export interface RunRecord {
+  run: string;
+  /** e.g. "ci", "long", "redis-cluster", "redis-cluster-wait1". */
+  kind: string;
+  commit: string;
+  /** Node version the services ran on. */
+  node: string;
+  /** ISO date of the run's start. */
+  startedAt: string;
+  minutes: number;
+  /** The run's options as a command line (flags only). */
+  command: string;
+  figures: Figures;
+  recovery: readonly Recovery[];
+  faults: ReadonlyArray<{ kind: string; startedAt: number; recoveredAt: number; detail: string; stops?: ReadonlyArray<{ id: string; code: number | string; ms: number; forced: boolean }> }>;
+  starts: Record<string, number>;
+  unexpectedExits: number;
+  problems: readonly string[];
+}
+
+/** The report as committed under docs/runs/ (the evidence RELIABILITY.md links to). Pure. */
+export function markdownReport(r: RunRecord): string {
+  const l = r.figures.labelEvents;
+  const stops = r.faults.flatMap((f) => f.stops ?? []);
+  const lines = [
+    `# Fault run ${r.startedAt.slice(0, 10)} — ${r.kind} — ${r.commit}`,
+    '',
+    `Written by the fault run (test/faults/run.ts) itself; \`${r.command}\`, run \`${r.run}\`, ${r.minutes.toFixed(1)} min, Node ${r.node}.`,
+    '',
+    `**${r.problems.length ? `FAILED: ${r.problems.join('; ')}` : 'PASSED: 0 missing, 0 unexplained, 0 duplicates, 0 out of order'}**`,
+    '',
+    '| figure | value |',
+    '|---|---|',
+    `| raw messages sent | ${r.figures.eventsIn.rawMessages} (${r.figures.eventsIn.validEvents} valid, ${r.figures.eventsIn.malformed} malformed, ${r.figures.eventsIn.duplicateCopies} re-sent copies, ${r.figures.eventsIn.lateSent} late) |`,
+    `| valid events lost / invented at ingest | ${r.figures.ingest.validLost} / ${r.figures.ingest.invented} |`,
+    `| dead-lettered | ${r.figures.ingest.deadLettered} |`,
+    `| customers, events applied (oracle) | ${r.figures.evaluation.customers}, ${r.figures.evaluation.applied} |`,
+    `| label events expected (time-based) | ${l.expected} (${l.expectedTimeBased}) |`,
+    `| label events published | ${l.published} (+ ${l.afterHorizon} after the horizon) |`,
+    `| missing | ${l.missing} |`,
+    `| unexplained | ${l.unexplained} |`,
+    `| duplicates | ${l.duplicates} |`,
+    `| out of order | ${l.outOfOrder} |`,
+    `| service starts | ${Object.entries(r.starts).map(([k, n]) => `${k} ${n}`).join(', ')}; unexpected exits ${r.unexpectedExits} |`,
+    '',
+    '## Whole again, per kind of fault',
+    '',
+    '| fault | count | p50 | max |',
+    '|---|---|---|---|',
+    ...r.recovery.map((x) => `| ${x.kind} | ${x.count} | ${s1(x.p50Ms)} s | ${s1(x.maxMs)} s |`),
+    '',
+    ...(stops.length
+      ? ['SIGTERM stops (scale-down): ' + stops.map((s) => `${s.id} exit ${s.code} in ${s.ms} ms${s.forced ? ' (SIGKILLed)' : ''}`).join(', '), '']
+      : []),
+    ...(r.problems.length
+      ? ['## Examples', '', ...Object.entries(r.figures.examples).flatMap(([k, v]) => (v.length ? [`- ${k}: ${v.slice(0, 10).join('; ')}`] : [])), '']
+      : []),
+    '## Faults',
+    '',
+    ...r.faults.map((f) => `- ${f.kind}: ${f.detail} (whole again after ${s1(f.recoveredAt - f.startedAt)} s)`),
+    '',
+  ];
+  return lines.join('\n');
+}

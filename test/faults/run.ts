@@ -12,26 +12,40 @@
  * four are 0 (and nothing was lost at ingest and no service crashed on its own).
  */
 import './workspace-resolve';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync, appendFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Redis from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
 import { customerEventType, labelEventType, DLQ_HEADERS, type CustomerEvent, type LabelEvent } from '@labelstream/contracts';
 import { createRng } from '@labelstream/generator';
 import { registerCodecs, Registry } from '@labelstream/kafka';
 import { runOracle } from '@labelstream/oracle';
+import { createRedisClient } from '@labelstream/redis-state';
 import { loadRules } from '@labelstream/rules';
 import { connectStack, createTestTopics, waitFor } from '@labelstream/testkit';
 import { runChaos, type FaultRecord } from './chaos';
 import { Fleet, type ServiceName } from './fleet';
 import { evaluatorBacklog, groupLag, readTopic } from './observe';
 import { parseOptions, type FaultOptions } from './options';
+import { OwnRedisCluster } from './own-cluster';
 import { OwnRedis } from './own-redis';
 import { PrivateStack } from './private-stack';
-import { figures, formatFigures, verdict } from './report';
+import { figures, formatFigures, formatRecovery, markdownReport, recoveryByKind, verdict } from './report';
 import { startWorkload } from './workload';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const ROOT = join(__dirname, '..', '..', '..');
+
+/** The commit the run's code is at (short), "-dirty" when tracked files other than docs/ have changes. */
+function gitCommit(): string {
+  try {
+    const head = execFileSync('git', ['rev-parse', '--short=9', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no', '--', '.', ':!docs'], { cwd: ROOT, encoding: 'utf8' }).trim() !== '';
+    return dirty ? `${head}-dirty` : head;
+  } catch {
+    return 'unknown';
+  }
+}
 
 async function main(): Promise<number> {
   const o: FaultOptions = parseOptions(process.argv.slice(2), process.env);
@@ -44,6 +58,7 @@ async function main(): Promise<number> {
   };
   log(`options: ${JSON.stringify({ ...o, rulesFile: o.rulesFile.replace(/.*\/rules\//, 'rules/') })}`);
   log(`output in ${o.outDir}`);
+  const commit = gitCommit(); // the code as the run starts (builds made meanwhile do not count)
 
   const cleanups: Array<() => Promise<unknown>> = [];
   const cleanup = async () => {
@@ -51,16 +66,19 @@ async function main(): Promise<number> {
     cleanups.length = 0;
   };
   process.once('SIGINT', () => void cleanup().then(() => process.exit(130)));
+  // SIGTERM too: otherwise a stopped run leaves its private broker, registry, cluster and services behind
+  process.once('SIGTERM', () => void cleanup().then(() => process.exit(143)));
   try {
-    const redis = await OwnRedis.start(join(o.outDir, 'redis'));
+    const redis = o.redisCluster ? await OwnRedisCluster.start(join(o.outDir, 'redis-cluster')) : await OwnRedis.start(join(o.outDir, 'redis'));
     cleanups.push(() => redis.stop());
-    log(`own redis-server on :${redis.port} (AOF, appendfsync always)`);
+    log(redis instanceof OwnRedis ? `own redis-server on :${redis.port} (AOF, appendfsync always)` : `own Redis Cluster (3 masters, 3 replicas, AOF everysec): ${redis.url}; REDIS_WAIT_REPLICAS=${o.redisWaitReplicas}`);
     let stack: PrivateStack | undefined;
     let brokers: string;
     let registryUrl: string;
-    if (o.brokerRestarts > 0) {
-      log('starting a private Kafka broker and registry for broker restarts…');
-      stack = await PrivateStack.start(join(o.outDir, 'stack'), redis.url);
+    if (o.brokerRestarts > 0 || o.redisCluster) {
+      log('starting a private Kafka broker and registry…');
+      // stack.sh only PINGs this Redis: a seed node of the cluster will do
+      stack = await PrivateStack.start(join(o.outDir, 'stack'), redis instanceof OwnRedis ? redis.url : `redis://127.0.0.1:${redis.cluster.basePort}`);
       const s = stack;
       cleanups.push(() => s.down());
       brokers = stack.brokers;
@@ -102,13 +120,13 @@ async function main(): Promise<number> {
     const envFor = (name: ServiceName): Record<string, string> => {
       // The storefront's customer ids are c-<6+ digits>; its bad-customer-id-format messages rely on that.
       if (name === 'ingest') return { ...common, INGEST_GROUP_ID: groups.ingest, INGEST_CUSTOMER_ID_PATTERN: '^c-[0-9]{6,}$' };
-      if (name === 'evaluator') return { ...common, EVALUATOR_GROUP_ID: groups.evaluator, REDIS_URL: redis.url, REDIS_KEY_PREFIX: keyPrefix, RULES_FILE: o.rulesFile };
+      if (name === 'evaluator') return { ...common, EVALUATOR_GROUP_ID: groups.evaluator, REDIS_URL: redis.url, REDIS_KEY_PREFIX: keyPrefix, RULES_FILE: o.rulesFile, REDIS_WAIT_REPLICAS: String(o.redisWaitReplicas) };
       return { ...common, PUBLISHER_GROUP_ID: groups.publisher };
     };
     const fleet = new Fleet(envFor, join(o.outDir, 'logs'), 180_000, o.evaluatorMain ? { evaluator: o.evaluatorMain } : {});
     cleanups.push(() => fleet.stopAll());
-    await Promise.all([fleet.start('ingest'), fleet.start('evaluator'), fleet.start('publisher')]);
-    log('ingest, evaluator and publisher ready');
+    await Promise.all([fleet.start('ingest'), ...Array.from({ length: o.evaluators }, () => fleet.start('evaluator')), fleet.start('publisher')]);
+    log(`ingest, ${o.evaluators} evaluator${o.evaluators > 1 ? 's' : ''} and publisher ready`);
 
     const workload = await startWorkload(kafka, { purchases: topics.TOPIC_RAW_PURCHASES, emailClicks: topics.TOPIC_RAW_EMAIL_CLICKS, supportTickets: topics.TOPIC_RAW_SUPPORT_TICKETS }, o);
     log(`producing ${o.rate} events/s for ${o.customers} customers, event times ${o.leadMs / 1000} s ahead of the wall clock`);
@@ -142,7 +160,7 @@ async function main(): Promise<number> {
 
     // The horizon: every change the rules imply up to here must be out.
     const horizon = Date.now();
-    const redisClient = new Redis(redis.url, { maxRetriesPerRequest: 3 });
+    const redisClient = createRedisClient(redis.url, { redis: { maxRetriesPerRequest: 3 } });
     cleanups.push(async () => redisClient.disconnect());
     let last: unknown;
     await waitFor(
@@ -186,18 +204,43 @@ async function main(): Promise<number> {
     const counts: Record<string, number> = {};
     for (const r of faults) counts[r.kind] = (counts[r.kind] ?? 0) + 1;
     const problems = verdict(f, fleet.unexpected.length);
+    const recovery = recoveryByKind(faults);
     const summary = [
       '',
       `==== fault run ${run}: ${((Date.now() - t0) / 60_000).toFixed(1)} min ====`,
       `faults:               ${Object.entries(counts).map(([k, n]) => `${k} ×${n}`).join(', ') || 'none'}`,
       `service starts:       ${Object.entries(fleet.starts).map(([k, n]) => `${k} ${n}`).join(', ')}; unexpected exits: ${fleet.unexpected.length}`,
       formatFigures(f),
+      formatRecovery(recovery),
       problems.length ? `FAILED: ${problems.join('; ')}` : 'PASSED: 0 missing, 0 unexplained, 0 duplicates, 0 out of order',
       '',
     ].join('\n');
     console.log(summary);
     writeFileSync(join(o.outDir, 'report.txt'), summary);
-    writeFileSync(join(o.outDir, 'report.json'), JSON.stringify({ run, options: o, horizon, faults, unexpectedExits: fleet.unexpected, figures: f, problems }, null, 2));
+    writeFileSync(join(o.outDir, 'report.json'), JSON.stringify({ run, options: o, horizon, faults, recovery, unexpectedExits: fleet.unexpected, figures: f, problems }, null, 2));
+    const kind = [o.redisCluster ? 'redis-cluster' : o.events >= 100_000 ? 'long' : 'ci', ...(o.redisWaitReplicas ? [`wait${o.redisWaitReplicas}`] : []), ...(o.brokerRestarts ? ['broker-restart'] : [])].join('-');
+    const md = markdownReport({
+      run,
+      kind,
+      commit,
+      node: process.versions.node,
+      startedAt: new Date(t0).toISOString(),
+      minutes: (Date.now() - t0) / 60_000,
+      command: ['pnpm test:faults', ...process.argv.slice(2)].join(' '),
+      figures: f,
+      recovery,
+      faults,
+      starts: fleet.starts,
+      unexpectedExits: fleet.unexpected.length,
+      problems,
+    });
+    writeFileSync(join(o.outDir, 'report.md'), md);
+    if (o.record) {
+      const file = join(ROOT, 'docs', 'runs', `${new Date(t0).toISOString().slice(0, 10)}-${kind}-${commit}.md`);
+      mkdirSync(join(ROOT, 'docs', 'runs'), { recursive: true });
+      writeFileSync(file, md);
+      log(`report recorded in ${file.slice(ROOT.length + 1)} (commit it: it is the evidence docs/RELIABILITY.md links to)`);
+    }
     return problems.length ? 1 : 0;
   } finally {
     await cleanup();

@@ -8,14 +8,29 @@
  * bytes and position); every valid event around it arrives and gets its label; duplicated
  * event ids are counted once; every consumer group commits to the end of its input; and
  * no service restarts (same processes, /healthz 200 throughout).
+ *
+ * One case per finding of issue 14 ("nothing stalls the pipeline"), each our own:
+ *  1. a reject too big for the DLQ is dead-lettered truncated and its partition moves on;
+ *  2. Avro array bombs (2^31-1 items in a ~60-byte body) are refused before allocating
+ *     (in the corpus above; ingest's memory under ~280 such bodies: ingest-process.itest.ts);
+ *  3. a programming error in a batch handler stops the consumer at once instead of
+ *     retrying for ever: consumer-runner.itest.ts, on the real runner and broker (no
+ *     input can cause one, so it is injected there, not here);
+ *  4. malformed HTTP requests get 400/404 before the token, never 500;
+ *  5. personal data in headers and event ids reaches no DLQ header, Redis, decision,
+ *     label event or log line;
+ *  6. the KRaft cluster-id flake: packages/config/src/stack-cluster-id.test.ts.
  */
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Admin, Kafka, KafkaMessage } from 'kafkajs';
 import { customerEventType, DLQ_HEADERS, labelEventType, typeForSchema, type AvroRecordSchema, type CustomerEvent, type LabelEvent } from '@labelstream/contracts';
 import { allMalformed } from '@labelstream/generator';
+import { pseudonymousId } from '@labelstream/ingest-core';
+import Redis from 'ioredis';
 import { Registry } from '@labelstream/kafka';
 import { connectStack, createTestTopics, testKafka, uniqueName, waitFor, type StackEnv } from '@labelstream/testkit';
 import { metricSum, pipelineTopics, startService, type RunningService } from '../support/services';
@@ -84,6 +99,29 @@ const rawPurchaseDouble: AvroRecordSchema = {
   ],
 };
 
+/** A raw purchase with arrays: an Avro body can claim any number of items in a few bytes. */
+const rawWithArrays: AvroRecordSchema = {
+  type: 'record',
+  name: 'BadInputArrays',
+  namespace: 'com.example.badinput',
+  fields: [
+    { name: 'ints', type: { type: 'array', items: 'int' } },
+    { name: 'nulls', type: { type: 'array', items: 'null' } },
+  ],
+} as AvroRecordSchema;
+
+/** Avro's variable-length zig-zag encoding of a non-negative count. */
+function avroCount(n: number): Buffer {
+  const bytes: number[] = [];
+  for (let z = 2 * n; ; z = Math.floor(z / 128)) {
+    if (z < 128) {
+      bytes.push(z);
+      return Buffer.from(bytes);
+    }
+    bytes.push((z % 128) | 128);
+  }
+}
+
 type Kind = 'purchase' | 'click' | 'ticket';
 interface BadCase {
   name: string;
@@ -130,6 +168,8 @@ async function collect(kafka: Kafka, topic: string) {
   };
 }
 
+type Collector = Awaited<ReturnType<typeof collect>>;
+
 describe('bad input through the whole pipeline', () => {
   it('every bad message lands in the DLQ with its reason; everything valid around it arrives; nothing restarts', async () => {
     const p = uniqueName('bad-input');
@@ -173,6 +213,16 @@ describe('bad input through the whole pipeline', () => {
     }
     expect((await fetch(`${env.schemaRegistryUrl}/schemas/ids/${goneId}`)).status).toBe(404);
 
+    // Issue 14, finding 2: a ~60-byte body claiming 2^31-1 array items. Ints need a byte
+    // each, so the claim is impossible (MALFORMED_AVRO); nulls need none, so it is refused
+    // against DECODE_MAX_ITEMS (LIMIT_EXCEEDED) — both before anything is allocated.
+    const arraysId = await registry.register(`${p}-arrays`, rawWithArrays as object);
+    const bomb = (body: Buffer) => frame(arraysId, Buffer.concat([body, Buffer.alloc(55, 2)]));
+    cases.push(
+      { name: 'Avro array bomb: 2^31-1 ints in 60 bytes', kind: 'purchase', key: 'k', value: bomb(avroCount(2 ** 31 - 1)), reason: 'MALFORMED_AVRO' },
+      { name: 'Avro array bomb: 2^31-1 nulls', kind: 'purchase', key: 'k', value: bomb(Buffer.concat([avroCount(0), avroCount(2 ** 31 - 1)])), reason: 'LIMIT_EXCEEDED' },
+      { name: 'Avro array bomb: 20 M ints', kind: 'click', key: 'k', value: bomb(avroCount(20_000_000)), reason: 'MALFORMED_AVRO' },
+    );
     cases.push(
       { name: 'framed Avro with an unknown schema id', kind: 'purchase', key: 'k', value: frame(2_000_000_001, Buffer.from([2, 0x61])), reason: 'UNKNOWN_SCHEMA' },
       { name: 'framed Avro whose schema was deleted', kind: 'purchase', key: 'k', value: gone, reason: 'UNKNOWN_SCHEMA' },
@@ -266,7 +316,7 @@ describe('bad input through the whole pipeline', () => {
     const canonical = await collect(kafka, topics.TOPIC_CUSTOMER_EVENTS);
     const labels = await collect(kafka, topics.TOPIC_LABEL_EVENTS);
     try {
-      // Every bad message in the DLQ, with its reason, original bytes, key and headers.
+      // Every bad message in the DLQ, with its reason, original bytes and key, and its headers' names (never their values).
       const dead = await dlq.waitForCount(cases.length, 120_000);
       const bySource = new Map(dead.map((r) => [[DLQ_HEADERS.sourceTopic, DLQ_HEADERS.sourcePartition, DLQ_HEADERS.sourceOffset].map((h) => String(r.headers?.[h] ?? '')).join('/'), r]));
       const problems: string[] = [];
@@ -277,7 +327,8 @@ describe('bad input through the whole pipeline', () => {
         const same = c.value === null ? r.value === null : r.value !== null && Buffer.compare(r.value, c.value) === 0;
         if (!same) problems.push(`${c.name}: value bytes changed`);
         if ((r.key?.toString() ?? null) !== (c.key === null ? null : c.key)) problems.push(`${c.name}: key ${JSON.stringify(r.key?.toString())}, expected ${JSON.stringify(c.key)}`);
-        if (String(r.headers?.['x-case']) !== String(i)) problems.push(`${c.name}: original header lost`);
+        if (r.headers?.['x-case'] !== undefined) problems.push(`${c.name}: original header value copied`);
+        if (String(r.headers?.[DLQ_HEADERS.headerNames]) !== 'x-case') problems.push(`${c.name}: original header name not listed`);
       });
       expect(problems).toEqual([]);
 
@@ -348,6 +399,201 @@ describe('bad input through the whole pipeline', () => {
       }
     } finally {
       await Promise.all([dlq.stop(), canonical.stop(), labels.stop()]);
+    }
+  });
+  it('a reject too big for the DLQ is dead-lettered truncated and its partition moves on (issue 14, finding 1)', async () => {
+    const p = uniqueName('bad-input-big');
+    const topics = pipelineTopics(p);
+    const oldDlqLimit = 1_048_588; // the broker's default before issue 14: smaller than what the raw topic accepts
+    await createTestTopics(admin, [
+      { topic: topics.TOPIC_RAW_PURCHASES, partitions: 1, config: { 'max.message.bytes': String(2 * 1024 * 1024) } },
+      { topic: topics.TOPIC_RAW_EMAIL_CLICKS, partitions: 1 },
+      { topic: topics.TOPIC_RAW_SUPPORT_TICKETS, partitions: 1 },
+      { topic: topics.TOPIC_DLQ, partitions: 1, config: { 'max.message.bytes': String(oldDlqLimit) } },
+      { topic: topics.TOPIC_CUSTOMER_EVENTS, partitions: 1 },
+    ]);
+    const now = Date.now();
+    const valid = (i: number) => json({ eventId: `${p}-${i}`, customerId: `c-9${i}0000`, occurredAt: now - 1000, orderId: `o-${i}`, amountMinor: 100, currency: 'EUR' });
+    const big = Buffer.alloc(1_500_000, 'x');
+    big.write('{"eventId":"big-1","padding":"');
+    const producer = testKafka(env, 'bad-input-big').producer({ idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    await producer.send({ topic: topics.TOPIC_RAW_PURCHASES, acks: -1, messages: [{ key: 'a', value: valid(1) }, { key: 'b', value: big }, { key: 'c', value: valid(2) }] });
+    await producer.disconnect();
+
+    const group = `${p}-ingest`;
+    const svc = await startService('ingest', { KAFKA_BROKERS: env.kafkaBrokers.join(','), SCHEMA_REGISTRY_URL: env.schemaRegistryUrl, LOG_LEVEL: 'warn', SHUTDOWN_TIMEOUT: '5s', RAW_MAX_RECORD_BYTES: String(2 * 1024 * 1024), INGEST_GROUP_ID: group, ...topics });
+    services.push(svc);
+    const kafka = testKafka(env, 'bad-input-big-read');
+    const dlq = await collect(kafka, topics.TOPIC_DLQ);
+    const canonical = await collect(kafka, topics.TOPIC_CUSTOMER_EVENTS);
+    try {
+      await canonical.waitForCount(2, 60_000); // the event behind the big one arrived
+      const [dead] = await dlq.waitForCount(1, 60_000);
+      const h = (name: string) => dead!.headers?.[name]?.toString();
+      expect(h(DLQ_HEADERS.reason)).toBe('OVERSIZE');
+      expect(h(DLQ_HEADERS.truncated)).toBe('true');
+      expect(h(DLQ_HEADERS.originalBytes)).toBe(String(big.length));
+      expect(h(DLQ_HEADERS.sha256)).toBe(createHash('sha256').update(big).digest('hex'));
+      expect([h(DLQ_HEADERS.sourceTopic), h(DLQ_HEADERS.sourcePartition), h(DLQ_HEADERS.sourceOffset)]).toEqual([topics.TOPIC_RAW_PURCHASES, '0', '1']);
+      expect(dead!.value!.equals(big.subarray(0, 4096))).toBe(true);
+      // and the partition moved on: committed past all three
+      await waitFor('ingest to commit past the big record', async () => {
+        const [committed] = await admin.fetchOffsets({ groupId: group, topics: [topics.TOPIC_RAW_PURCHASES] });
+        return committed?.partitions[0]?.offset === '3';
+      }, { timeoutMs: 30_000 });
+      expect(svc.child.exitCode).toBeNull();
+      expect(svc.output()).toMatch(/dead-lettered truncated/); // the start-up warning names the consequence
+    } finally {
+      await Promise.all([dlq.stop(), canonical.stop()]);
+    }
+  });
+
+  it('malformed HTTP requests get 400 or 404 before the token is looked at, never 500 (issue 14, finding 4)', async () => {
+    const p = uniqueName('bad-input-http');
+    const topics = pipelineTopics(p);
+    await createTestTopics(admin, [topics.TOPIC_CUSTOMER_EVENTS, topics.TOPIC_DECISIONS, topics.TOPIC_DLQ].map((topic) => ({ topic, partitions: 1 })));
+    const dir = mkdtempSync(join(tmpdir(), 'labelstream-bad-input-'));
+    writeFileSync(join(dir, 'rules.yaml'), RULES);
+    const svc = await startService('evaluator', {
+      KAFKA_BROKERS: env.kafkaBrokers.join(','), SCHEMA_REGISTRY_URL: env.schemaRegistryUrl, REDIS_URL: env.redisUrl, LOG_LEVEL: 'info', SHUTDOWN_TIMEOUT: '5s', TOPIC_PARTITIONS: '1',
+      EVALUATOR_GROUP_ID: `${p}-evaluator`, REDIS_KEY_PREFIX: p.replace(/[^a-z0-9_-]/g, '').slice(0, 32), RULES_FILE: join(dir, 'rules.yaml'), ADMIN_TOKEN, ...topics,
+    });
+    services.push(svc);
+    const base = `http://127.0.0.1:${svc.port}`;
+    const status = async (path: string, token?: string) => (await fetch(base + path, token ? { headers: { authorization: `Bearer ${token}` } } : {})).status;
+    // a bad percent-encoding anywhere: 400, with or without a token
+    for (const path of ['/x%', '/admin/customers/%E0%A4%A', '/%zz/admin', '/admin/%']) {
+      expect([path, await status(path)]).toEqual([path, 400]);
+      expect([path, await status(path, ADMIN_TOKEN)]).toEqual([path, 400]);
+    }
+    // Object's own properties are not admin routes, and not customers either
+    for (const path of ['/admin/constructor', '/admin/__proto__', '/admin/toString', '/admin/customers/constructor', '/admin/customers/__proto__', '/admin/customers/c-000000']) {
+      expect([path, await status(path, ADMIN_TOKEN)]).toEqual([path, 404]);
+    }
+    expect(await status('/admin/customers/c-000000')).toBe(401); // a well-formed request still wants the token
+    expect(await status('/admin/customers/c-000000', 'wrong-token-0123456789')).toBe(401);
+    expect(svc.child.exitCode).toBeNull();
+    expect(svc.output()).not.toMatch(/"level":"(error|fatal)"/); // none of it logged as an error
+  });
+
+  it('personal data in headers and event ids reaches no DLQ header, Redis key or value, decision, label event or log line (issue 14, finding 5)', async () => {
+    const p = uniqueName('bad-input-pii');
+    const topics = pipelineTopics(p);
+    await createTestTopics(admin, [
+      ...Object.values(topics).filter((t) => t !== topics.TOPIC_CUSTOMER_LABELS).map((topic) => ({ topic, partitions: 2 })),
+      { topic: topics.TOPIC_CUSTOMER_LABELS, partitions: 2, config: { 'cleanup.policy': 'compact' } },
+    ]);
+    const CANARY = { email: 'canary.bi14@example.org', phone: '+44 20 7946 0714', phoneId: '+447946000714' };
+    const needles = [CANARY.email, 'canary.bi14', CANARY.phone, CANARY.phoneId, '7946 0714', '7946000714'];
+    const headers = { 'x-contact-email': CANARY.email, 'x-contact-phone': CANARY.phone, [CANARY.email]: 'a header named after her' };
+    const now = Date.now();
+    const purchase = (x: Record<string, unknown>) => json({ customerId: 'c-pii-1', occurredAt: now - 1000, orderId: 'o-1', amountMinor: 1000, currency: 'EUR', ...x });
+    const click = (x: Record<string, unknown>) => json({ customerId: 'c-pii-2', occurredAt: now - 1000, campaignId: 'cmp', emailId: 'm-1', url: 'https://shop.example/x', ...x });
+    const producer = testKafka(env, 'bad-input-pii').producer({ idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    await producer.send({
+      topic: topics.TOPIC_RAW_PURCHASES,
+      acks: -1,
+      messages: [
+        { key: 'o-1', value: purchase({ eventId: CANARY.email }), headers }, // good, its id an e-mail address
+        { key: 'o-1', value: purchase({ eventId: CANARY.email }), headers }, // the same event again
+        { key: 'o-3', value: purchase({ eventId: CANARY.email, customerId: 'c-pii-3', currency: 'XXX' }), headers }, // bad
+      ],
+    });
+    await producer.send({
+      topic: topics.TOPIC_RAW_EMAIL_CLICKS,
+      acks: -1,
+      messages: [
+        { key: 'm-1', value: click({ eventId: CANARY.phoneId }), headers }, // good, its id a phone number
+        { key: 'm-2', value: click({ eventId: `clk-${CANARY.email}`, customerId: 'not an id' }), headers }, // bad
+      ],
+    });
+    await producer.disconnect();
+
+    const dir = mkdtempSync(join(tmpdir(), 'labelstream-bad-input-'));
+    writeFileSync(join(dir, 'rules.yaml'), RULES);
+    const redisPrefix = p.replace(/[^a-z0-9_-]/g, '').slice(0, 32);
+    const common = { KAFKA_BROKERS: env.kafkaBrokers.join(','), SCHEMA_REGISTRY_URL: env.schemaRegistryUrl, LOG_LEVEL: 'debug', TOPIC_PARTITIONS: '2', SHUTDOWN_TIMEOUT: '5s', ...topics };
+    const started = [
+      await startService('ingest', { ...common, INGEST_GROUP_ID: `${p}-ingest` }),
+      await startService('evaluator', { ...common, EVALUATOR_GROUP_ID: `${p}-evaluator`, REDIS_URL: env.redisUrl, REDIS_KEY_PREFIX: redisPrefix, RULES_FILE: join(dir, 'rules.yaml'), ADMIN_TOKEN }),
+      await startService('publisher', { ...common, PUBLISHER_GROUP_ID: `${p}-publisher` }),
+    ];
+    services.push(...started);
+    const evaluator = started[1]!;
+    const kafka = testKafka(env, 'bad-input-pii-read');
+    const registry = new Registry({ url: env.schemaRegistryUrl });
+    const [dlq, canonical, decisions, labels, current] = await Promise.all(
+      [topics.TOPIC_DLQ, topics.TOPIC_CUSTOMER_EVENTS, topics.TOPIC_DECISIONS, topics.TOPIC_LABEL_EVENTS, topics.TOPIC_CUSTOMER_LABELS].map((t) => collect(kafka, t)),
+    ) as [Collector, Collector, Collector, Collector, Collector];
+    const readers = [dlq, canonical, decisions, labels, current];
+    try {
+      const dead = await dlq.waitForCount(2, 60_000);
+      const published = await waitFor(
+        'the label events of c-pii-1 and c-pii-2',
+        async () => {
+          const all = await Promise.all(labels.messages.map((m) => registry.decode<LabelEvent>(m.value, labelEventType)));
+          return ['c-pii-1', 'c-pii-2'].every((c) => all.some((e) => e.customerId === c)) ? all : undefined;
+        },
+        { timeoutMs: 60_000, lastSeen: () => labels.messages.length },
+      );
+      await decisions.waitForCount(2, 30_000);
+      await current.waitForCount(2, 30_000);
+
+      const found: string[] = [];
+      const search = (where: string, text: string) => {
+        for (const n of needles) if (text.includes(n)) found.push(`${where}: ${n}`);
+      };
+      // DLQ headers: reasons and positions, header names but never their values
+      expect(dead.map((d) => d.headers?.[DLQ_HEADERS.reason]?.toString()).sort()).toEqual(['INVALID_CUSTOMER_ID', 'UNKNOWN_CURRENCY']);
+      for (const d of dead) {
+        expect(d.headers?.[DLQ_HEADERS.headerNames]?.toString()).toBe('x-contact-email,x-contact-phone');
+        for (const [k, v] of Object.entries(d.headers ?? {})) search(`DLQ header ${k}`, `${k}=${String(v)}`);
+      }
+      // every record of every topic after ingest, key, value and headers, as bytes
+      for (const [name, reader] of [['customer events', canonical], ['decisions', decisions], ['label events', labels], ['current labels', current]] as const) {
+        for (const m of reader.messages) {
+          search(name, [m.key?.toString('latin1') ?? '', m.value?.toString('latin1') ?? '', ...Object.entries(m.headers ?? {}).map(([k, v]) => `${k}=${String(v)}`)].join('\n'));
+        }
+      }
+      // every Redis key of this test's evaluator, and every value in it
+      const redis = new Redis(env.redisUrl, { lazyConnect: true });
+      await redis.connect();
+      try {
+        let cursor = '0';
+        let keys = 0;
+        do {
+          const [next, batch] = await redis.scanBuffer(cursor, 'MATCH', `${redisPrefix}*`, 'COUNT', 1000);
+          cursor = next.toString();
+          for (const key of batch) {
+            keys++;
+            const type = await redis.type(key);
+            const parts: Buffer[] = [key];
+            if (type === 'string') parts.push((await redis.getBuffer(key)) ?? Buffer.alloc(0));
+            else if (type === 'hash') parts.push(...Object.entries(await redis.hgetallBuffer(key)).flatMap(([f, v]) => [Buffer.from(f), v]));
+            else if (type === 'list') parts.push(...(await redis.lrangeBuffer(key, 0, -1)));
+            else if (type === 'set') parts.push(...(await redis.smembersBuffer(key)));
+            else if (type === 'zset') parts.push(...(await redis.zrangeBuffer(key, 0, -1)));
+            else if (type === 'stream') parts.push(Buffer.from(JSON.stringify(await redis.xrange(key, '-', '+'))));
+            else throw new Error(`unexpected Redis type ${type}`);
+            search(`Redis ${key.toString('latin1')}`, Buffer.concat(parts).toString('latin1'));
+          }
+        } while (cursor !== '0');
+        expect(keys).toBeGreaterThan(0);
+      } finally {
+        redis.disconnect();
+      }
+      // and no log line of any service, at debug
+      for (const s of started) search(`${s.name} log`, s.output());
+      expect(found).toEqual([]);
+
+      // the ids were replaced by their hashes: same hash for the same id, so the copy was a duplicate
+      expect(Object.fromEntries(published.map((e) => [e.customerId, e.causeEventId]))).toEqual({ 'c-pii-1': pseudonymousId(CANARY.email), 'c-pii-2': pseudonymousId(CANARY.phoneId) });
+      const ex = (await (await fetch(`http://127.0.0.1:${evaluator.port}/admin/customers/c-pii-1`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).json()) as { explanation: { features: Record<string, unknown> } };
+      expect(ex.explanation.features.events_life).toBe(1);
+    } finally {
+      await Promise.all(readers.map((r) => r.stop()));
     }
   });
 });

@@ -6,9 +6,11 @@
  * is read by Kafka's own Java console consumer.
  *
  * The Java tools run from the Kafka jars the native stack uses: `stack.sh libs` prints
- * their directory, fetching them with Maven first on a machine that lacks them.
+ * their directory, fetching them with Maven first on a machine that lacks them. Kafka 3.x
+ * and 4.x jars differ in the console producer's class and the logging config (log4j 1/2).
  */
 import { execFileSync, spawn } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { CompressionCodecs, CompressionTypes } from 'kafkajs';
@@ -27,9 +29,13 @@ const STACK = join(REPO_ROOT, 'deploy', 'local', 'stack.sh');
 let env: StackEnv;
 let kafka: TestKafka;
 let libs: string;
+let kafkaMajor: number;
 beforeAll(async () => {
   execFileSync(join(REPO_ROOT, 'node_modules/.bin/tsc'), ['-b', 'services/ingest'], { cwd: REPO_ROOT, stdio: 'pipe', timeout: 300_000 });
   libs = execFileSync('bash', [STACK, 'libs'], { encoding: 'utf8', timeout: 600_000 }).trim();
+  const core = readdirSync(libs).find((f) => /^kafka_2\.13-\d+\./.test(f));
+  if (core === undefined) throw new Error(`no kafka_2.13-*.jar in ${libs} (stack.sh libs)`);
+  kafkaMajor = Number(/^kafka_2\.13-(\d+)\./.exec(core)![1]);
   env = await connectStack();
   registerCodecs(); // the test's own kafkajs clients (testKafka) read compressed topics too
   kafka = testKafka(env, 'compression-itest');
@@ -38,7 +44,8 @@ beforeAll(async () => {
 /** Runs one of Kafka's Java tools from the stack's jars; resolves with its stdout. */
 function kafkaTool(cls: string, args: string[], stdin = ''): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn('java', ['-Xmx256m', `-Dlog4j.configuration=file:${join(REPO_ROOT, 'deploy/local/kafka/tools-log4j.properties')}`, '-cp', `${libs}/*`, cls, '--bootstrap-server', env.kafkaBrokers.join(','), ...args], {
+    const logging = kafkaMajor >= 4 ? `-Dlog4j2.configurationFile=${join(REPO_ROOT, 'deploy/local/kafka/tools-log4j2.properties')}` : `-Dlog4j.configuration=file:${join(REPO_ROOT, 'deploy/local/kafka/tools-log4j.properties')}`;
+    const child = spawn('java', ['-Xmx256m', logging, '-cp', `${libs}/*`, cls, '--bootstrap-server', env.kafkaBrokers.join(','), ...args], {
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let out = '';
@@ -58,7 +65,8 @@ function kafkaTool(cls: string, args: string[], stdin = ''): Promise<string> {
 
 /** Kafka's own console producer (the Java client), one batch compressed with `codec`. */
 function consoleProduce(topic: string, codec: CodecName, lines: string[]): Promise<string> {
-  return kafkaTool('kafka.tools.ConsoleProducer', ['--topic', topic, '--compression-codec', codec, '--sync', '--property', 'parse.key=true', '--property', 'key.separator=\t'], lines.join('\n') + '\n');
+  // The class moved from core to kafka-tools in 4.0; `--property` works on both (4.x: deprecated).
+  return kafkaTool(kafkaMajor >= 4 ? 'org.apache.kafka.tools.ConsoleProducer' : 'kafka.tools.ConsoleProducer', ['--topic', topic, '--compression-codec', codec, '--sync', '--property', 'parse.key=true', '--property', 'key.separator=\t'], lines.join('\n') + '\n');
 }
 
 async function metricsText(port: number): Promise<string> {

@@ -50,16 +50,20 @@ describe('labelstream explain (built CLI against an admin endpoint)', () => {
   const run = (args: string[], token: string | undefined) =>
     promisify(execFile)(process.execPath, [CLI, 'explain', ...args, '--url', url], { cwd: ROOT, timeout: 30_000, env: { ...process.env, ADMIN_TOKEN: token ?? '' } });
 
-  it('prints a readable answer: held labels first with since and why, no raw JSON, no colour when piped', async () => {
+  it('prints a readable table: held labels first with since and why, no raw JSON, no colour when piped', async () => {
     const { stdout } = await run(['c-000043'], TOKEN);
     expect(stdout).not.toMatch(/undefined|\{"/);
     expect(stdout).not.toContain('\u001b['); // no colour when piped
     const lines = stdout.split('\n');
     expect(lines[0]).toBe(`customer c-000043  rules ${RULES.version}, as of 2026-12-03 10:00 UTC`);
-    expect(lines).toContain('Holds 4 labels');
-    expect(lines).toContain(`● high_value  [value]  since 2026-12-02 10:00 UTC (1d ago)  rules ${RULES.version}`);
-    expect(lines).toContain('    entered spend_90d >= 50000  → true');
-    expect(lines.indexOf(`● high_value  [value]  since 2026-12-02 10:00 UTC (1d ago)  rules ${RULES.version}`)).toBeLessThan(lines.findIndex((l) => l.startsWith('Does not hold')));
+    expect(lines).toContain(`Holds 4 labels: high_value, repeat_customer, customer, outdoor_enthusiast  (decided under rules ${RULES.version})`);
+    // One table: a header, then held labels first, each row label / held / since / why.
+    const header = lines.findIndex((l) => /^LABEL +HELD +SINCE +WHY$/.test(l));
+    expect(header).toBeGreaterThan(0);
+    expect(lines[header + 1]).toMatch(/^high_value +yes +2026-12-02 10:00 UTC +qualifies: spend_90d >= 50000 {2}\(spend_90d = 60000\)$/);
+    expect(lines[header + 2]).toMatch(/^value +1d ago +leaves when spend_90d < 40000$/);
+    const firstNotHeld = lines.findIndex((l, i) => i > header && / no +– +/.test(l));
+    expect(lines.slice(header + 1, firstNotHeld).filter((l) => / yes /.test(l))).toHaveLength(4);
     expect(stdout).toContain('2026-12-02 10:00 UTC  +high_value +repeat_customer +outdoor_enthusiast  caused by PURCHASE p2');
   });
 

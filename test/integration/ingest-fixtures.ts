@@ -3,7 +3,6 @@
  * kind, the ingest service run in-process (createIngest + the real consumer runner) or as
  * the built service in a child process.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer as createHttpServer } from 'node:http';
 import { join } from 'node:path';
 import { customerEventType, DLQ_HEADERS, type CustomerEvent } from '@labelstream/contracts';
@@ -11,10 +10,11 @@ import { DEFAULT_FX_RATES_TO_EUR } from '@labelstream/config';
 import { compileIngestPolicy } from '@labelstream/ingest-core';
 import { createConsumerRunner, createKafka, createProducer, Registry } from '@labelstream/kafka';
 import { createLogger, createMetrics } from '@labelstream/observability';
-import { createTestTopics, freePort, testKafka, uniqueName, waitFor, type StackEnv } from '@labelstream/testkit';
+import { createTestTopics, spawnService, testKafka, uniqueName, type ServiceProcess, type StackEnv } from '@labelstream/testkit';
 import { createIngest, type Ingest } from '../../services/ingest/src/ingest';
 
 export const REPO_ROOT = join(__dirname, '..', '..');
+export type { ServiceProcess };
 export type TestKafka = ReturnType<typeof testKafka>;
 type Admin = ReturnType<TestKafka['admin']>;
 
@@ -179,22 +179,11 @@ export async function startRegistryProxy(target: string): Promise<{ url: string;
 // ── ingest as a child process ───────────────────────────────────────────────────────────
 
 
-export interface ServiceProcess {
-  child: ChildProcess;
-  port: number;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  output: () => string;
-  waitReady: (timeoutMs?: number) => Promise<void>;
-}
-
-/** Starts the built ingest service (`services/ingest/dist/main.js`) against the test's topics. */
-export async function startIngestProcess(env: StackEnv, topics: IngestTestTopics, groupId: string, extraEnv: Record<string, string> = {}): Promise<ServiceProcess> {
-  const port = await freePort();
-  const child = spawn(process.execPath, [join(REPO_ROOT, 'services/ingest/dist/main.js')], {
-    cwd: REPO_ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
+/** Starts the built ingest service (`services/ingest/dist/main.js`) against the test's topics; `waitReady()` awaits /readyz. */
+export function startIngestProcess(env: StackEnv, topics: IngestTestTopics, groupId: string, extraEnv: Record<string, string> = {}): Promise<ServiceProcess> {
+  return spawnService('ingest', {
+    waitReady: false,
     env: {
-      PATH: process.env.PATH ?? '',
       KAFKA_BROKERS: env.kafkaBrokers.join(','),
       SCHEMA_REGISTRY_URL: env.schemaRegistryUrl,
       TOPIC_RAW_PURCHASES: topics.raw.purchases,
@@ -203,35 +192,10 @@ export async function startIngestProcess(env: StackEnv, topics: IngestTestTopics
       TOPIC_CUSTOMER_EVENTS: topics.customerEvents,
       TOPIC_DLQ: topics.dlq,
       INGEST_GROUP_ID: groupId,
-      HTTP_HOST: '127.0.0.1',
-      HTTP_PORT: String(port),
       LOG_LEVEL: 'warn',
       ...extraEnv,
     },
   });
-  let out = '';
-  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-  let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
-  void exited.then((e) => (exit = e));
-  return {
-    child,
-    port,
-    exited,
-    output: () => out,
-    waitReady: async (timeoutMs = 60_000) => {
-      await waitFor(
-        `ingest on port ${port} to report ready`,
-        async () => {
-          if (exit) throw new Error(`ingest exited (${JSON.stringify(exit)}): ${out.slice(-2000)}`);
-          const res = await fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(1000) }).catch(() => undefined);
-          return res?.status === 200;
-        },
-        { timeoutMs, intervalMs: 200, lastSeen: () => ({ exit, output: out.slice(-500) }) },
-      );
-    },
-  };
 }
 
 /**

@@ -8,10 +8,10 @@
  *    takes over, then the frozen one is thawed (a zombie): it must rejoin, and the topic
  *    must have no gap and at most exact, dedupable re-sends (README, "Zombies").
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { Registry } from '@labelstream/kafka';
-import { connectStack, freePort, testKafka, waitFor, type StackEnv } from '@labelstream/testkit';
+import { connectStack, spawnService, testKafka, waitFor, type ServiceProcess, type StackEnv } from '@labelstream/testkit';
 import { createDecisionTopics, DecisionWriter, FakeEvaluator, testTopics, waitForCaughtUp } from '../../services/publisher/test-support';
 import { expectCurrentSets, expectExactlyOnce, expectedEvents, expectNoGapsAndDedupableOrder, metricFromText } from '../../services/publisher/test-support/assertions';
 
@@ -26,38 +26,14 @@ beforeAll(async () => {
   execFileSync(join(ROOT, 'node_modules', '.bin', 'tsc'), ['-b', 'services/publisher'], { cwd: ROOT, stdio: 'inherit' });
 });
 
-interface Child {
-  proc: ChildProcess;
-  port: number;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  stderr: string[];
-  /** JSON log lines (warn and above). */
-  logs: string[];
+type Child = ServiceProcess;
+
+function startService(vars: Record<string, string>): Promise<Child> {
+  return spawnService('publisher', { env: { ...vars, LOG_LEVEL: 'warn' }, readyTimeoutMs: 30_000 });
 }
 
-async function startService(vars: Record<string, string>): Promise<Child> {
-  const port = await freePort();
-  const stderr: string[] = [];
-  const logs: string[] = [];
-  const proc = spawn(process.execPath, [join(ROOT, 'services', 'publisher', 'dist', 'main.js')], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH, ...vars, HTTP_HOST: '127.0.0.1', HTTP_PORT: String(port), LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  proc.stderr!.on('data', (b: Buffer) => stderr.push(b.toString()));
-  proc.stdout!.on('data', (b: Buffer) => logs.push(...b.toString().split('\n').filter(Boolean)));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
-  const child = { proc, port, exited, stderr, logs };
-  await waitFor(
-    `publisher child on :${port} to be ready`,
-    async () => {
-      if (proc.exitCode !== null) throw new Error(`exited ${proc.exitCode}: ${stderr.join('')}`);
-      return (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200;
-    },
-    { timeoutMs: 30_000, intervalMs: 100 },
-  );
-  return child;
-}
+/** Its JSON log lines (warn and above). */
+const jsonLogs = (c: Child): string[] => c.output().split('\n').filter((l) => l.startsWith('{'));
 
 async function scrape(child: Child, name: string): Promise<number> {
   return metricFromText(await (await fetch(`http://127.0.0.1:${child.port}/metrics`)).text(), name);
@@ -129,8 +105,7 @@ describe('publisher service killed mid-stream', () => {
         await waitFor(`${fraction * 100}% of the label events`, async () => (await published()) >= expectedCount * fraction, { timeoutMs: 60_000, intervalMs: 20 });
         const victim = children[children.length - 1]!;
         drops.push(await scrape(victim, 'labelstream_dedupe_drops_total'));
-        victim.proc.kill('SIGKILL');
-        expect((await victim.exited).signal).toBe('SIGKILL');
+        expect((await victim.kill()).signal).toBe('SIGKILL');
         children.push(await startService(vars));
       }
       await feeding;
@@ -140,14 +115,13 @@ describe('publisher service killed mid-stream', () => {
       // Printed for the report: how many re-delivered decisions the restarts had to drop.
       console.log(`kill test: ${total} decisions (+${resent} evaluator re-sends), ${expectedCount} events; dedupe drops per child ${JSON.stringify(drops)}`);
 
-      last.proc.kill('SIGTERM');
-      expect(await last.exited).toEqual({ code: 0, signal: null });
+      expect(await last.stop()).toMatchObject({ code: 0, signal: null, forced: false });
 
       await expectExactlyOnce(kafka, registry, topics.labelEvents, decisions);
       await expectCurrentSets(kafka, registry, topics.customerLabels, evaluator);
       expect(drops.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(resent);
     } finally {
-      for (const c of children) if (c.proc.exitCode === null && c.proc.signalCode === null) c.proc.kill('SIGKILL');
+      for (const c of children) await c.kill();
       await writer.disconnect();
       await admin.disconnect();
     }
@@ -163,21 +137,23 @@ describe('publisher service killed mid-stream', () => {
       children.push(await startService(vars));
       const [a, b] = children as [Child, Child];
       await stream(writer, evaluator.many(1000));
-      // Freeze A in the middle of a stream, so it is holding batches when it stops.
+      // Freeze A in the middle of a stream, so it is holding batches when it stops: once
+      // it has published some of it (a condition, not a guessed delay).
+      const changesBefore = await scrape(a, 'labelstream_label_changes_total');
       const during = stream(writer, evaluator.many(3000), 10);
-      await new Promise((r) => setTimeout(r, 300));
-      a.proc.kill('SIGSTOP');
+      await waitFor('A to publish part of the stream', async () => (await scrape(a, 'labelstream_label_changes_total')) > changesBefore, { timeoutMs: 30_000, intervalMs: 20 });
+      a.child.kill('SIGSTOP');
       await during;
       // B takes A's partitions once A's session (30 s) expires, re-reads their tails and
       // publishes the rest; then A wakes up, still holding its old batches.
       await waitForCaughtUp(admin, groupId, topics.decisions, 90_000);
-      const logsBefore = a.logs.length;
-      a.proc.kill('SIGCONT');
+      const logsBefore = jsonLogs(a).length;
+      a.child.kill('SIGCONT');
       await stream(writer, evaluator.many(1000));
       await waitFor('A to be ready again', async () => (await fetch(`http://127.0.0.1:${a.port}/readyz`)).status === 200, { timeoutMs: 60_000 });
       await waitForCaughtUp(admin, groupId, topics.decisions, 90_000);
       const drops = [await scrape(a, 'labelstream_dedupe_drops_total'), await scrape(b, 'labelstream_dedupe_drops_total')];
-      const thawed = a.logs.slice(logsBefore).map((l) => {
+      const thawed = jsonLogs(a).slice(logsBefore).map((l) => {
         const j = JSON.parse(l) as { msg?: string; err?: { code?: string; type?: string } };
         return `${j.msg}${j.err ? ` (${j.err.code ?? j.err.type})` : ''}`;
       });
@@ -191,9 +167,9 @@ describe('publisher service killed mid-stream', () => {
       if (duplicates === 0) await expectExactlyOnce(kafka, registry, topics.labelEvents, evaluator.made);
     } finally {
       for (const c of children) {
-        if (c.proc.exitCode !== null || c.proc.signalCode !== null) continue;
-        c.proc.kill('SIGCONT');
-        c.proc.kill('SIGKILL');
+        if (!c.alive()) continue;
+        c.child.kill('SIGCONT');
+        await c.kill();
       }
       await writer.disconnect();
       await admin.disconnect();

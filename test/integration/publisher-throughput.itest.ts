@@ -1,7 +1,8 @@
 /**
- * Measures in-process publish throughput on this machine: a backlog of decisions on six
- * partitions, drained by one publisher, timed from start to the last committed offset.
- * Printed for the README; asserts only a generous floor so a regression shows.
+ * A backlog of decisions on six partitions, drained by one publisher, then a steady
+ * stream: every decision is published exactly once and every streamed one is in the
+ * latency histogram. The throughput and latency it prints are for reading, not asserted:
+ * speed belongs in the benchmarks (`pnpm bench`), a loaded CI machine must not fail here.
  */
 import { createKafka, Registry } from '@labelstream/kafka';
 import { connectStack, testKafka, type StackEnv } from '@labelstream/testkit';
@@ -16,7 +17,7 @@ beforeAll(async () => {
   env = await connectStack();
 });
 
-it('drains a backlog of 30 000 decisions (≈1.7 label events each) and reports decisions/s', async () => {
+it('drains a backlog of 30 000 decisions (≈1.7 label events each) and a steady stream, each exactly once', async () => {
   const kafka = testKafka(env);
   const admin = kafka.admin();
   await admin.connect();
@@ -49,7 +50,6 @@ it('drains a backlog of 30 000 decisions (≈1.7 label events each) and reports 
     const seconds = (performance.now() - t0) / 1000;
     const events = await metricValue(metrics, 'labelstream_label_changes_total');
     console.log(`publisher throughput: ${total} decisions / ${events} events in ${seconds.toFixed(2)} s = ${Math.round(total / seconds)} decisions/s (${Math.round(events / seconds)} events/s), start-up and group join included`);
-    expect(total / seconds).toBeGreaterThan(1000);
 
     // Then a steady stream (≈1000 decisions/s for 5 s): end-to-end latency from the
     // decision's cause time to the publish acknowledgement, from the publisher's histogram.

@@ -151,7 +151,7 @@ describe('PartitionStore', () => {
 
   it('keeps every key of a partition in one cluster slot', async () => {
     const store = new PartitionStore(redis, prefix, 7);
-    const keys = [store.keys.epoch, store.keys.seq, store.keys.outbox, store.keys.timers, store.keys.customer('c-1'), store.keys.ids('c-1'), store.keys.history];
+    const keys = [store.keys.epoch, store.keys.seq, store.keys.outbox, store.keys.timers, store.keys.customer('c-1'), store.keys.ids('c-1'), store.keys.history, store.keys.population];
     const slots = await Promise.all(keys.map((k) => redis.call('CLUSTER', 'KEYSLOT', k).catch(() => null)));
     if (slots.every((s) => s === null)) {
       // Not a cluster-enabled server: check the hash tags directly.
@@ -159,5 +159,54 @@ describe('PartitionStore', () => {
     } else {
       expect(new Set(slots).size).toBe(1);
     }
+  });
+
+  it('moves the population counters with the commit, and only when the commit succeeds', async () => {
+    const store = new PartitionStore(redis, prefix, 2);
+    await store.claim();
+    expect(store.populationCurrent).toBe(false); // nothing yet: the owner counts (an empty partition: nothing)
+    expect(await store.rebuildPopulation(() => [])).toBe(0);
+    await store.commit([
+      { customerId: 'c-1', expectedVersion: 0, state: 's', dueAt: null, population: new Map([['~none', 1]]) },
+      { customerId: 'c-2', expectedVersion: 0, state: 's', decisions: [{ decision: 'd' }], dueAt: null, ids: { add: [['e1', 5]], horizon: 0 }, population: new Map([['vip', 1], ['engaged', 1]]) },
+    ]);
+    await store.commit([{ customerId: 'c-2', expectedVersion: 1, state: 's', dueAt: null, population: new Map([['engaged', -1], ['churn', 0]]) }]);
+    expect(await store.population()).toEqual({ labels: new Map([['vip', 1], ['engaged', 0]]), none: 1 });
+    // A conflicting commit moves nothing.
+    await expect(store.commit([{ customerId: 'c-1', expectedVersion: 0, state: 's', dueAt: null, population: new Map([['vip', 5]]) }])).rejects.toBeInstanceOf(VersionConflictError);
+    expect((await store.population()).labels.get('vip')).toBe(1);
+    // Ids and decisions still land where they did before the counters.
+    expect(await store.pendingOutbox()).toEqual([{ seq: 1, decision: 'd' }]);
+    expect(await redis.zrange(store.keys.ids('c-2'), 0, -1)).toEqual(['e1']);
+  });
+
+  it('hands the counters to the next owner, and rebuilds them when an owner did not keep them', async () => {
+    const states = new Map([['c-1', 'vip,engaged'], ['c-2', 'vip'], ['c-3', '']]);
+    const labelsOf = (raw: string) => raw.split(',').filter(Boolean);
+    const first = new PartitionStore(redis, prefix, 4);
+    await first.claim();
+    await first.rebuildPopulation(labelsOf);
+    for (const [c, st] of states) {
+      const held = labelsOf(st);
+      await first.commit([{ customerId: c, expectedVersion: 0, state: st, dueAt: null, population: new Map(held.length ? held.map((l) => [l, 1]) : [['~none', 1]]) }]);
+    }
+    const second = new PartitionStore(redis, prefix, 4);
+    await second.claim();
+    expect(second.populationCurrent).toBe(true);
+    // A version without the counters claims it and changes a state: the counts are stale.
+    await redis.incr(second.keys.epoch);
+    await redis.set(second.keys.customer('c-3'), '2|engaged');
+    const third = new PartitionStore(redis, prefix, 4);
+    await third.claim();
+    expect(third.populationCurrent).toBe(false);
+    // The census scans in pages smaller than the partition, so several SCAN rounds are needed.
+    expect(await third.rebuildPopulation(labelsOf, 1)).toBe(3);
+    expect(await third.population()).toEqual({ labels: new Map([['vip', 2], ['engaged', 2]]), none: 0 });
+    const fourth = new PartitionStore(redis, prefix, 4);
+    await fourth.claim();
+    expect(fourth.populationCurrent).toBe(true);
+    // A fenced owner's rebuild writes nothing.
+    await expect(third.rebuildPopulation(() => ['x'])).rejects.toBeInstanceOf(FencedError);
+    expect((await fourth.population()).labels.get('x')).toBeUndefined();
   });
 });

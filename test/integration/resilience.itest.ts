@@ -192,7 +192,7 @@ async function expectExactlyTheOracle(p: Pipeline): Promise<{ expected: number; 
 /** SIGTERM, and how it went. */
 async function terminate(s: RunningService): Promise<{ code: number | null; ms: number }> {
   const t0 = Date.now();
-  const code = await s.stop(SHUTDOWN_MS + 10_000);
+  const { code } = await s.stop(SHUTDOWN_MS + 10_000);
   running.splice(running.indexOf(s), 1);
   return { code, ms: Date.now() - t0 };
 }
@@ -342,8 +342,18 @@ describe('graceful shutdown and overload', () => {
     // Idle footprints first, then the backlog piles up while ingest is away.
     let ingest = await start(p, 'ingest', limit);
     const evaluator = await start(p, 'evaluator', limit);
-    await new Promise((r) => setTimeout(r, 3000));
-    const idle = { ingest: await rss(ingest), evaluator: await rss(evaluator) };
+    // Idle = once start-up is over: two samples 500 ms apart within 2 MiB of each other.
+    let previous: { ingest: number; evaluator: number } | undefined;
+    const idle = await waitFor(
+      'idle footprints to settle',
+      async () => {
+        const now = { ingest: await rss(ingest), evaluator: await rss(evaluator) };
+        const settled = previous && Math.abs(now.ingest - previous.ingest) < 2 && Math.abs(now.evaluator - previous.evaluator) < 2;
+        previous = now;
+        return settled ? now : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 500, lastSeen: () => previous },
+    );
     await terminate(ingest);
     const producer = kafka.producer();
     await producer.connect();

@@ -3,6 +3,8 @@
  * kafkajs 2.2.4 — admin API, produce, consume in a group, committed offsets — a real
  * Confluent-compatible registry, and a real Redis running Lua.
  */
+import { createRequire } from 'node:module';
+import { connect } from 'node:net';
 import Redis from 'ioredis';
 import { Type } from 'avsc';
 import { Registry } from '@labelstream/kafka';
@@ -15,7 +17,54 @@ beforeAll(async () => {
   console.log(`stack (${env.source}): kafka=${env.kafkaBrokers.join(',')} registry=${env.schemaRegistryUrl} redis=${env.redisUrl}`);
 });
 
+/** The request versions kafkajs implements, by API key (its own tables, not a copy). */
+function kafkajsRequestVersions(): { name: string; key: number; versions: number[] }[] {
+  const fromKafkajs = createRequire(require.resolve('kafkajs'));
+  const { requests } = fromKafkajs('./src/protocol/requests') as { requests: Record<string, { versions: string[] }> };
+  const apiKeys = fromKafkajs('./src/protocol/requests/apiKeys') as Record<string, number>;
+  return Object.entries(requests)
+    .filter(([, def]) => def.versions.length > 0)
+    .map(([name, def]) => ({ name, key: apiKeys[name]!, versions: def.versions.map(Number) }));
+}
+
+/** The broker's ApiVersions (v0, which every broker serves, answered before any login): key → [min, max]. */
+function brokerApiVersions(broker: string): Promise<Map<number, [number, number]>> {
+  const [host, port] = [broker.slice(0, broker.lastIndexOf(':')), Number(broker.slice(broker.lastIndexOf(':') + 1))];
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host, port }, () => {
+      // size, api key 18, version 0, correlation id 42, client id "ls"
+      socket.write(Buffer.from([0, 0, 0, 12, 0, 18, 0, 0, 0, 0, 0, 42, 0, 2, 0x6c, 0x73]));
+    });
+    socket.setTimeout(10_000, () => socket.destroy(new Error(`no ApiVersions answer from ${broker} in 10 s`)));
+    let buf = Buffer.alloc(0);
+    socket.on('error', reject);
+    socket.on('data', (chunk: Buffer) => {
+      buf = Buffer.concat([buf, chunk]);
+      if (buf.length < 4 || buf.length < 4 + buf.readInt32BE(0)) return;
+      socket.end();
+      const error = buf.readInt16BE(8);
+      if (error !== 0) return reject(new Error(`ApiVersions error code ${error} from ${broker}`));
+      const served = new Map<number, [number, number]>();
+      for (let i = 0, o = 14; i < buf.readInt32BE(10); i++, o += 6) served.set(buf.readInt16BE(o), [buf.readInt16BE(o + 2), buf.readInt16BE(o + 4)]);
+      resolve(served);
+    });
+  });
+}
+
 describe('native stack', () => {
+  it('every request version kafkajs 2.2.4 picks is one the broker serves (Kafka 4.0 removed the pre-2.1 ones, KIP-896)', async () => {
+    const served = await brokerApiVersions(env.kafkaBrokers[0]!);
+    const ours = kafkajsRequestVersions();
+    // kafkajs's rule (protocol/requests lookup): the newest version it implements, capped at the broker's newest.
+    const refused = ours.flatMap(({ name, key, versions }) => {
+      const range = served.get(key);
+      const picked = Math.min(Math.max(...versions), range?.[1] ?? -1);
+      return range && picked >= range[0] ? [] : [`${name} (key ${key}): kafkajs v${Math.min(...versions)}-v${Math.max(...versions)}, broker ${range ? `v${range[0]}-v${range[1]}` : 'none'}`];
+    });
+    expect(refused).toEqual([]);
+    expect(ours.map((r) => r.name)).toEqual(expect.arrayContaining(['Produce', 'Fetch', 'JoinGroup', 'OffsetCommit', 'InitProducerId', 'EndTxn', 'CreateTopics']));
+  });
+
   it('kafkajs 2.2.4: admin, produce, group consume, commit and committed offsets', async () => {
     const kafka = testKafka(env);
     const admin = kafka.admin();
@@ -58,6 +107,16 @@ describe('native stack', () => {
       await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
       await admin.disconnect();
     }
+  });
+
+  it('registry: instances starting at once register a fresh subject, each getting the one id', async () => {
+    // Three evaluators started together each set the decisions subject's compatibility
+    // first; Apicurio answered all but one with 409 "rule already exists".
+    const subject = `${uniqueName('it-race')}-value`;
+    const schema = { type: 'record', name: 'Race', namespace: 'io.labelstream.test', fields: [{ name: 'id', type: 'string' }] };
+    const ids = await Promise.all(Array.from({ length: 6 }, () => new Registry({ url: env.schemaRegistryUrl }).register(subject, schema, 'BACKWARD')));
+    expect(new Set(ids).size).toBe(1);
+    expect(ids[0]).toBeGreaterThan(0);
   });
 
   it('registry: register an Avro schema, produce a Confluent-framed record, consume and decode it', async () => {

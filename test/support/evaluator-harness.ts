@@ -3,14 +3,13 @@
  * Redis key prefix, and lets tests feed canonical events and read decisions back.
  */
 import { Writable } from 'node:stream';
-import Redis from 'ioredis';
 import type { Producer } from 'kafkajs';
 import { customerEventType, labelDecisionType, subjectFor, type CustomerEvent, type LabelDecision } from '@labelstream/contracts';
-import { createEvaluator } from '../../services/evaluator/src/evaluator';
-import { createBacklogProbe, createConsumerRunner, createKafka, createProducer, Registry } from '@labelstream/kafka';
+import { loadEvaluatorConfig } from '@labelstream/config';
+import { composeEvaluator } from '../../services/evaluator/src/compose';
+import { Registry } from '@labelstream/kafka';
 import { createLogger, createMetrics } from '@labelstream/observability';
 import type { CompiledRules } from '@labelstream/rules';
-import { RulesChannel } from '@labelstream/redis-state';
 import { createTestTopics, testKafka, uniqueName, type StackEnv } from '@labelstream/testkit';
 
 export interface EvaluatorTopics {
@@ -34,7 +33,12 @@ export async function makeTopics(env: StackEnv, partitions = 2): Promise<Evaluat
 
 const silent = () => new Writable({ write: (_c, _e, cb) => cb() });
 
-/** Starts an evaluator; `wrapProducer` lets a test inject a fault into its Kafka output. */
+/**
+ * Starts an evaluator in-process through the service's own composition (composeEvaluator,
+ * what main.ts runs), configured as the service reads its environment; `wrapProducer` lets
+ * a test inject a fault into its Kafka output. A fatal error is logged and kept in `fatal`
+ * (the service would drain and exit 1).
+ */
 export async function startEvaluator(opts: {
   env: StackEnv;
   topics: EvaluatorTopics;
@@ -51,53 +55,34 @@ export async function startEvaluator(opts: {
 }) {
   const logger = createLogger({ service: 'evaluator-it', level: process.env.IT_LOG_LEVEL ?? 'warn', ...(process.env.IT_LOG_LEVEL ? {} : { destination: silent() }) });
   const metrics = createMetrics('evaluator', { defaultMetrics: false });
-  const kafka = createKafka({ brokers: opts.env.kafkaBrokers, clientId: uniqueName('evaluator-it') }, logger);
-  const registry = new Registry({ url: opts.env.schemaRegistryUrl });
-  const redis = new Redis(opts.env.redisUrl, { maxRetriesPerRequest: null });
-  const producer = createProducer(kafka);
-  await producer.connect();
-  const backlog = createBacklogProbe(kafka, opts.groupId, opts.topics.customerEvents);
-  const evaluator = createEvaluator({
-    registry,
-    producer: opts.wrapProducer ? opts.wrapProducer(producer) : producer,
-    redis,
+  const config = loadEvaluatorConfig({
+    KAFKA_BROKERS: opts.env.kafkaBrokers.join(','),
+    KAFKA_CLIENT_ID: uniqueName('evaluator-it'),
+    SCHEMA_REGISTRY_URL: opts.env.schemaRegistryUrl,
+    REDIS_URL: opts.env.redisUrl,
+    REDIS_KEY_PREFIX: opts.keyPrefix,
+    EVALUATOR_GROUP_ID: opts.groupId,
+    TOPIC_CUSTOMER_EVENTS: opts.topics.customerEvents,
+    TOPIC_DECISIONS: opts.topics.decisions,
+    TOPIC_DLQ: opts.topics.dlq,
+    EVALUATOR_TIMER_POLL: '100ms',
+    EVALUATOR_MAX_BATCH_EVENTS: String(opts.maxBatchMessages ?? 2000),
+    EVALUATOR_STATE_CACHE: String(opts.stateCacheCustomers ?? 200_000),
+    // The rules channel under the test's own prefix (empty unless the test deploys).
+    EVALUATOR_RULES_POLL: opts.liveRules ? '100ms' : '1s',
+    CONSUMER_SESSION_TIMEOUT: '10s',
+    SHUTDOWN_TIMEOUT: '10s',
+  });
+  const fatal: unknown[] = [];
+  const service = await composeEvaluator(config, {
+    logger,
+    metrics,
     rules: opts.rules,
-    logger,
-    metrics,
-    topics: opts.topics,
-    keyPrefix: opts.keyPrefix,
-    timerPollMs: 100,
-    stateCacheCustomers: opts.stateCacheCustomers ?? 200_000,
-    backlog,
-    ...(opts.liveRules ? { rulesChannel: new RulesChannel(redis, opts.keyPrefix), rulesPollMs: 100 } : {}),
+    hooks: { fatal: (err, message) => (fatal.push(err), logger.error({ err }, message)) },
+    ...(opts.wrapProducer ? { wrapProducer: opts.wrapProducer } : {}),
   });
-  await evaluator.init();
-  const runner = createConsumerRunner({
-    kafka,
-    groupId: opts.groupId,
-    topics: [opts.topics.customerEvents],
-    handler: evaluator.handleBatch,
-    onAssignment: evaluator.onAssignment,
-    logger,
-    metrics,
-    sessionTimeoutMs: 10_000,
-    shutdownTimeoutMs: 5000,
-    maxBatchMessages: opts.maxBatchMessages ?? 2000,
-  });
-  await runner.start();
-  evaluator.startTimers();
-  return {
-    metrics,
-    redis,
-    evaluator,
-    async stop() {
-      evaluator.stopTimers();
-      await runner.stop();
-      await backlog.close();
-      await producer.disconnect().catch(() => undefined);
-      redis.disconnect();
-    },
-  };
+  await service.run();
+  return { metrics, redis: service.redis, evaluator: service.evaluator, fatal, stop: () => service.stop() };
 }
 
 /** Encodes and produces canonical events (key = customerId), in the given order. */

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { parseDurationMs } from './durations';
+import { DEFAULT_TOPICS } from '@labelstream/contracts';
+import { DURATION_GRAMMAR, parseDuration } from '@labelstream/duration';
 
 /** `true`/`false`/`1`/`0`/`yes`/`no` (case-insensitive). */
 export const envBool = (fallback: boolean) =>
@@ -34,9 +35,11 @@ export const envDuration = (fallback: string) =>
     .string()
     .optional()
     .transform((v, ctx) => {
-      const ms = parseDurationMs(v === undefined || v === '' ? fallback : v);
+      const ms = parseDuration(v === undefined || v === '' ? fallback : v);
       if (ms === undefined) {
-        ctx.addIssue({ code: 'custom', message: `expected a duration like 500ms, 30s, 5m, 2h, 7d; got "${v}"` });
+        // A bare number was milliseconds before the one grammar: say what it now needs.
+        const hint = /^\s*\d+\s*$/.test(v ?? '') ? ` (a unit is required: ${v!.trim()}ms?)` : '';
+        ctx.addIssue({ code: 'custom', message: `expected ${DURATION_GRAMMAR}; got "${v}"${hint}` });
         return z.NEVER;
       }
       return ms;
@@ -119,9 +122,9 @@ export const commonEnv = {
   DECODE_MAX_ITEMS: envInt(100_000, 1, 10_000_000),
   TOPIC_PARTITIONS: envInt(6, 1, 10_000),
   TOPIC_REPLICATION_FACTOR: envInt(1, 1, 10),
-  TOPIC_CUSTOMER_EVENTS: envString('labels.customer-events.v1'),
-  TOPIC_DLQ: envString('labels.dlq.v1'),
-  TOPIC_DECISIONS: envString('labels.decisions.v1'),
-  TOPIC_LABEL_EVENTS: envString('crm.label-events.v1'),
-  TOPIC_CUSTOMER_LABELS: envString('crm.customer-labels.v1'),
+  TOPIC_CUSTOMER_EVENTS: envString(DEFAULT_TOPICS.customerEvents),
+  TOPIC_DLQ: envString(DEFAULT_TOPICS.dlq),
+  TOPIC_DECISIONS: envString(DEFAULT_TOPICS.decisions),
+  TOPIC_LABEL_EVENTS: envString(DEFAULT_TOPICS.labelEvents),
+  TOPIC_CUSTOMER_LABELS: envString(DEFAULT_TOPICS.customerLabels),
 };

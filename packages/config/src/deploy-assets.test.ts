@@ -5,14 +5,13 @@
  * the services it runs. The real tools' own validators (promtool, docker compose config,
  * a Dockerfile linter) run in deploy/validate.sh; this test covers what they cannot know.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse } from 'yaml';
 import { createMetrics } from '@labelstream/observability';
-import { loadEvaluatorConfig, loadIngestConfig, loadPublisherConfig, type CommonConfig, type Env } from './index';
+import { loadEvaluatorConfig, type Env } from './index';
+import { minimalEnv, read, ROOT, SERVICES, variablesRead } from './deploy-assets.test-helper';
 
-const ROOT = resolve(__dirname, '../../..');
-const read = (path: string): string => readFileSync(resolve(ROOT, path), 'utf8');
 // YAML 1.1 merge keys (`<<: *anchor`) are part of the Compose format.
 const readYaml = (path: string): unknown => parse(read(path), { merge: true });
 
@@ -107,19 +106,6 @@ function containerEnv(service: ComposeService, hostEnv: Env = {}): Env {
   return env;
 }
 
-/** Runs `fn` with an env that records every variable name it reads. */
-function variablesRead(fn: (env: Env) => unknown, env: Env): Set<string> {
-  const seen = new Set<string>();
-  const probe = new Proxy(env, {
-    get(target, key) {
-      if (typeof key === 'string') seen.add(key);
-      return target[key as string];
-    },
-  });
-  fn(probe);
-  return seen;
-}
-
 /** `"127.0.0.1:9464:9464"` or `"9464:9464/tcp"` → host and container port. */
 function parsePort(mapping: string): { host: number; container: number } {
   const parts = mapping.replace(/\/(tcp|udp)$/, '').split(':');
@@ -168,14 +154,6 @@ const dashboard = JSON.parse(read('deploy/grafana/dashboards/labelstream.json'))
 const dockerfile = read('deploy/docker/Dockerfile');
 const runbook = read('deploy/RUNBOOK.md');
 const alertRules = alerts.groups.flatMap((g) => g.rules);
-
-const minimalEnv: Env = { KAFKA_BROKERS: '127.0.0.1:9092', SCHEMA_REGISTRY_URL: 'http://127.0.0.1:8081', REDIS_URL: 'redis://127.0.0.1:6379' };
-
-const SERVICES: ReadonlyArray<{ name: string; load: (env: Env) => CommonConfig; port: number; needs: string[] }> = [
-  { name: 'ingest', load: loadIngestConfig, port: 9464, needs: ['kafka', 'schema-registry'] },
-  { name: 'evaluator', load: loadEvaluatorConfig, port: 9465, needs: ['kafka', 'schema-registry', 'redis'] },
-  { name: 'publisher', load: loadPublisherConfig, port: 9466, needs: ['kafka', 'schema-registry'] },
-];
 
 /** Every series name createMetrics() exposes (histogram series included) and its label names. */
 async function exposedSeries(): Promise<{ series: Set<string>; labels: Map<string, Set<string>>; domain: string[] }> {
@@ -274,6 +252,14 @@ describe('docker-compose.yml', () => {
     expect(demo.command?.[0]).toBe('packages/cli/dist/main.js');
     expect(demo.command).toEqual(expect.arrayContaining(['generate', '--rate', '200', '--customers', '500']));
     expect(existsSync(resolve(ROOT, 'packages/cli/src/main.ts'))).toBe(true);
+  });
+
+  it('runs the Redis version the native stack runs, and the README says so', () => {
+    // Debian 12's redis-server, which deploy/local/stack.sh uses.
+    const image = compose.services.redis?.image;
+    expect(image).toMatch(/^redis:7\.0\.\d+$/);
+    expect(read('packages/testkit/src/containers.ts')).toContain(`'${image}'`);
+    expect(read('README.md')).toContain(`Redis ${image!.split(':')[1]}`);
   });
 
   it('keeps Redis on AOF, in a volume', () => {
@@ -400,7 +386,7 @@ describe('Grafana dashboard', () => {
   });
 
   it('has the rows an SRE looks for', () => {
-    expect(panels.filter((p) => p.type === 'row').map((p) => p.title)).toEqual(['Overview', 'Ingest', 'Evaluator', 'Publisher', 'Kafka consumer', 'Process']);
+    expect(panels.filter((p) => p.type === 'row').map((p) => p.title)).toEqual(['Overview', 'Label health', 'Ingest', 'Evaluator', 'Publisher', 'Kafka consumer', 'Process']);
   });
 
   it('has unique panel ids and complete panels that query through the datasource variable', () => {

@@ -1,5 +1,4 @@
 export { ConfigError } from './errors';
-export { parseDurationMs } from './durations';
 export {
   loadCommon,
   loadIngestConfig,

@@ -1,4 +1,4 @@
-import { ConfigError, loadEvaluatorConfig, loadIngestConfig, loadPublisherConfig, parseDurationMs } from './index';
+import { ConfigError, loadEvaluatorConfig, loadIngestConfig, loadPublisherConfig } from './index';
 
 const base = { KAFKA_BROKERS: '127.0.0.1:9092', SCHEMA_REGISTRY_URL: 'http://127.0.0.1:8081/apis/ccompat/v7' };
 
@@ -63,7 +63,17 @@ describe('config', () => {
     expect(c.redis.keyPrefix).toBe('lbl');
     expect([c.maxBatchEvents, c.historyCap]).toEqual([2000, 3]);
     expect(loadEvaluatorConfig({ ...base, REDIS_URL: 'redis://x:1', EVALUATOR_HISTORY_CAP: '0' }).historyCap).toBe(0);
+    expect(loadEvaluatorConfig({ ...base, REDIS_URL: 'redis://x:1' }).flapWindowMs).toBe(24 * 3_600_000);
+    expect(loadEvaluatorConfig({ ...base, REDIS_URL: 'redis://x:1', LABEL_FLAP_WINDOW: '6h' }).flapWindowMs).toBe(6 * 3_600_000);
     expect(issuesOf(() => loadEvaluatorConfig({ ...base, REDIS_URL: 'redis://x:1', EVALUATOR_HISTORY_CAP: '-1' }))).toEqual(['EVALUATOR_HISTORY_CAP']);
+  });
+
+  it('takes a Redis Cluster URL and a replica wait', () => {
+    const c = loadEvaluatorConfig({ ...base, REDIS_URL: 'redis+cluster://127.0.0.1:7001,127.0.0.1:7002', REDIS_WAIT_REPLICAS: '1', REDIS_WAIT_TIMEOUT: '500ms' });
+    expect(c.redis).toMatchObject({ url: 'redis+cluster://127.0.0.1:7001,127.0.0.1:7002', waitReplicas: 1, waitTimeoutMs: 500 });
+    expect(loadEvaluatorConfig({ ...base, REDIS_URL: 'redis://x:1' }).redis).toMatchObject({ waitReplicas: 0, waitTimeoutMs: 2000 });
+    expect(issuesOf(() => loadEvaluatorConfig({ ...base, REDIS_URL: 'cluster://x:1' }))).toEqual(['REDIS_URL']);
+    expect(issuesOf(() => loadEvaluatorConfig({ ...base, REDIS_URL: 'redis://x:1', REDIS_WAIT_REPLICAS: 'one' }))).toEqual(['REDIS_WAIT_REPLICAS']);
   });
 
   it('requires SASL credentials with a mechanism', () => {
@@ -74,6 +84,46 @@ describe('config', () => {
     const c = loadPublisherConfig({ ...base, KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: 'p', KAFKA_TLS: 'true' });
     expect(c.kafka.sasl?.mechanism).toBe('scram-sha-512');
     expect(c.kafka.ssl).toBe(true);
+  });
+
+  it("takes each service's own Kafka user from <SERVICE>_KAFKA_SASL_*, else the shared one", () => {
+    const env = {
+      ...base,
+      KAFKA_SASL_MECHANISM: 'scram-sha-512',
+      KAFKA_SASL_USERNAME: 'shared',
+      KAFKA_SASL_PASSWORD: 'shared-pw',
+      INGEST_KAFKA_SASL_USERNAME: 'ingest',
+      INGEST_KAFKA_SASL_PASSWORD: 'ingest-pw',
+      EVALUATOR_KAFKA_SASL_USERNAME: 'evaluator',
+      EVALUATOR_KAFKA_SASL_PASSWORD: 'evaluator-pw',
+      REDIS_URL: 'redis://127.0.0.1:6380',
+    };
+    expect(loadIngestConfig(env).kafka.sasl).toEqual({ mechanism: 'scram-sha-512', username: 'ingest', password: 'ingest-pw' });
+    expect(loadEvaluatorConfig(env).kafka.sasl).toEqual({ mechanism: 'scram-sha-512', username: 'evaluator', password: 'evaluator-pw' });
+    expect(loadPublisherConfig(env).kafka.sasl).toEqual({ mechanism: 'scram-sha-512', username: 'shared', password: 'shared-pw' });
+    // the service's own names satisfy "required with a mechanism" too
+    const own = { ...base, KAFKA_SASL_MECHANISM: 'scram-sha-512', PUBLISHER_KAFKA_SASL_USERNAME: 'publisher', PUBLISHER_KAFKA_SASL_PASSWORD: 'p' };
+    expect(loadPublisherConfig(own).kafka.sasl?.username).toBe('publisher');
+    expect(issuesOf(() => loadIngestConfig(own))).toEqual(['KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD']);
+    // it reads those names only, not the whole environment (deployment checks watch what a loader reads)
+    const read = new Set<string>();
+    loadIngestConfig(new Proxy({ ...env, UNRELATED_VARIABLE: 'x' }, { get: (t, k) => (typeof k === 'string' && read.add(k), t[k as keyof typeof t]) }));
+    expect(read.has('INGEST_KAFKA_SASL_USERNAME')).toBe(true);
+    expect(read.has('UNRELATED_VARIABLE')).toBe(false);
+    expect(read.has('EVALUATOR_KAFKA_SASL_USERNAME')).toBe(false);
+  });
+
+  it('takes an optional key for hashing personal-looking event ids, never echoing it', () => {
+    expect(loadIngestConfig(base).eventIdHashKey).toBeUndefined();
+    expect(loadIngestConfig({ ...base, INGEST_EVENT_ID_HASH_KEY: 'k'.repeat(32) }).eventIdHashKey).toBe('k'.repeat(32));
+    expect(issuesOf(() => loadIngestConfig({ ...base, INGEST_EVENT_ID_HASH_KEY: 'short-key-9' }))).toEqual(['INGEST_EVENT_ID_HASH_KEY']);
+    expect(() => loadIngestConfig({ ...base, INGEST_EVENT_ID_HASH_KEY: 'short-key-9' })).toThrow(expect.objectContaining({ message: expect.not.stringContaining('short-key-9') }));
+  });
+
+  it('passes registry credentials, both or neither', () => {
+    expect(loadIngestConfig({ ...base, SCHEMA_REGISTRY_USERNAME: 'u', SCHEMA_REGISTRY_PASSWORD: 'p' }).registry.auth).toEqual({ username: 'u', password: 'p' });
+    expect(loadIngestConfig(base).registry.auth).toBeUndefined();
+    expect(issuesOf(() => loadIngestConfig({ ...base, SCHEMA_REGISTRY_USERNAME: 'u' }))).toEqual(['SCHEMA_REGISTRY_PASSWORD']);
   });
 
   it('never echoes a secret in its error message', () => {
@@ -95,14 +145,18 @@ describe('config', () => {
   it.each([
     ['250ms', 250],
     ['30s', 30_000],
+    ['1.5s', 1_500],
     ['15m', 900_000],
     ['2h', 7_200_000],
-    ['14d', 1_209_600_000],
-    ['1500', 1500],
-    ['1.5s', 1500],
-    ['abc', undefined],
-    ['-1s', undefined],
-  ])('parses duration %s', (text, ms) => {
-    expect(parseDurationMs(text)).toBe(ms);
+  ])('reads duration settings in the one grammar: %s', (text, ms) => {
+    expect(loadIngestConfig({ ...base, SHUTDOWN_TIMEOUT: text }).shutdownTimeoutMs).toBe(ms);
+  });
+
+  it.each(['1500', 'abc', '-1s', '30 s'])('refuses %j as a duration, naming the variable', (text) => {
+    expect(issuesOf(() => loadIngestConfig({ ...base, SHUTDOWN_TIMEOUT: text }))).toEqual(['SHUTDOWN_TIMEOUT']);
+  });
+
+  it('tells a bare number (milliseconds before the one grammar) it needs a unit', () => {
+    expect(() => loadIngestConfig({ ...base, SHUTDOWN_TIMEOUT: '1500' })).toThrow(/SHUTDOWN_TIMEOUT.*a unit is required: 1500ms\?/);
   });
 });

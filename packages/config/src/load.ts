@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { DEFAULT_TOPICS } from '@labelstream/contracts';
+import { DEFAULT_HISTORY_CAP } from '@labelstream/redis-state';
 import { ConfigError } from './errors';
 import { commonEnv, envDuration, envInt, envOptional, envString } from './common';
 
@@ -70,15 +72,32 @@ function readCa(file: string | undefined, variable: string): string[] | undefine
   }
 }
 
+/**
+ * The service's own Kafka credentials: `<SERVICE>_KAFKA_SASL_USERNAME` and
+ * `<SERVICE>_KAFKA_SASL_PASSWORD` (INGEST_, EVALUATOR_, PUBLISHER_), when set, stand for
+ * KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD. One environment file can then hold every
+ * service's user, so that Kafka's ACLs can tell the services apart. Reads those two
+ * variables only (the deployment tests watch which variables a loader reads).
+ */
+function serviceKafkaCredentials(service: string, env: Env): { username?: string; password?: string } {
+  const prefix = service.toUpperCase().replace(/[^A-Z0-9]/g, '_');
+  const username = env[`${prefix}_KAFKA_SASL_USERNAME`];
+  const password = env[`${prefix}_KAFKA_SASL_PASSWORD`];
+  return { ...(username ? { username } : {}), ...(password ? { password } : {}) };
+}
+
 /** Builds the common part of every service's configuration. */
 export function loadCommon(service: string, defaultPort: number, env: Env): CommonConfig {
   const e = parseEnv({ ...commonEnv, HTTP_PORT: envInt(defaultPort, 0, 65535) }, env);
+  const own = serviceKafkaCredentials(service, env);
+  const username = own.username ?? e.KAFKA_SASL_USERNAME;
+  const password = own.password ?? e.KAFKA_SASL_PASSWORD;
   const issues: Array<{ variable: string; message: string }> = [];
   let sasl: KafkaSettings['sasl'];
   if (e.KAFKA_SASL_MECHANISM) {
-    if (!e.KAFKA_SASL_USERNAME) issues.push({ variable: 'KAFKA_SASL_USERNAME', message: 'is required when KAFKA_SASL_MECHANISM is set' });
-    if (!e.KAFKA_SASL_PASSWORD) issues.push({ variable: 'KAFKA_SASL_PASSWORD', message: 'is required when KAFKA_SASL_MECHANISM is set' });
-    sasl = { mechanism: e.KAFKA_SASL_MECHANISM, username: e.KAFKA_SASL_USERNAME ?? '', password: e.KAFKA_SASL_PASSWORD ?? '' };
+    if (!username) issues.push({ variable: 'KAFKA_SASL_USERNAME', message: 'is required when KAFKA_SASL_MECHANISM is set' });
+    if (!password) issues.push({ variable: 'KAFKA_SASL_PASSWORD', message: 'is required when KAFKA_SASL_MECHANISM is set' });
+    sasl = { mechanism: e.KAFKA_SASL_MECHANISM, username: username ?? '', password: password ?? '' };
   }
   if (Boolean(e.SCHEMA_REGISTRY_USERNAME) !== Boolean(e.SCHEMA_REGISTRY_PASSWORD)) {
     issues.push({ variable: 'SCHEMA_REGISTRY_PASSWORD', message: 'SCHEMA_REGISTRY_USERNAME and SCHEMA_REGISTRY_PASSWORD go together' });
@@ -137,6 +156,8 @@ export interface IngestConfig extends CommonConfig {
   /** Multiplier from one major unit of a currency to one major unit of the base currency. */
   fxRatesToBase: Record<string, number>;
   customerIdPattern: RegExp;
+  /** HMAC key for event ids that carry personal data (INGEST_EVENT_ID_HASH_KEY); unset: plain SHA-256. */
+  eventIdHashKey?: string;
 }
 
 /** Demo rate table (base EUR). Real deployments pass INGEST_FX_RATES. */
@@ -149,9 +170,9 @@ export function loadIngestConfig(env: Env): IngestConfig {
   const e = parseEnv(
     {
       INGEST_GROUP_ID: envString('labelstream-ingest'),
-      TOPIC_RAW_PURCHASES: envString('storefront.purchases'),
-      TOPIC_RAW_EMAIL_CLICKS: envString('storefront.email-clicks'),
-      TOPIC_RAW_SUPPORT_TICKETS: envString('storefront.support-tickets'),
+      TOPIC_RAW_PURCHASES: envString(DEFAULT_TOPICS.purchases),
+      TOPIC_RAW_EMAIL_CLICKS: envString(DEFAULT_TOPICS.emailClicks),
+      TOPIC_RAW_SUPPORT_TICKETS: envString(DEFAULT_TOPICS.supportTickets),
       RAW_MAX_RECORD_BYTES: envInt(2 * 1024 * 1024, 64 * 1024, 64 * 1024 * 1024),
       INGEST_MAX_MESSAGE_BYTES: envInt(1_000_000, 64, 64 * 1024 * 1024),
       INGEST_MAX_LATENESS: envDuration('7d'),
@@ -159,6 +180,7 @@ export function loadIngestConfig(env: Env): IngestConfig {
       INGEST_BASE_CURRENCY: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as EUR').default('EUR'),
       INGEST_FX_RATES: envOptional,
       INGEST_CUSTOMER_ID_PATTERN: envString('^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$'),
+      INGEST_EVENT_ID_HASH_KEY: envOptional.refine((v) => v === undefined || v.length >= 16, 'must be at least 16 characters'),
     },
     env,
   );
@@ -197,6 +219,7 @@ export function loadIngestConfig(env: Env): IngestConfig {
     baseCurrency: e.INGEST_BASE_CURRENCY,
     fxRatesToBase: fx,
     customerIdPattern: pattern,
+    ...(e.INGEST_EVENT_ID_HASH_KEY ? { eventIdHashKey: e.INGEST_EVENT_ID_HASH_KEY } : {}),
   };
 }
 
@@ -204,7 +227,12 @@ export function loadIngestConfig(env: Env): IngestConfig {
 export interface EvaluatorConfig extends CommonConfig {
   groupId: string;
   rulesFile: string;
-  redis: { url: string; keyPrefix: string; tlsCa?: string[] };
+  /**
+   * url: one server (redis://, rediss://) or a Redis Cluster (redis+cluster://host:port[,host:port…]);
+   * waitReplicas: replicas that must acknowledge each commit (WAIT) before its decisions are
+   * published and its offsets committed (0 = asynchronous replication, Redis's default).
+   */
+  redis: { url: string; keyPrefix: string; tlsCa?: string[]; waitReplicas: number; waitTimeoutMs: number };
   timerPollMs: number;
   /** Most events of one partition applied per handler call: one Redis commit, then an offset commit. */
   maxBatchEvents: number;
@@ -212,6 +240,8 @@ export interface EvaluatorConfig extends CommonConfig {
   historyCap: number;
   /** Decoded customer states kept in memory across batches, in customers (0 = none; Redis stays the truth). */
   stateCacheCustomers: number;
+  /** A label left within this long of entering it counts as a flap (labelstream_label_flaps_total). */
+  flapWindowMs: number;
   /** How often the rules channel (`labelstream rules deploy`) is read, ms. */
   rulesPollMs: number;
   /** Customers per second this instance re-evaluates after a rules switch, all its partitions together. */
@@ -224,13 +254,18 @@ export function loadEvaluatorConfig(env: Env): EvaluatorConfig {
     {
       EVALUATOR_GROUP_ID: envString('labelstream-evaluator'),
       RULES_FILE: envString('rules/default.yaml'),
-      REDIS_URL: z.string({ error: 'is required (e.g. redis://127.0.0.1:6379, rediss:// for TLS)' }).regex(/^rediss?:\/\//, 'must start with redis:// or rediss://'),
+      REDIS_URL: z
+        .string({ error: 'is required (e.g. redis://127.0.0.1:6379, rediss:// for TLS, redis+cluster://host:port,host:port for a Redis Cluster)' })
+        .regex(/^rediss?(\+cluster)?:\/\//, 'must start with redis://, rediss://, redis+cluster:// or rediss+cluster://'),
+      REDIS_WAIT_REPLICAS: envInt(0, 0, 16),
+      REDIS_WAIT_TIMEOUT: envDuration('2s'),
       REDIS_KEY_PREFIX: z.string().regex(/^[a-z0-9_-]{1,32}$/, 'lower-case letters, digits, _ and - only').default('lbl'),
       REDIS_TLS_CA_FILE: envOptional,
       EVALUATOR_TIMER_POLL: envDuration('200ms'),
       EVALUATOR_MAX_BATCH_EVENTS: envInt(2000, 1, 100_000),
-      EVALUATOR_HISTORY_CAP: envInt(3, 0, 50),
+      EVALUATOR_HISTORY_CAP: envInt(DEFAULT_HISTORY_CAP, 0, 50),
       EVALUATOR_STATE_CACHE: envInt(200_000, 0, 50_000_000),
+      LABEL_FLAP_WINDOW: envDuration('24h'),
       EVALUATOR_RULES_POLL: envDuration('1s'),
       EVALUATOR_SWEEP_RATE: envInt(2000, 1, 1_000_000),
     },
@@ -241,11 +276,12 @@ export function loadEvaluatorConfig(env: Env): EvaluatorConfig {
     ...common,
     groupId: e.EVALUATOR_GROUP_ID,
     rulesFile: e.RULES_FILE,
-    redis: { url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX, ...(tlsCa ? { tlsCa } : {}) },
+    redis: { url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX, ...(tlsCa ? { tlsCa } : {}), waitReplicas: e.REDIS_WAIT_REPLICAS, waitTimeoutMs: e.REDIS_WAIT_TIMEOUT },
     timerPollMs: e.EVALUATOR_TIMER_POLL,
     maxBatchEvents: e.EVALUATOR_MAX_BATCH_EVENTS,
     historyCap: e.EVALUATOR_HISTORY_CAP,
     stateCacheCustomers: e.EVALUATOR_STATE_CACHE,
+    flapWindowMs: e.LABEL_FLAP_WINDOW,
     rulesPollMs: e.EVALUATOR_RULES_POLL,
     sweepPerSecond: e.EVALUATOR_SWEEP_RATE,
   };

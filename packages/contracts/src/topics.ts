@@ -62,7 +62,7 @@ export const DLQ_HEADERS = Object.freeze({
   /**
    * Set (`true`) when the original record did not fit in the DLQ topic: the DLQ record then
    * carries a prefix of the value (and of a long key) instead of all of it, with the two
-   * headers below; original headers are kept only when they fit.
+   * headers below.
    */
   truncated: 'ls-dlq-truncated',
   /** Size in bytes of the original value (truncated records only). */
@@ -71,6 +71,11 @@ export const DLQ_HEADERS = Object.freeze({
   sha256: 'ls-dlq-sha256',
   /** Hex SHA-256 of the original key, when the key was cut too. */
   keySha256: 'ls-dlq-key-sha256',
-  /** How many original headers were left out because they did not fit. */
+  /**
+   * How many headers the original record had. Their values are never copied (they may hold
+   * personal data: an e-mail, a phone number); the source position finds the original.
+   */
   headersDropped: 'ls-dlq-headers-dropped',
+  /** The original headers' names, comma-separated (names of 1–64 `A-Za-z0-9._-` only, at most 32). */
+  headerNames: 'ls-dlq-header-names',
 } as const);

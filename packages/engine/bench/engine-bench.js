@@ -31,9 +31,12 @@ const { applyEvents, decodeState, encodeState, evaluateAt } = require('../dist')
 // Internals the copied version 1 codec used (unchanged since).
 const { idsOf, setOwn } = require('../dist/ids');
 
-const args = process.argv.slice(2);
-const N = Number(args.find((a) => /^\d+$/.test(a)) ?? 200_000);
-const only = (args.find((a) => a.startsWith('--only=')) ?? '').slice('--only='.length);
+const { values: flags, positionals } = require('node:util').parseArgs({
+  allowPositionals: true,
+  options: { only: { type: 'string', default: '' }, small: { type: 'string', default: '' }, n: { type: 'string' } },
+});
+const N = Number(positionals[0] ?? 200_000);
+const only = flags.only;
 const CUSTOMERS = 2_000;
 const DAY = 86_400_000;
 const MIN = 60_000;
@@ -328,12 +331,12 @@ if (only === 'small') {
     };
     return load('index');
   }
-  const smalls = [...new Set([64, current, ...args.filter((a) => a.startsWith('--small=')).flatMap((a) => a.slice(8).split(',').map(Number))])];
+  const smalls = [...new Set([64, current, ...flags.small.split(',').filter(Boolean).map(Number)])];
   const engines = smalls.map((k) => ({ name: `SMALL=${k}${k === 64 ? ' (before)' : ''}${k === current ? ' (ids.ts)' : ''}`, ...engineWithSmall(k) }));
   const HOUR = 60 * MIN;
   console.log(`\nsmall: customers holding n ids (UUIDs within the last hour, one new event every hour / n); µs per step (decode + 1 event + encode), median of rounds`);
   console.log(`  ${'n'.padEnd(7)}${engines.map((e) => e.name.padStart(24)).join('')}   vs ${engines[0].name}`);
-  const sizes = args.find((a) => a.startsWith('--n='))?.slice(4).split(',').map(Number) ?? [1, 5, 10, 20, 40, 60, 100, 1_000, 10_000];
+  const sizes = flags.n?.split(',').map(Number) ?? [1, 5, 10, 20, 40, 60, 100, 1_000, 10_000];
   for (const n of sizes) {
     const customers = n >= 10_000 ? 4 : n >= 1_000 ? 20 : 200;
     const gap = Math.floor(HOUR / n);

@@ -1,11 +1,14 @@
 import { asString, isValidId, jsonType, optional, required, type RawObject } from './fields';
 import type { IngestPolicy } from './policy';
+import { personalKindOf, pseudonymousId } from './personal-id';
 import { reject } from './rejection';
 import { parseIsoDateTime } from './timestamps';
 
 /**
  * eventId: required unless the policy derives it from the raw record's position, which
- * keeps replays of the same record idempotent.
+ * keeps replays of the same record idempotent. An id that carries an e-mail address or a
+ * phone number is replaced by its {@link pseudonymousId}, so the address never reaches
+ * Redis, decisions or public label events while duplicates stay duplicates.
  */
 export function readEventId(obj: RawObject, policy: IngestPolicy, derived: string): string {
   const v = optional(obj, 'eventId');
@@ -15,7 +18,7 @@ export function readEventId(obj: RawObject, policy: IngestPolicy, derived: strin
   }
   const id = asString(v, 'eventId');
   if (!isValidId(id)) reject('INVALID_EVENT_ID', 'eventId', 'must be 1–128 printable ASCII characters without spaces');
-  return id;
+  return personalKindOf(id) === undefined ? id : pseudonymousId(id, policy.eventIdHashKey);
 }
 
 /** customerId must match the policy's pattern over its whole length. */

@@ -27,6 +27,7 @@ export {
   type RawKind,
   type RawMessage,
 } from './normalise';
+export { personalKindOf, PSEUDONYMOUS_ID_PREFIX, pseudonymousId, type PersonalKind } from './personal-id';
 export {
   compileIngestPolicy,
   DEFAULT_CUSTOMER_ID_PATTERN,

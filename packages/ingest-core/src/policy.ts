@@ -43,6 +43,13 @@ export interface IngestPolicy {
    * discounts that line items do not carry, so a mismatch is normal, not an error.
    */
   readonly requireItemsTotalMatch: boolean;
+  /**
+   * Key of the HMAC that replaces an event id carrying an e-mail address or phone number
+   * (`pii-sha256:…`); empty: a plain SHA-256, which whoever knows the address can
+   * recompute. Changing it changes those ids, so a copy re-sent across the change is no
+   * longer recognised as a duplicate. A secret: never log it.
+   */
+  readonly eventIdHashKey: string;
 }
 
 /** Options for {@link compileIngestPolicy}; every field is optional and defaults to {@link DEFAULT_INGEST_POLICY}. */
@@ -73,6 +80,7 @@ export const DEFAULT_INGEST_POLICY: IngestPolicy = Object.freeze({
   maxJsonDepth: 32,
   deriveMissingEventId: false,
   requireItemsTotalMatch: false,
+  eventIdHashKey: '',
 });
 
 function positiveInteger(issues: PolicyIssue[], option: string, value: number, max = Number.MAX_SAFE_INTEGER): void {
@@ -121,6 +129,7 @@ export function compileIngestPolicy(options: IngestPolicyOptions = {}): IngestPo
     maxJsonDepth: options.maxJsonDepth ?? d.maxJsonDepth,
     deriveMissingEventId: options.deriveMissingEventId ?? d.deriveMissingEventId,
     requireItemsTotalMatch: options.requireItemsTotalMatch ?? d.requireItemsTotalMatch,
+    eventIdHashKey: options.eventIdHashKey ?? d.eventIdHashKey,
   };
 
   positiveInteger(issues, 'maxMessageBytes', policy.maxMessageBytes);

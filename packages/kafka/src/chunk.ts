@@ -21,19 +21,38 @@ export function messageBytes(m: Message): number {
  * than that on its own forms a run of its own. No run is empty.
  */
 export function chunkMessages<T>(items: readonly T[], messageOf: (item: T) => Message, maxBytes = MAX_SEND_BYTES): T[][] {
+  return chunkBySize(items, (item) => messageBytes(messageOf(item)), maxBytes);
+}
+
+/**
+ * Splits `items` into consecutive runs whose summed `size` stays within `maxSize` and whose
+ * summed `count` (default 1 per item) stays within `maxCount`; an item over a limit on its
+ * own forms a run of its own. Order is kept; no run is empty.
+ */
+export function chunkBySize<T>(
+  items: readonly T[],
+  size: (item: T) => number,
+  maxSize: number,
+  count: (item: T) => number = () => 1,
+  maxCount = Number.POSITIVE_INFINITY,
+): T[][] {
   const out: T[][] = [];
   let run: T[] = [];
-  let bytes = 0;
+  let total = 0;
+  let n = 0;
   for (const item of items) {
-    const size = messageBytes(messageOf(item));
-    if (run.length > 0 && bytes + size > maxBytes) {
+    const s = size(item);
+    const c = count(item);
+    if (run.length && (total + s > maxSize || n + c > maxCount)) {
       out.push(run);
       run = [];
-      bytes = 0;
+      total = 0;
+      n = 0;
     }
     run.push(item);
-    bytes += size;
+    total += s;
+    n += c;
   }
-  if (run.length > 0) out.push(run);
+  if (run.length) out.push(run);
   return out;
 }

@@ -3,6 +3,7 @@ import type { Logger, Metrics } from '@labelstream/observability';
 import { backoffMs, sleep } from './backoff';
 import { onUndecodableBatch, type UndecodableBatchContext, type UndecodableBatchError } from './codecs';
 import { BatchFailedError, isRetriable } from './errors';
+import { groupMembershipLoss } from './membership';
 
 /** One fetched batch of one partition, as handed to a service's handler. */
 export interface Batch {
@@ -87,21 +88,6 @@ export interface ConsumerRunner {
   isReady(): boolean;
   assignment(): Record<string, number[]>;
   status(): Record<string, unknown>;
-}
-
-const REBALANCE_TYPES = new Set(['REBALANCE_IN_PROGRESS', 'UNKNOWN_MEMBER_ID', 'ILLEGAL_GENERATION', 'NOT_COORDINATOR']);
-
-/**
- * The kafkajs group error behind `err`, if this member was expelled or a rebalance began.
- * kafkajs re-joins the group when such an error reaches it unwrapped; wrapped (as commits
- * wrap it) it would stop the consumer for good.
- */
-function rebalanceCause(err: unknown): Error | undefined {
-  for (let e = err as { type?: string; cause?: unknown; originalError?: unknown } | undefined, i = 0; e && i < 5; i++) {
-    if (typeof e.type === 'string' && REBALANCE_TYPES.has(e.type)) return e as unknown as Error;
-    e = (e.originalError ?? e.cause) as typeof e;
-  }
-  return undefined;
 }
 
 /** Offsets of one fetched batch: resolved but not committed yet, and when it last committed. */
@@ -237,7 +223,7 @@ export function createConsumerRunner(opts: ConsumerRunnerOptions): ConsumerRunne
     try {
       await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: nextOffset(progress.pending) }]);
     } catch (err) {
-      throw rebalanceCause(err) ?? err;
+      throw groupMembershipLoss(err) ?? err;
     }
     progress.pending = undefined;
     progress.committedAt = Date.now();
@@ -259,7 +245,7 @@ export function createConsumerRunner(opts: ConsumerRunnerOptions): ConsumerRunne
         await opts.handler({ topic: batch.topic, partition: batch.partition, messages, highWatermark: batch.highWatermark }, ctx);
         break;
       } catch (err) {
-        const rebalance = rebalanceCause(err);
+        const rebalance = groupMembershipLoss(err);
         if (rebalance) throw rebalance; // not an error of ours: kafkajs re-joins, the batch is re-read
         const code = (err as { code?: string }).code ?? (err as Error).name ?? 'UNKNOWN';
         metrics.retries.inc({ code });
@@ -300,7 +286,7 @@ export function createConsumerRunner(opts: ConsumerRunnerOptions): ConsumerRunne
     try {
       await p.heartbeat();
     } catch (err) {
-      throw rebalanceCause(err) ?? err;
+      throw groupMembershipLoss(err) ?? err;
     }
     undecodable.delete(`${batch.topic}/${batch.partition}`);
     undecodable.delete('?/?'); // a fetch went through: an unplaced failure is not ours any more

@@ -17,12 +17,14 @@ function raw(value: Buffer, extra: Partial<KafkaMessage> = {}): KafkaMessage {
 const h = (m: { headers?: unknown }, name: string) => (m.headers as Record<string, unknown>)[name]?.toString();
 
 describe('toDeadLetter', () => {
-  it('copies a record that fits byte for byte, with the reason and source headers', () => {
+  it('copies the key and value of a record that fits byte for byte, with the reason and source headers', () => {
     const value = Buffer.from('{"not json');
     const out = toDeadLetter(raw(value), source, dl, { now: NOW, maxRecordBytes: OLD_DLQ_LIMIT });
     expect(out.value).toBe(value);
     expect(out.key?.toString()).toBe('k-1');
-    expect(h(out, 'trace')).toBe('abc');
+    expect(h(out, 'trace')).toBeUndefined(); // original header values are never copied: names and count only
+    expect(h(out, DLQ_HEADERS.headerNames)).toBe('trace');
+    expect(h(out, DLQ_HEADERS.headersDropped)).toBe('1');
     expect(h(out, DLQ_HEADERS.reason)).toBe('OVERSIZE');
     expect(h(out, DLQ_HEADERS.sourceOffset)).toBe('1234');
     expect(h(out, DLQ_HEADERS.failedAt)).toBe('2026-12-06T20:00:00.000Z');
@@ -41,18 +43,38 @@ describe('toDeadLetter', () => {
     expect(h(out, DLQ_HEADERS.reason)).toBe('OVERSIZE');
     expect([h(out, DLQ_HEADERS.sourceTopic), h(out, DLQ_HEADERS.sourcePartition), h(out, DLQ_HEADERS.sourceOffset)]).toEqual(['storefront.purchases', '4', '1234']);
     expect(out.key?.toString()).toBe('k-1');
-    expect(h(out, 'trace')).toBe('abc'); // small original headers still fit
-    expect(h(out, DLQ_HEADERS.headersDropped)).toBeUndefined();
+    expect(h(out, 'trace')).toBeUndefined();
+    expect(h(out, DLQ_HEADERS.headerNames)).toBe('trace');
   });
 
-  it('cuts a long key and leaves out original headers that do not fit, saying so', () => {
-    const key = Buffer.alloc(900_000, 'k');
+  it('cuts a long key; huge original headers cost nothing (their values are not copied)', () => {
+    const key = Buffer.alloc(1_200_000, 'k');
     const out = toDeadLetter(raw(Buffer.from('{}'), { key, headers: { big: Buffer.alloc(1_200_000, 'h'), small: 'x' } }), source, dl, { maxRecordBytes: OLD_DLQ_LIMIT });
     expect(messageBytes(out)).toBeLessThan(OLD_DLQ_LIMIT);
     expect((out.key as Buffer).length).toBe(DLQ_PREFIX_BYTES);
     expect(h(out, DLQ_HEADERS.keySha256)).toBe(createHash('sha256').update(key).digest('hex'));
     expect(h(out, 'big') === undefined).toBe(true); // (not printed: a megabyte)
     expect(h(out, DLQ_HEADERS.headersDropped)).toBe('2');
+    expect(h(out, DLQ_HEADERS.headerNames)).toBe('big,small');
+  });
+
+  it('never copies a header value, and lists only names that are plain tokens (issue 14: personal data in headers)', () => {
+    const canary = { 'x-customer-email': 'jane.canary@example.org', phone: '+44 20 7946 0958', 'jane.canary@example.org': 'x', 'with space': 'y' };
+    const out = toDeadLetter(raw(Buffer.from('{}'), { headers: canary }), source, dl, { now: NOW });
+    const text = JSON.stringify(Object.entries(out.headers ?? {}).map(([k, v]) => [k, String(v)]));
+    expect(text).not.toContain('canary');
+    expect(text).not.toContain('7946');
+    expect(h(out, DLQ_HEADERS.headerNames)).toBe('x-customer-email,phone');
+    expect(h(out, DLQ_HEADERS.headersDropped)).toBe('4');
+    const many = Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`h${i}`, 'v']));
+    const listed = h(toDeadLetter(raw(Buffer.from('{}'), { headers: many }), source, dl), DLQ_HEADERS.headerNames)!;
+    expect(listed.split(',')).toHaveLength(32);
+  });
+
+  it('a record without headers gets no header-name headers', () => {
+    const out = toDeadLetter(raw(Buffer.from('{}'), { headers: {} }), source, dl);
+    expect(h(out, DLQ_HEADERS.headersDropped)).toBeUndefined();
+    expect(h(out, DLQ_HEADERS.headerNames)).toBeUndefined();
   });
 
   it('has no size limit unless given one (the evaluator and publisher copy records of our own topics)', () => {

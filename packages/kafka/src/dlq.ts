@@ -32,10 +32,32 @@ export interface DeadLetterOptions {
 
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
+/** A header name worth listing: a plain token (an `@` or `+` never passes, so neither does an address or number). */
+const LISTABLE_HEADER_NAME = /^[A-Za-z0-9._-]{1,64}$/;
+/** Most original header names a DLQ record lists. */
+const MAX_HEADER_NAMES = 32;
+
 /**
- * The DLQ record for a rejected message: the original key, value and headers byte for byte,
- * plus headers naming the reason and where the message came from, so it can be fixed and
- * replayed.
+ * What a DLQ record says about the original's headers: how many there were and the names
+ * of the listable ones. Never a value: producers put e-mail addresses, phone numbers and
+ * session tokens in headers, and the DLQ is read by more people than the raw topics. The
+ * pipeline ignores headers, so nothing a replay needs is lost; the source position
+ * (`ls-dlq-source-*`) leads to the original record, headers and all, while the raw
+ * topic's retention keeps it.
+ */
+function describeOriginalHeaders(headers: IHeaders | undefined, ours: IHeaders): void {
+  const names = Object.keys(headers ?? {});
+  if (names.length === 0) return;
+  ours[DLQ_HEADERS.headersDropped] = String(names.length);
+  const listed = names.filter((n) => LISTABLE_HEADER_NAME.test(n)).slice(0, MAX_HEADER_NAMES);
+  if (listed.length) ours[DLQ_HEADERS.headerNames] = listed.join(',');
+}
+
+/**
+ * The DLQ record for a rejected message: the original key and value byte for byte, plus
+ * headers naming the reason and where the message came from, so it can be fixed and
+ * replayed. The original headers' values are not copied, only their count and names
+ * (see `describeOriginalHeaders`).
  *
  * When that copy is larger than `maxRecordBytes` (an OVERSIZE reject can be as large as
  * the raw topic allows), the record keeps the reason, the source position, the first
@@ -52,23 +74,19 @@ export function toDeadLetter(original: KafkaMessage, source: { topic: string; pa
   ours[DLQ_HEADERS.sourcePartition] = String(source.partition);
   ours[DLQ_HEADERS.sourceOffset] = original.offset;
   ours[DLQ_HEADERS.failedAt] = new Date(now).toISOString();
-  const full: Message = { key: original.key, value: original.value, headers: { ...(original.headers ?? {}), ...ours }, timestamp: original.timestamp };
-  const budget = maxRecordBytes - BATCH_OVERHEAD_BYTES;
-  if (messageBytes(full) <= budget) return full;
+  describeOriginalHeaders(original.headers, ours);
+  const full: Message = { key: original.key, value: original.value, headers: ours, timestamp: original.timestamp };
+  if (messageBytes(full) <= maxRecordBytes - BATCH_OVERHEAD_BYTES) return full;
 
   const value = original.value ?? Buffer.alloc(0);
-  ours[DLQ_HEADERS.truncated] = 'true';
-  ours[DLQ_HEADERS.originalBytes] = String(value.length);
-  ours[DLQ_HEADERS.sha256] = sha256(value);
+  const cut: IHeaders = { ...ours };
+  cut[DLQ_HEADERS.truncated] = 'true';
+  cut[DLQ_HEADERS.originalBytes] = String(value.length);
+  cut[DLQ_HEADERS.sha256] = sha256(value);
   let key = original.key ?? null;
   if (key && key.length > DLQ_PREFIX_BYTES) {
-    ours[DLQ_HEADERS.keySha256] = sha256(key);
+    cut[DLQ_HEADERS.keySha256] = sha256(key);
     key = key.subarray(0, DLQ_PREFIX_BYTES);
   }
-  const cut: Message = { key, value: value.subarray(0, DLQ_PREFIX_BYTES), headers: ours, timestamp: original.timestamp };
-  // Original headers only when they fit alongside (headers alone may be what is too large).
-  const withHeaders: Message = { ...cut, headers: { ...(original.headers ?? {}), ...ours } };
-  if (messageBytes(withHeaders) <= budget) return withHeaders;
-  ours[DLQ_HEADERS.headersDropped] = String(Object.keys(original.headers ?? {}).length);
-  return cut;
+  return { key, value: value.subarray(0, DLQ_PREFIX_BYTES), headers: cut, timestamp: original.timestamp };
 }

@@ -76,7 +76,12 @@ export class Registry {
 
   /** Sets a subject's compatibility level (BACKWARD, FULL, …). */
   async setCompatibility(subject: string, compatibility: string): Promise<void> {
-    const r = await this.http('PUT', `/config/${encodeURIComponent(subject)}`, { compatibility });
+    const put = () => this.http('PUT', `/config/${encodeURIComponent(subject)}`, { compatibility });
+    let r = await put();
+    // Apicurio creates the subject's rule on the first PUT; two instances starting at once
+    // (three evaluators on a fresh subject) race, and the loser gets 409 "rule already
+    // exists". The rule exists now, so a second PUT updates it.
+    if (r.status === 409) r = await put();
     if (r.status !== 200) {
       throw new AdapterError('REGISTRY_CONFIG_FAILED', `setting ${compatibility} on ${subject} failed: HTTP ${r.status} ${JSON.stringify(r.json)}`, false, { subject });
     }

@@ -4,5 +4,4 @@ export { createMetrics } from './metrics';
 export type { Metrics } from './metrics';
 export { startHttpServer, tokenMatches } from './http-server';
 export type { AdminRoute, HealthReport, HttpServerOptions } from './http-server';
-export { scrub, scrubText, isSensitiveKey, REDACTED } from './redact';
-export { onShutdown } from './shutdown';
+export { scrub, scrubText, serializeError, isSensitiveKey, REDACTED } from './redact';

@@ -10,6 +10,17 @@ export function createMetrics(service: string, opts: { defaultMetrics?: boolean 
   registry.setDefaultLabels({ service });
   if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'labelstream_' });
   const r = [registry];
+  /** Reads the population counters when the population gauges are scraped (the evaluator sets it). */
+  let populationSource: (() => Promise<void>) | undefined;
+  let populationRead: Promise<void> | undefined;
+  /** Both gauges are collected in the same scrape: one read serves both. */
+  const collectPopulation = async (): Promise<void> => {
+    if (!populationSource) return;
+    populationRead ??= populationSource().finally(() => {
+      populationRead = undefined;
+    });
+    await populationRead;
+  };
   const latencyBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
   return {
@@ -45,9 +56,27 @@ export function createMetrics(service: string, opts: { defaultMetrics?: boolean 
     rulesFeatureWarmUntil: new Gauge({ name: 'labelstream_rules_feature_warm_until_seconds', help: 'For a feature a rules switch started empty (added or redefined, no backfill): when its window is covered, epoch seconds (+Inf for lifetime). Labels reading it decide on partial history until then.', labelNames: ['partition', 'feature'], registers: r }),
     rulesSweptCustomers: new Counter({ name: 'labelstream_rules_swept_customers_total', help: 'Customers re-evaluated by rules sweeps.', registers: r }),
     fencedWrites: new Counter({ name: 'labelstream_fenced_writes_total', help: 'Commits refused because another owner took the partition over.', registers: r }),
+    labelPopulation: new Gauge({
+      name: 'labelstream_label_population',
+      help: 'Customers holding each label: the census kept in Redis with the committed states, exported per partition by the evaluator that owns it (sum by label).',
+      labelNames: ['label', 'partition'],
+      registers: r,
+      collect: collectPopulation,
+    }),
+    unlabelledCustomers: new Gauge({
+      name: 'labelstream_unlabelled_customers',
+      help: 'Customers with a stored state and no label, per partition, exported by the evaluator that owns it.',
+      labelNames: ['partition'],
+      registers: r,
+      collect: collectPopulation,
+    }),
+    /** Sets what refreshes the population gauges at each scrape (it must not throw). */
+    onCollectPopulation(source: () => Promise<void>): void {
+      populationSource = source;
+    },
+    labelFlaps: new Counter({ name: 'labelstream_label_flaps_total', help: 'Customers leaving a label within the flap window (LABEL_FLAP_WINDOW) of entering it, by label.', labelNames: ['label'], registers: r }),
     // publisher
     labelChanges: new Counter({ name: 'labelstream_label_changes_total', help: 'Public label events published, by label and change.', labelNames: ['label', 'change'], registers: r }),
-    labelPopulation: new Gauge({ name: 'labelstream_label_population', help: 'Customers currently holding each label (as seen by this publisher).', labelNames: ['label'], registers: r }),
     endToEndLatency: new Histogram({ name: 'labelstream_end_to_end_latency_seconds', help: 'From the cause (event time, or a timer due time) to the public label event being acknowledged.', labelNames: ['cause'], buckets: latencyBuckets, registers: r }),
     dedupeDrops: new Counter({ name: 'labelstream_dedupe_drops_total', help: 'Decisions dropped as duplicates (already published).', registers: r }),
     webhookAttempts: new Counter({ name: 'labelstream_webhook_attempts_total', help: 'Webhook deliveries attempted, by destination and outcome.', labelNames: ['destination', 'outcome'], registers: r }),

@@ -15,6 +15,8 @@ describe('redactRedisUrl', () => {
     expect(redactRedisUrl(URL_WITH_PASSWORD)).toBe('rediss://labelstream:***@127.0.0.1:26380');
     expect(redactRedisUrl('redis://127.0.0.1:6380/2')).toBe('redis://127.0.0.1:6380/2');
     expect(redactRedisUrl('not a url')).not.toContain('not a url');
+    expect(redactRedisUrl(`redis+cluster://labelstream:${PASSWORD}@10.0.0.1:7001,10.0.0.2:7002`)).toBe('redis+cluster://labelstream:***@10.0.0.1:7001,10.0.0.2:7002');
+    expect(redactRedisUrl('redis+cluster://10.0.0.1:7001,10.0.0.2:7002')).toBe('redis+cluster://10.0.0.1:7001,10.0.0.2:7002');
   });
 });
 

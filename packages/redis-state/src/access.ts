@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import { parseRedisUrl, type RedisClient } from './client';
 import { RedisAccessError } from './errors';
 
 /** Node's codes for a TLS handshake no retry can fix (see the Kafka adapter's twin). */
@@ -7,9 +7,9 @@ const TLS_FAILURE = /^ERR_(TLS|SSL)_|CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)/;
 /** `url` with its password masked, for messages and logs. */
 export function redactRedisUrl(url: string): string {
   try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString().replace(/\/$/, '');
+    parseRedisUrl(url); // refuse what is not a Redis URL at all
+    // mask the userinfo's password: everything between the first ':' after '//' and the last '@'
+    return url.replace(/^([a-z+]+:\/\/[^:@/]*:).*@/, (_, head: string) => `${head}***@`).replace(/\/$/, '');
   } catch {
     return '<unparseable REDIS_URL>';
   }
@@ -17,7 +17,7 @@ export function redactRedisUrl(url: string): string {
 
 function userOf(url: string): string {
   try {
-    return decodeURIComponent(new URL(url).username) || 'default';
+    return parseRedisUrl(url).username ?? 'default';
   } catch {
     return 'default';
   }
@@ -28,7 +28,7 @@ function messageOf(err: unknown, url: string): string {
   const text = String((err as { message?: unknown } | null)?.message ?? err);
   let secret = '';
   try {
-    secret = decodeURIComponent(new URL(url).password);
+    secret = parseRedisUrl(url).password ?? '';
   } catch {
     // no password to mask in an unparseable URL
   }
@@ -78,7 +78,7 @@ export interface RedisAccessOptions {
  *
  * @throws RedisAccessError (`REDIS_AUTH_FAILED`, `REDIS_TLS_FAILED`, `REDIS_UNREACHABLE`), never quoting a password.
  */
-export function checkRedisAccess(redis: Redis, url: string, opts: RedisAccessOptions = {}): Promise<void> {
+export function checkRedisAccess(redis: RedisClient, url: string, opts: RedisAccessOptions = {}): Promise<void> {
   const timeoutMs = opts.timeoutMs ?? 30_000;
   const where = redactRedisUrl(url);
   return new Promise((resolve, reject) => {
@@ -91,6 +91,7 @@ export function checkRedisAccess(redis: Redis, url: string, opts: RedisAccessOpt
     const finish = (err?: Error): void => {
       clearTimeout(timer);
       redis.off('error', onError);
+      redis.off('node error', onError);
       if (err) reject(err);
       else resolve();
     };
@@ -99,6 +100,7 @@ export function checkRedisAccess(redis: Redis, url: string, opts: RedisAccessOpt
     // finish() runs only from callbacks, so it always sees the timer
     const timer = setTimeout(() => finish(unreachable(`did not answer within ${timeoutMs} ms${last ? ` (last error: ${messageOf(last, url)})` : ''}`)), timeoutMs);
     redis.on('error', onError);
+    redis.on('node error', onError); // a cluster client reports each node's refusal apart
     redis.ping().then(
       () => finish(),
       (err: unknown) => finish(describeRedisAccessFailure(err, url) ?? unreachable(`refused PING: ${messageOf(err, url)}`, err)),

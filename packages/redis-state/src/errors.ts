@@ -36,6 +36,21 @@ export class RedisAccessError extends Error {
   }
 }
 
+/**
+ * Fewer replicas than REDIS_WAIT_REPLICAS acknowledged a commit within the wait timeout.
+ * The commit is on the master but may not survive its failover, so nothing of it is
+ * published yet: the batch is retried (its events are deduplicated, its decisions drained
+ * from the outbox once replicated).
+ */
+export class NotReplicatedError extends Error {
+  readonly code = 'REDIS_NOT_REPLICATED';
+  readonly retriable = true;
+  constructor(readonly partition: number, readonly wanted: number, readonly acked: number, readonly timeoutMs: number) {
+    super(`partition ${partition}: ${acked} of ${wanted} Redis replicas acknowledged within ${timeoutMs} ms`);
+    this.name = 'NotReplicatedError';
+  }
+}
+
 /** A rules deploy was refused: another deploy changed the channel since it was read (nothing written). */
 export class RulesConflictError extends Error {
   readonly code = 'RULES_CONFLICT';

@@ -10,6 +10,9 @@
  *   <prefix>:{p<n>}:history      hash: customerId → the customer's last decisions, newest first,
  *                                one per line, capped (one hash per partition rather than a list
  *                                per customer: a key costs ~200 B of overhead, a field ~60 B)
+ *   <prefix>:{p<n>}:pop          hash: the census of the partition's committed states — label → customers
+ *                                holding it, '~none' → customers holding none, '~epoch' → the owner
+ *                                epoch that keeps it (moved by every commit, in the same script)
  *   <prefix>:{p<n>}:rules        hash: the rules version in force for the partition and its
  *                                re-evaluation sweep (seq, version, switchedAt, cursor, swept;
  *                                see rules-channel.ts)
@@ -26,9 +29,8 @@ export class PartitionKeys {
   readonly outbox: string;
   readonly timers: string;
   readonly history: string;
+  readonly population: string;
   readonly rules: string;
-  /** SCAN pattern of the partition's customer state keys. */
-  readonly customerPattern: string;
 
   constructor(readonly prefix: string, readonly partition: number) {
     this.tag = `${prefix}:{p${partition}}`;
@@ -37,12 +39,17 @@ export class PartitionKeys {
     this.outbox = `${this.tag}:outbox`;
     this.timers = `${this.tag}:timers`;
     this.history = `${this.tag}:history`;
+    this.population = `${this.tag}:pop`;
     this.rules = `${this.tag}:rules`;
-    this.customerPattern = `${this.tag}:c:*`;
   }
 
   customer(customerId: string): string {
     return `${this.tag}:c:${customerId}`;
+  }
+
+  /** SCAN pattern of the partition's customer state keys (glob characters of the prefix escaped). */
+  get customerPattern(): string {
+    return `${this.tag.replace(/[*?[\]\\]/g, '\\$&')}:c:*`;
   }
 
   ids(customerId: string): string {

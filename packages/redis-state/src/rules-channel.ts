@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './client';
 import { PUBLISH_RULES, SWITCH_RULES, SWEEP_PROGRESS } from './scripts';
 import { FencedError, RulesConflictError } from './errors';
 import { PartitionKeys } from './keys';
@@ -46,7 +46,7 @@ export class RulesChannel {
   private readonly currentKey: string;
   private readonly logKey: string;
 
-  constructor(private readonly redis: Redis, private readonly prefix: string) {
+  constructor(private readonly redis: RedisClient, private readonly prefix: string) {
     this.currentKey = `${prefix}:{rules}:current`;
     this.logKey = `${prefix}:{rules}:log`;
     if (typeof (redis as unknown as { lsPublishRules?: unknown }).lsPublishRules !== 'function') {
@@ -110,7 +110,7 @@ function toPublished(h: Record<string, string>): PublishedRules {
   return { seq: Number(h.seq), version: h.version ?? '', hash: h.hash ?? '', publishedAt: Number(h.publishedAt ?? 0), note: h.note ?? '' };
 }
 
-export async function readPartitionRules(redis: Redis, keys: PartitionKeys): Promise<PartitionRules> {
+export async function readPartitionRules(redis: RedisClient, keys: PartitionKeys): Promise<PartitionRules> {
   const h = await redis.hgetall(keys.rules);
   return {
     seq: Number(h.seq ?? 0),
@@ -132,7 +132,7 @@ interface RulesScripted {
  * the owner switches, and only between its own commits) and saving the sweep's cursor.
  */
 export class PartitionRulesStore {
-  constructor(private readonly redis: Redis, private readonly keys: PartitionKeys, private readonly epoch: () => number) {
+  constructor(private readonly redis: RedisClient, private readonly keys: PartitionKeys, private readonly epoch: () => number) {
     const r = redis as unknown as Partial<RulesScripted>;
     if (typeof r.lsSwitchRules !== 'function') {
       redis.defineCommand('lsSwitchRules', { numberOfKeys: 2, lua: SWITCH_RULES });

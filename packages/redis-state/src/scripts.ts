@@ -8,16 +8,20 @@
  * partition, with their decisions appended to the outbox under fresh sequence numbers,
  * their next due times scheduled and their recent-decision history updated.
  *
- * KEYS: epoch, seq, outbox, timers, history, then per item: customer state key, customer ids key
+ * KEYS: epoch, seq, outbox, timers, history, population, then per item: customer state key,
+ *       customer ids key
  * ARGV: expectedEpoch, itemCount, historyCap, then per item:
  *       customerId, expectedVersion, newState, dueAt ('' = none), idsHorizon ('' = leave the
- *       ids key alone), decisionCount, idCount,
+ *       ids key alone), decisionCount, idCount, populationCount,
  *       then per decision (oldest first): decision, historyEntry ('' = none),
- *       then per new id: eventId, occurredAt
+ *       then per new id: eventId, occurredAt,
+ *       then per population change: field (a label, or '~none'), delta
  * Ids: the new ones are added to the customer's sorted set, then every id older than the
  * horizon is removed (an empty sorted set is deleted by Redis).
  * History: the hash field of the customer holds its last `historyCap` entries, newest first,
  * separated by newlines (entries hold none).
+ * Population: the partition's counters (see keys.ts) move by the deltas in the same atomic
+ * step as the states, so they are exactly the census of the committed states.
  * Returns {1, seq, …}: one sequence number per decision, in argument order,
  *         {-1, currentEpoch} when another owner took over (nothing written),
  *         {-2, itemIndex, currentVersion} on a version conflict (nothing written).
@@ -32,7 +36,7 @@ local starts = {}
 local a = 4
 for i = 1, n do
   starts[i] = a
-  local cur = redis.call('GET', KEYS[4 + 2 * i])
+  local cur = redis.call('GET', KEYS[5 + 2 * i])
   local ver = 0
   if cur then
     local bar = string.find(cur, '|', 1, true)
@@ -40,13 +44,13 @@ for i = 1, n do
   end
   if ver ~= tonumber(ARGV[a + 1]) then return {-2, i, ver} end
   versions[i] = ver
-  a = a + 7 + 2 * tonumber(ARGV[a + 5]) + 2 * tonumber(ARGV[a + 6])
+  a = a + 8 + 2 * tonumber(ARGV[a + 5]) + 2 * tonumber(ARGV[a + 6]) + 2 * tonumber(ARGV[a + 7])
 end
 local out = {1}
 for i = 1, n do
   a = starts[i]
   local cid = ARGV[a]
-  redis.call('SET', KEYS[4 + 2 * i], (versions[i] + 1) .. '|' .. ARGV[a + 2])
+  redis.call('SET', KEYS[5 + 2 * i], (versions[i] + 1) .. '|' .. ARGV[a + 2])
   local due = ARGV[a + 3]
   if due ~= '' then
     redis.call('ZADD', KEYS[4], tonumber(due), cid)
@@ -56,17 +60,22 @@ for i = 1, n do
   local horizon = ARGV[a + 4]
   local k = tonumber(ARGV[a + 5])
   local m = tonumber(ARGV[a + 6])
+  local pc = tonumber(ARGV[a + 7])
   local entries = {}
   for j = 1, k do
     local s = redis.call('INCR', KEYS[2])
-    redis.call('XADD', KEYS[3], s .. '-1', 'd', ARGV[a + 5 + 2 * j])
+    redis.call('XADD', KEYS[3], s .. '-1', 'd', ARGV[a + 6 + 2 * j])
     out[#out + 1] = s
-    local entry = ARGV[a + 6 + 2 * j]
+    local entry = ARGV[a + 7 + 2 * j]
     if entry ~= '' then table.insert(entries, 1, entry) end
   end
+  local pbase = a + 7 + 2 * k + 2 * m
+  for j = 1, pc do
+    redis.call('HINCRBY', KEYS[6], ARGV[pbase + 2 * j - 1], ARGV[pbase + 2 * j])
+  end
   if horizon ~= '' then
-    local idKey = KEYS[5 + 2 * i]
-    local base = a + 6 + 2 * k
+    local idKey = KEYS[6 + 2 * i]
+    local base = a + 7 + 2 * k
     -- ZADD score member …, in chunks (Lua's unpack has a stack limit)
     local j = 1
     while j <= m do
@@ -98,8 +107,36 @@ end
 return out
 `;
 
-/** CLAIM — a new owner takes the partition: bumps the epoch so a stale owner's commits fail. */
-export const CLAIM = `return redis.call('INCR', KEYS[1])`;
+/**
+ * CLAIM — a new owner takes the partition: bumps the epoch so a stale owner's commits fail.
+ * KEYS: epoch, population. Returns {newEpoch, current}: current = 1 when the population
+ * counters were kept by the previous owner (their `~epoch` is the epoch just replaced), and
+ * are now this owner's; 0 when they are absent or someone claimed the partition without
+ * keeping them (a version before the counters, or a rebuild that did not finish): the new
+ * owner rebuilds them ({@link POPULATION_INIT}) before committing anything.
+ */
+export const CLAIM = `
+local prev = redis.call('GET', KEYS[1]) or '0'
+local e = redis.call('INCR', KEYS[1])
+if redis.call('HGET', KEYS[2], '~epoch') == prev then
+  redis.call('HSET', KEYS[2], '~epoch', e)
+  return {e, 1}
+end
+return {e, 0}
+`;
+
+/**
+ * POPULATION_INIT — replaces the partition's population counters with a fresh census,
+ * fenced like a commit. KEYS: epoch, population. ARGV: expectedEpoch, then field, count
+ * pairs. Returns 1, or -1 when another owner took over (nothing written).
+ */
+export const POPULATION_INIT = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
+redis.call('DEL', KEYS[2])
+redis.call('HSET', KEYS[2], '~epoch', ARGV[1])
+for i = 2, #ARGV - 1, 2 do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end
+return 1
+`;
 
 /**
  * ACK — drops outbox entries up to and including seq ARGV[1] once Kafka acknowledged them.

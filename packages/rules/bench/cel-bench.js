@@ -12,7 +12,7 @@
 // Run: node packages/rules/bench/cel-bench.js [iterations]
 'use strict';
 
-const N = Number(process.argv[2] ?? 1e6);
+const N = Number(require('node:util').parseArgs({ allowPositionals: true }).positionals[0] ?? 1e6);
 const RING = 1024;
 const EXPR =
   'spend_90d >= 50000 && orders_lifetime >= 2 || (last_csat != null && last_csat >= 4 && clicks_14d > 3)';

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { loadRules, parseRules } from './compile';
-import { formatDuration } from './duration';
+import { formatDuration } from '@labelstream/duration';
 import { RulesFileError, formatIssues, type RuleIssue } from './errors';
 import { lintRules, type LintWarning } from './lint';
 import type { CompiledRules, LintOptions } from './types';

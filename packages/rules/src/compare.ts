@@ -2,7 +2,7 @@
  * What a new rules file changes against the rules in force, before anything is deployed
  * (`labelstream rules diff`, and `deploy`'s refusal of a version that is not new). Pure.
  */
-import { formatDuration } from './duration';
+import { formatDuration } from '@labelstream/duration';
 import type { CompiledLabel, CompiledRules, FeatureDef } from './types';
 
 /** A feature whose stored data the new rules cannot reuse: it starts empty unless backfilled. */

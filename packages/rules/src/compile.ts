@@ -8,7 +8,8 @@ import { LineCounter, parseDocument } from 'yaml';
 import { normaliseCel, parseCel, planCel, type CelVarType, type ParsedCel } from './cel';
 import { conditionScope, eventBinding, featureBindings, featuresBindable, filterScope, viewBindable } from './cel-bindings';
 import { compileCelClosure } from './cel-closure';
-import { defaultBucketMs, formatDuration, parseDuration } from './duration';
+import { DURATION_GRAMMAR, formatDuration, parseDuration } from '@labelstream/duration';
+import { defaultBucketMs } from './duration';
 import { RulesError, type RuleIssue } from './errors';
 import { fieldsOf, type EventFieldType, type EventView, type FeatureEvent } from './event-fields';
 import { z } from 'zod';
@@ -449,7 +450,10 @@ class Compiler {
 
   private duration(path: string[], text: string): number | undefined {
     const ms = parseDuration(text);
-    if (ms === undefined) this.issue(path, `invalid duration '${text}': use a whole number with a unit, e.g. 500ms, 30s, 15m, 2h, 14d, 2w`);
+    if (ms === undefined || ms === 0) {
+      this.issue(path, ms === 0 ? `duration '${text}' must be longer than zero` : `invalid duration '${text}': expected ${DURATION_GRAMMAR}`);
+      return undefined;
+    }
     return ms;
   }
 

@@ -1,25 +1,3 @@
-const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 } as const;
-
-/**
- * Parses a whole-number duration such as `500ms`, `30s`, `15m`, `2h`, `14d` or `2w` into
- * milliseconds. Returns `undefined` for anything else (no fractions, no bare numbers:
- * a rules file should say its unit).
- */
-export function parseDuration(text: string): number | undefined {
-  const m = /^(\d{1,9})(ms|s|m|h|d|w)$/.exec(text.trim());
-  if (!m) return undefined;
-  const ms = Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS];
-  return ms > 0 && Number.isSafeInteger(ms) ? ms : undefined;
-}
-
-/** Formats milliseconds with the largest unit that divides it exactly (`90d`, `6h`, `1500ms`). */
-export function formatDuration(ms: number): string {
-  for (const unit of ['w', 'd', 'h', 'm', 's'] as const) {
-    if (ms >= UNIT_MS[unit] && ms % UNIT_MS[unit] === 0) return `${ms / UNIT_MS[unit]}${unit}`;
-  }
-  return `${ms}ms`;
-}
-
 /**
  * Bucket sizes the default granularity is rounded down to: "friendly" sizes that divide
  * minutes, hours and days evenly, so bucket edges fall on round clock times.

@@ -21,7 +21,7 @@ export {
   type RulesSummary,
 } from './check-file';
 export { RulesError, RulesFileError, formatIssues, type RuleIssue } from './errors';
-export { defaultBucketMs, formatDuration, parseDuration, BUCKET_LADDER_MS } from './duration';
+export { defaultBucketMs, BUCKET_LADDER_MS } from './duration';
 export {
   COMMON_FIELDS,
   EVENT_FIELDS,

@@ -7,7 +7,7 @@ import type { StackEnv } from './stack-env';
 export async function startContainers(): Promise<{ env: StackEnv; stop: () => Promise<void> }> {
   const { GenericContainer, Network, Wait } = await import('testcontainers');
   const network = await new Network().start();
-  const kafka = await new GenericContainer('apache/kafka:3.9.1')
+  const kafka = await new GenericContainer('apache/kafka:4.4.0')
     .withNetwork(network)
     .withNetworkAliases('kafka')
     .withExposedPorts({ container: 9092, host: 19092 })
@@ -27,7 +27,7 @@ export async function startContainers(): Promise<{ env: StackEnv; stop: () => Pr
     })
     .withWaitStrategy(Wait.forLogMessage(/Kafka Server started/))
     .start();
-  const registry = await new GenericContainer('confluentinc/cp-schema-registry:7.7.1')
+  const registry = await new GenericContainer('confluentinc/cp-schema-registry:7.9.1')
     .withNetwork(network)
     .withExposedPorts(8081)
     .withEnvironment({
@@ -37,7 +37,7 @@ export async function startContainers(): Promise<{ env: StackEnv; stop: () => Pr
     })
     .withWaitStrategy(Wait.forHttp('/subjects', 8081))
     .start();
-  const redis = await new GenericContainer('redis:7.4').withCommand(['redis-server', '--appendonly', 'yes']).withExposedPorts(6379).start();
+  const redis = await new GenericContainer('redis:7.0.15').withCommand(['redis-server', '--appendonly', 'yes']).withExposedPorts(6379).start();
   return {
     env: {
       kafkaBrokers: [`127.0.0.1:${kafka.getMappedPort(9092)}`],

@@ -14,13 +14,21 @@
 // --hot=F gives one customer the share F of all events (the hot key of a skewed workload).
 'use strict';
 const path = require('path');
-const args = process.argv.slice(2);
-const opt = (name, dflt) => Number((args.find((a) => a.startsWith(`--${name}=`)) ?? `=${dflt}`).split('=')[1]);
-const N = Number(args.find((a) => /^\d+$/.test(a)) ?? 200_000);
-const CUSTOMERS = opt('customers', 20_000);
-const PER_BATCH = opt('per-batch', 1);
-const HOT = opt('hot', 0);
-const baseDir = (args.find((a) => a.startsWith('--base=')) ?? '').slice('--base='.length);
+const { parseArgs } = require('node:util');
+const { values: flags, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    customers: { type: 'string', default: '20000' },
+    'per-batch': { type: 'string', default: '1' },
+    hot: { type: 'string', default: '0' },
+    base: { type: 'string', default: '' },
+  },
+});
+const N = Number(positionals[0] ?? 200_000);
+const CUSTOMERS = Number(flags.customers);
+const PER_BATCH = Number(flags['per-batch']);
+const HOT = Number(flags.hot);
+const baseDir = flags.base;
 const RULES = path.join(__dirname, '../../../rules/default.yaml');
 
 function variant(root) {

@@ -1,21 +1,23 @@
 import type { Message, Producer } from 'kafkajs';
-import type { Redis } from 'ioredis';
 import { customerEventType, labelDecisionType, subjectFor, COMPATIBILITY, type CustomerEvent, type LabelDecision } from '@labelstream/contracts';
 import { attachIds, compactIds, decodeState, evaluateAt, idEntries, reevaluate, switchTarget, toEngineEvent, warmingAfterSwitch, warmingMap, type EngineEvent, type WarmingFeature } from '@labelstream/engine';
 import type { CompiledRules } from '@labelstream/rules';
 import { AdapterError, chunkMessages, isRetriable, sendChunked, toDeadLetter, type BacklogProbe, type Batch, type BatchContext, type Registry } from '@labelstream/kafka';
 import type { Logger, Metrics } from '@labelstream/observability';
-import { FencedError, PartitionStore, type CommitItem, type RulesChannel } from '@labelstream/redis-state';
+import { FencedError, PartitionKeys, PartitionStore, readPopulation, type CommitItem, type RedisClient, type ReplicaWait, type RulesChannel } from '@labelstream/redis-state';
 import { KeyedMutex } from './ownership';
 import { StateCache, type CachedState } from './state-cache';
 import { outcomeOf, replaySteps, type CustomerOutcome, type OutcomeOptions } from './customer-steps';
 import { historyEntry, toDecision, type PendingDecision } from './decisions';
 import { createRollout } from './rollout';
+import { flaps, populationDelta, type HeldLabels } from './population';
 
 export interface EvaluatorDeps {
   registry: Registry;
   producer: Producer;
-  redis: Redis;
+  redis: RedisClient;
+  /** Replicas that must hold each commit before its decisions are published (REDIS_WAIT_REPLICAS). */
+  replicaWait?: ReplicaWait;
   rules: CompiledRules;
   logger: Logger;
   metrics: Metrics;
@@ -31,6 +33,8 @@ export interface EvaluatorDeps {
    * `timerHorizon`). Without it a new partition counts as caught up.
    */
   backlog?: BacklogProbe;
+  /** A label left within this long of entering it counts as a flap (default 24 h). */
+  flapWindowMs?: number;
   /** Wall clock; injectable for tests. */
   now?: () => number;
   /**
@@ -59,6 +63,13 @@ interface Plan {
   customerId: string;
   loaded: CachedState;
   outcome: CustomerOutcome;
+  /** The labels the customer held before these steps (the replay changes the loaded state in place). */
+  before: HeldLabels;
+}
+
+/** The held labels of a loaded state, copied before a replay changes them. */
+function heldBefore(s: CachedState): HeldLabels {
+  return s.state ? { ...s.state.l } : null;
 }
 
 /** Customers a sweep round asks the rate budget for (per partition, per timer tick). */
@@ -134,6 +145,9 @@ export function createEvaluator(deps: EvaluatorDeps) {
     metrics,
     now,
   });
+  const flapWindowMs = deps.flapWindowMs ?? 24 * 3_600_000;
+  /** Population series exported per partition (label names), so a revoked partition's are removed. */
+  const exported = new Map<number, Set<string>>();
 
   const observe = (op: string, seconds: number) => metrics.redisScriptDuration.observe({ op }, seconds);
 
@@ -177,9 +191,16 @@ export function createEvaluator(deps: EvaluatorDeps) {
     let p = owned.get(partition);
     if (!p) {
       p = mutex.run(partition, async () => {
-        const store = new PartitionStore(deps.redis, deps.keyPrefix, partition, { observe, historyCap: deps.historyCap });
+        const store = new PartitionStore(deps.redis, deps.keyPrefix, partition, { observe, historyCap: deps.historyCap, ...(deps.replicaWait ? { wait: deps.replicaWait } : {}) });
         cache.drop(partition); // whatever we knew may have changed under another owner
         const epoch = await store.claim();
+        if (!store.populationCurrent) {
+          // The counters are absent (a state from before them) or someone owned the partition
+          // without keeping them: count them afresh before the first commit moves them.
+          const t0 = now();
+          const states = await store.rebuildPopulation((raw) => Object.keys(decodeState(raw).l));
+          logger.info({ partition, epoch, states, ms: now() - t0 }, 'population counters rebuilt from the stored states');
+        }
         const drained = await drain(partition, store);
         // The partition's rules are those its previous owner put in force, whatever this
         // instance would prefer: one version decides for it until its owner switches it.
@@ -234,7 +255,7 @@ export function createEvaluator(deps: EvaluatorDeps) {
     const decidedAt = now();
     const items: CommitItem[] = [];
     const pending: PendingDecision[][] = [];
-    for (const { customerId, loaded, outcome } of plans) {
+    for (const { customerId, loaded, outcome, before } of plans) {
       const ds = outcome.decisions.map(
         (point): PendingDecision => ({
           customerId,
@@ -256,6 +277,7 @@ export function createEvaluator(deps: EvaluatorDeps) {
         dueAt: outcome.nextDueAt,
         // Ids moving out of a layout 2 state go in whole, once; after that only the new ones.
         ids: { add: loaded.idsInline ? idEntries(outcome.final) : outcome.appliedIds, horizon: outcome.final.c - rules.allowedLatenessMs },
+        population: populationDelta(before, outcome.final.l),
       });
     }
     // From the commit on, the outbox may hold decisions Kafka has not seen.
@@ -268,7 +290,8 @@ export function createEvaluator(deps: EvaluatorDeps) {
       cache.drop(partition);
       throw err;
     }
-    for (const { customerId, loaded, outcome } of plans) {
+    for (const { customerId, loaded, outcome, before } of plans) {
+      for (const label of flaps(before, outcome.decisions, flapWindowMs)) metrics.labelFlaps.inc({ label });
       compactIds(outcome.final);
       cache.set(partition, customerId, { version: loaded.version + 1, state: outcome.final, dueAt: outcome.nextDueAt });
     }
@@ -363,6 +386,7 @@ export function createEvaluator(deps: EvaluatorDeps) {
     for (const customerId of customers) {
       const events = byCustomer.get(customerId)!;
       const s = stored.get(customerId)!;
+      const before = heldBefore(s);
       const outcome = outcomeOf(replaySteps(s.state, events, rules, s.dueAt, o.warmingUntil.size ? { ...REPLAY, warming: o.warmingUntil } : REPLAY), (step) => {
         for (const o of step.result.outcomes) {
           if (o.outcome === 'late') metrics.lateEvents.inc();
@@ -370,7 +394,7 @@ export function createEvaluator(deps: EvaluatorDeps) {
         }
       }, IDS_APART);
       if (!outcome?.changed) continue; // nothing new
-      plans.push({ customerId, loaded: s, outcome });
+      plans.push({ customerId, loaded: s, outcome, before });
     }
     if (!ctx.isActive()) throw new OwnershipLostError(partition, new Error('revoked mid-batch'));
     await commitAndPublish(partition, o, plans);
@@ -434,9 +458,10 @@ export function createEvaluator(deps: EvaluatorDeps) {
       const plans = due.map(({ customerId, dueAt }) => {
         const s = stored.get(customerId)!;
         metrics.timerLateness.observe(Math.max(0, t - dueAt) / 1000);
+        const before = heldBefore(s);
         const result = evaluateAt(s.state, dueAt, rules, o.warmingUntil.size ? { ...REPLAY, warming: o.warmingUntil } : REPLAY);
         const cause = { kind: 'TIMER' as const, eventId: null, eventType: null, eventOccurredAt: dueAt };
-        return { customerId, loaded: s, outcome: outcomeOf([{ result, cause }], undefined, IDS_APART)! };
+        return { customerId, loaded: s, outcome: outcomeOf([{ result, cause }], undefined, IDS_APART)!, before };
       });
       await commitAndPublish(partition, o, plans);
       if (due.length < 500) return;
@@ -498,9 +523,10 @@ export function createEvaluator(deps: EvaluatorDeps) {
     for (const customerId of customers) {
       const s = stored.get(customerId)!;
       if (!s.state) continue;
+      const before = heldBefore(s);
       const result = reevaluate(s.state, o.rules, { inPlace: true, warming: o.warmingUntil });
       if (!result) continue;
-      plans.push({ customerId, loaded: s, outcome: outcomeOf([{ result, cause }], undefined, IDS_APART)! });
+      plans.push({ customerId, loaded: s, outcome: outcomeOf([{ result, cause }], undefined, IDS_APART)!, before });
     }
     await commitAndPublish(partition, o, plans);
     const done = cursor === '0';
@@ -512,6 +538,45 @@ export function createEvaluator(deps: EvaluatorDeps) {
       logger.info({ partition, rulesVersion: o.rules.version }, 'rules sweep done');
     }
   }
+
+  /** Drops the population series of a partition this member no longer owns. */
+  function unexport(partition: number): void {
+    const labels = exported.get(partition);
+    if (!labels) return;
+    const p = String(partition);
+    for (const label of labels) metrics.labelPopulation.remove({ label, partition: p });
+    metrics.unlabelledCustomers.remove({ partition: p });
+    exported.delete(partition);
+  }
+
+  /**
+   * Sets the population gauges from the counters of the partitions this member owns (and
+   * only those: each partition has one owner, so `sum by (label)` over all evaluators counts
+   * every customer once). Runs at each scrape; a failed read keeps the last figures, and so
+   * does a scrape while Redis is unreachable (its commands would wait for the reconnect and
+   * hold the scrape).
+   */
+  async function refreshPopulation(): Promise<void> {
+    const mine = [...claimed];
+    for (const p of [...exported.keys()]) if (!claimed.has(p)) unexport(p);
+    if (deps.redis.status !== 'ready') return;
+    try {
+      const counts = await Promise.all(mine.map((p) => readPopulation(deps.redis, new PartitionKeys(deps.keyPrefix, p))));
+      mine.forEach((p, i) => {
+        if (!claimed.has(p)) return; // revoked while reading
+        const { labels, none } = counts[i]!;
+        const partition = String(p);
+        const names = exported.get(p) ?? new Set<string>();
+        for (const label of names) if (!labels.has(label)) metrics.labelPopulation.remove({ label, partition });
+        for (const [label, n] of labels) metrics.labelPopulation.set({ label, partition }, n);
+        metrics.unlabelledCustomers.set({ partition }, none);
+        exported.set(p, new Set(labels.keys()));
+      });
+    } catch (err) {
+      logger.warn({ err }, 'reading the population counters failed; the gauges keep their last values');
+    }
+  }
+  metrics.onCollectPopulation(refreshPopulation);
 
   function tick(): void {
     if (stopped) return;
@@ -540,6 +605,7 @@ export function createEvaluator(deps: EvaluatorDeps) {
       for (const p of owned.keys()) if (!next.has(p)) owned.delete(p);
       for (const p of claimed) if (!next.has(p)) claimed.delete(p);
       for (const p of settled.keys()) if (!next.has(p)) settled.delete(p);
+      for (const p of [...exported.keys()]) if (!next.has(p)) unexport(p);
       cache.retain(next);
       for (const p of undelivered) if (!next.has(p)) undelivered.delete(p); // the new owner drains it
       // Others may have moved a partition on while it was not ours: learn its progress afresh.

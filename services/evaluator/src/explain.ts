@@ -1,7 +1,6 @@
-import type { Redis } from 'ioredis';
 import { decodeState, explain, warmingMap, type Explanation, type WarmingFeature } from '@labelstream/engine';
 import type { CompiledRules } from '@labelstream/rules';
-import { PartitionKeys, readHistory } from '@labelstream/redis-state';
+import { PartitionKeys, readHistory, type RedisClient } from '@labelstream/redis-state';
 import { parseHistoryEntry, type HistoryItem } from './decisions';
 
 /**
@@ -11,7 +10,7 @@ import { parseHistoryEntry, type HistoryItem } from './decisions';
  * answer with the engine's `Explanation` type (packages/cli/src/commands/explain-format.ts).
  */
 export async function explainCustomer(
-  redis: Redis,
+  redis: RedisClient,
   keyPrefix: string,
   partitions: number,
   /** The rules in force for a partition (after a deploy, not necessarily the rules file) and the features it is warming up. */
@@ -22,12 +21,12 @@ export async function explainCustomer(
   | { found: false }
   | { found: true; partition: number; version: number; explanation: Explanation; recentDecisions: Array<HistoryItem | { raw: string }>; warmingUp: Array<{ feature: string; until: number | null }> }
 > {
-  const pipe = redis.pipeline();
-  for (let p = 0; p < partitions; p++) pipe.get(new PartitionKeys(keyPrefix, p).customer(customerId));
-  const results = (await pipe.exec()) ?? [];
-  const p = results.findIndex(([, v]) => typeof v === 'string');
+  // One GET per partition, not one pipeline: in a Redis Cluster each partition's keys live in
+  // their own slot, and a pipeline may not span slots (auto-pipelining batches them per node).
+  const results = await Promise.all(Array.from({ length: partitions }, (_, p) => redis.get(new PartitionKeys(keyPrefix, p).customer(customerId))));
+  const p = results.findIndex((v) => typeof v === 'string');
   if (p < 0) return { found: false };
-  const raw = results[p]![1] as string;
+  const raw = results[p]!;
   const bar = raw.indexOf('|');
   const state = decodeState(raw.slice(bar + 1));
   const history = await readHistory(redis, new PartitionKeys(keyPrefix, p), customerId);

@@ -12,6 +12,7 @@ import { compileIngestPolicy, type IngestPolicy } from '@labelstream/ingest-core
 export function policyFromConfig(
   config: Pick<IngestConfig, 'maxMessageBytes' | 'maxLatenessMs' | 'maxFutureSkewMs' | 'customerIdPattern' | 'baseCurrency' | 'fxRatesToBase'> & {
     decodeLimits?: IngestConfig['decodeLimits'];
+    eventIdHashKey?: IngestConfig['eventIdHashKey'];
   },
 ): IngestPolicy {
   return compileIngestPolicy({
@@ -22,5 +23,6 @@ export function policyFromConfig(
     baseCurrency: config.baseCurrency,
     fxRatesToBase: config.fxRatesToBase,
     ...(config.decodeLimits ? { maxJsonDepth: config.decodeLimits.maxDepth } : {}),
+    ...(config.eventIdHashKey ? { eventIdHashKey: config.eventIdHashKey } : {}),
   });
 }

@@ -21,14 +21,18 @@ const { Registry } = req('packages/kafka/dist/index.js');
 const { createMetrics, createLogger } = req('packages/observability/dist/index.js');
 const { labelDecisionSchema, labelDecisionType } = req('packages/contracts/dist/index.js');
 
-function arg(name, dflt) {
-  const i = process.argv.indexOf(name);
-  return i < 0 ? dflt : process.argv[i + 1];
-}
-const DECISIONS = Number(arg('--decisions', 60000));
-const BATCH = Number(arg('--batch', 400));
-const KAFKAJS_ENCODE = process.argv.includes('--kafkajs-encode');
-const MAX_SEND_RECORDS = arg('--max-send-records', undefined);
+const { values: flags } = require('node:util').parseArgs({
+  options: {
+    decisions: { type: 'string', default: '60000' },
+    batch: { type: 'string', default: '400' },
+    'kafkajs-encode': { type: 'boolean', default: false },
+    'max-send-records': { type: 'string' },
+  },
+});
+const DECISIONS = Number(flags.decisions);
+const BATCH = Number(flags.batch);
+const KAFKAJS_ENCODE = flags['kafkajs-encode'];
+const MAX_SEND_RECORDS = flags['max-send-records'];
 const PARTITIONS = 6;
 const DECISION_SCHEMA_ID = 901;
 

@@ -50,20 +50,3 @@ export class PartitionInactiveError extends PublisherError {
     super('PARTITION_INACTIVE', `${topic}[${partition}] is no longer ours (revoked or shutting down)`, true, { topic, partition });
   }
 }
-
-const MEMBERSHIP_ERRORS = new Set(['UNKNOWN_MEMBER_ID', 'ILLEGAL_GENERATION', 'REBALANCE_IN_PROGRESS', 'FENCED_INSTANCE_ID', 'NOT_COORDINATOR_FOR_GROUP']);
-
-/**
- * The Kafka error (or a cause of it) saying this member lost its place in the group — it
- * was expelled or a rebalance started. Nothing is wrong with the data: rejoin and go on.
- * kafkajs wraps such errors from `commitOffsets` in a non-retriable error, which would
- * otherwise stop the consumer for good.
- */
-export function membershipLoss(err: unknown): (Error & { type: string }) | undefined {
-  let e = err as { type?: unknown; cause?: unknown } | undefined;
-  for (let depth = 0; e && depth < 5; depth++) {
-    if (typeof e.type === 'string' && MEMBERSHIP_ERRORS.has(e.type)) return e as Error & { type: string };
-    e = e.cause as typeof e;
-  }
-  return undefined;
-}

@@ -13,6 +13,7 @@ import {
   type LabelEvent,
 } from '@labelstream/contracts';
 import {
+  chunkBySize,
   ensureTopics,
   isRetriable,
   readTailRecords,
@@ -23,13 +24,13 @@ import {
   type ProducerOptions,
   type Registry,
   type RetryBounds,
+  createResilientRunner,
+  type ResilientRunner,
 } from '@labelstream/kafka';
 import type { Logger, Metrics } from '@labelstream/observability';
 import { causeTime, classifySeq, readPublishedPosition, toPublicRecords } from '@labelstream/publishing';
-import { chunkBySize } from './chunk';
 import { CoPartitioningError, PartitionInactiveError, UnreadableTailError } from './errors';
 import { PartitionProducers } from './partition-producers';
-import { createResilientRunner, type ResilientRunner } from './resilient-runner';
 import { SeqStore, type PartitionSeq } from './seq-store';
 
 /** Topics the publisher reads and writes; tests pass their own. */
@@ -76,7 +77,7 @@ export interface PublisherOptions {
   tailReadTimeoutMs?: number;
   /** Clock for `publishedAt` and latency (default Date.now). */
   now?: () => number;
-  /** Called once if consuming stopped for good (a bug or a corrupt output tail); main.ts exits so the process is restarted. */
+  /** Called once if consuming stopped for good (a bug or a corrupt output tail); the service lifecycle drains and exits 1 so the process is restarted. */
   onFatal?: (err: Error) => void;
 }
 
@@ -198,14 +199,13 @@ export function createPublisher(opts: PublisherOptions): Publisher {
   };
   const customerLabelsProduced = metrics.eventsProduced.labels({ topic: topics.customerLabels, type: 'CustomerLabels' });
   const latencyByCause = new Map<string, ReturnType<Metrics['endToEndLatency']['labels']>>();
-  const perLabel = new Map<string, { assigned: { inc(): void }; removed: { inc(): void }; population: { inc(): void; dec(): void } }>();
+  const perLabel = new Map<string, { assigned: { inc(): void }; removed: { inc(): void } }>();
   function labelMetrics(label: string) {
     let m = perLabel.get(label);
     if (!m) {
       m = {
         assigned: metrics.labelChanges.labels({ label, change: 'ASSIGNED' }),
         removed: metrics.labelChanges.labels({ label, change: 'REMOVED' }),
-        population: metrics.labelPopulation.labels({ label }),
       };
       perLabel.set(label, m);
     }
@@ -222,11 +222,9 @@ export function createPublisher(opts: PublisherOptions): Publisher {
         if (e.type === 'LABEL_ASSIGNED') {
           assigned++;
           m.assigned.inc();
-          m.population.inc();
         } else {
           removed++;
           m.removed.inc();
-          m.population.dec();
         }
       }
       const kind = p.decision.cause.kind;
@@ -374,10 +372,8 @@ export function createPublisher(opts: PublisherOptions): Publisher {
           seqs.reset(owned);
           producers.retain(owned);
         },
-        onFatal: (err) => {
-          logger.fatal({ err }, 'publisher stopped consuming for good');
-          opts.onFatal?.(err);
-        },
+        // The service's lifecycle logs it (fatal) and drains; without one, say it here.
+        onFatal: (err) => (opts.onFatal ? opts.onFatal(err) : logger.fatal({ err }, 'publisher stopped consuming for good')),
       });
       await runner.start();
       logger.info({ groupId: opts.groupId, topics }, 'publisher started');

@@ -10,11 +10,12 @@ import {
   type BatchContext,
   type Registry,
   type RetryBounds,
+  createResilientRunner,
+  type ResilientRunner,
 } from '@labelstream/kafka';
 import type { Logger, Metrics } from '@labelstream/observability';
 import { WEBHOOK_DLQ_HEADERS, WEBHOOK_DLQ_REASONS, matchesLabelFilter, type WebhookDestination } from '@labelstream/publishing';
 import { PartitionInactiveError } from './errors';
-import { createResilientRunner, type ResilientRunner } from './resilient-runner';
 import { deliver, type AttemptReport, type DeliveryResult } from './webhook-delivery';
 
 export interface WebhookDispatcherOptions {
@@ -187,10 +188,8 @@ export function createWebhookDispatcher(opts: WebhookDispatcherOptions): Webhook
         ...(opts.shutdownTimeoutMs ? { shutdownTimeoutMs: opts.shutdownTimeoutMs } : {}),
         ...(opts.retry ? { retry: opts.retry } : {}),
         onAssignment: () => progress.clear(),
-        onFatal: (err) => {
-          logger.error({ err }, 'webhook destination stopped consuming for good');
-          opts.onFatal?.(err);
-        },
+        // The service's lifecycle logs it (fatal) and drains; without one, say it here.
+        onFatal: (err) => (opts.onFatal ? opts.onFatal(err) : logger.error({ err }, 'webhook destination stopped consuming for good')),
       });
       await runner.start();
       logger.info({ url: new URL(dest.url).origin, groupId: dest.groupId, deadLetterTopic: dest.deadLetterTopic, concurrency: dest.concurrency }, 'webhook destination started');

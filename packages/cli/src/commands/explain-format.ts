@@ -53,6 +53,11 @@ export function ago(ms: number): string {
   return parts.filter((p) => !p.startsWith('0')).join(' ');
 }
 
+/** A length of time: `30s` under a minute, else as {@link ago} (`3d 4h`). */
+export function span(ms: number): string {
+  return ms < 60_000 ? `${Math.max(0, Math.round(ms / 1000))}s` : ago(ms);
+}
+
 function value(v: FeatureValue | undefined): string {
   if (v === null || v === undefined) return 'none';
   if (typeof v === 'number') return Number.isInteger(v) ? String(v) : v.toFixed(2);
@@ -60,62 +65,87 @@ function value(v: FeatureValue | undefined): string {
 }
 
 function featureList(f: Record<string, FeatureValue>): string {
-  const entries = Object.entries(f);
-  return entries.length ? entries.map(([k, v]) => `${k} = ${value(v)}`).join(', ') : 'no features';
-}
-
-function condition(paint: Paint, c: { source: string; holds: boolean; error?: string }): string {
-  const verdict = c.error ? paint('red', `error: ${c.error}`) : c.holds ? paint('green', 'true') : paint('dim', 'false');
-  return `${c.source}  → ${verdict}`;
+  return Object.entries(f)
+    .map(([k, v]) => `${k} = ${value(v)}`)
+    .join(', ');
 }
 
 function groupLine(g: NonNullable<LabelExplanation['group']>): string {
-  if (g.outcome === 'winner') return `${g.name}: this label wins the group`;
-  if (g.outcome === 'suppressed') return `${g.name}: qualifies, but ${g.suppressedBy ?? 'a higher-priority label'} takes precedence`;
-  return `${g.name}: does not qualify`;
+  if (g.outcome === 'winner') return `group ${g.name}: wins over the others`;
+  if (g.outcome === 'suppressed') return `group ${g.name}: qualifies, but ${g.suppressedBy ?? 'a higher-priority label'} takes precedence`;
+  return `group ${g.name}: does not qualify`;
 }
 
-function dwellLine(l: LabelExplanation, at: number): string | null {
-  if (l.minDwellMs <= 0) return null;
-  const min = `minimum stay ${ago(l.minDwellMs)}`;
-  if (l.dwellUntil !== null) return `kept by its ${min} until ${when(l.dwellUntil)} (${ago(l.dwellUntil - at)} from now), although it no longer qualifies`;
-  return min;
-}
-
-function labelBlock(paint: Paint, l: LabelExplanation, at: number): string[] {
-  const held = l.held;
-  const mark = held ? paint('green', '●') : paint('dim', '○');
-  const head = `${mark} ${paint('bold', l.label)}  ${paint('dim', `[${l.category}]`)}`;
-  const since = held && l.since !== null ? `  since ${when(l.since)} (${ago(at - l.since)} ago)` : '';
-  const under = held && l.decidedUnder !== null ? paint('dim', `  rules ${l.decidedUnder}`) : '';
-  const lines = [`${head}${since}${under}`];
-  const row = (key: string, text: string) => lines.push(`    ${paint('dim', key.padEnd(8))}${text}`);
-  if (l.description) row('what', l.description);
-  if (held) {
-    // Why it is held: the entry condition; what would take it away: the exit condition.
-    row('entered', condition(paint, l.enter));
-    row('leaves', `${condition(paint, l.exit)}${l.exit.explicit ? '' : paint('dim', '  (no exit rule: leaves when it no longer qualifies)')}`);
-  } else {
-    row('enters', condition(paint, l.enter));
-    if (l.exit.explicit) row('leaves', condition(paint, l.exit));
-  }
-  row('reads', featureList(l.features));
-  const dwell = dwellLine(l, at);
-  if (dwell) row('dwell', dwell);
-  if (l.group) row('group', groupLine(l.group));
-  if (l.change) {
-    const verb = l.change === 'ASSIGNED' ? paint('green', 'would be assigned') : paint('red', 'would be removed');
-    row('change', `${paint('yellow', '!')} ${verb} at the next evaluation (${l.reason ?? 'no reason given'})`);
-  } else if (!held && l.reason) {
-    row('note', l.reason);
-  }
-  return lines;
+/** A condition and the values it read: `spend_90d >= 50000  (spend_90d = 60000)`. */
+function conditionWithValues(c: { source: string; error?: string }, l: LabelExplanation): string {
+  const values = featureList(l.features);
+  return `${c.source}${values ? `  (${values})` : ''}${c.error ? `  error: ${c.error}` : ''}`;
 }
 
 /**
- * Renders the evaluator's explanation of one customer for a person: held labels first (since
- * when and why), then the labels not held (what they would need), each with the features it
- * reads and their values, pending changes, dwell and group outcome, then the recent decisions.
+ * The WHY cell of one label: for a held label the condition that holds it with the values
+ * that decided it, then what takes it away; for one not held what it needs and the values
+ * now. Then dwell, group and a pending change, one line each.
+ */
+function why(l: LabelExplanation, at: number): Array<{ text: string; style?: keyof typeof ANSI }> {
+  const out: Array<{ text: string; style?: keyof typeof ANSI }> = [];
+  if (l.held) {
+    if (l.dwellUntil !== null) out.push({ text: `kept by its minimum stay until ${when(l.dwellUntil)} (in ${span(l.dwellUntil - at)}); it no longer qualifies: ${conditionWithValues(l.enter, l)}`, style: 'yellow' });
+    else out.push({ text: `${l.enter.holds ? 'qualifies' : 'no longer qualifies'}: ${conditionWithValues(l.enter, l)}` });
+    out.push({ text: l.exit.explicit ? `leaves when ${l.exit.source}` : 'leaves when it no longer qualifies', style: 'dim' });
+  } else {
+    out.push({ text: `${l.enter.holds ? 'qualifies' : 'needs'}: ${conditionWithValues(l.enter, l)}` });
+  }
+  if (l.minDwellMs > 0 && l.dwellUntil === null) out.push({ text: `minimum stay ${span(l.minDwellMs)}`, style: 'dim' });
+  if (l.group && !(l.group.outcome === 'not-holding' && !l.held)) out.push({ text: groupLine(l.group), style: l.group.outcome === 'suppressed' ? 'yellow' : 'dim' });
+  if (l.change) out.push({ text: `! ${l.change === 'ASSIGNED' ? 'would be assigned' : 'would be removed'} at the next evaluation (${l.reason ?? 'no reason given'})`, style: 'yellow' });
+  return out;
+}
+
+/** One column of the label table: its header and each label's cell (one or more lines). */
+interface Column {
+  readonly header: string;
+  readonly cell: (l: LabelExplanation, at: number) => Array<{ text: string; style?: keyof typeof ANSI }>;
+}
+
+/**
+ * The label table's columns, in order. The last one is not padded (it may be long). A
+ * further column (e.g. the rules version a label was decided under) is one more entry.
+ */
+const COLUMNS: readonly Column[] = [
+  { header: 'LABEL', cell: (l) => [{ text: l.label, style: 'bold' }, { text: l.category, style: 'dim' }] },
+  { header: 'HELD', cell: (l) => [l.held ? { text: 'yes', style: 'green' } : { text: 'no', style: 'dim' }] },
+  { header: 'SINCE', cell: (l, at) => (l.held && l.since !== null ? [{ text: when(l.since) }, { text: `${ago(at - l.since)} ago`, style: 'dim' }] : [{ text: '–', style: 'dim' }]) },
+  { header: 'WHY', cell: why },
+];
+
+/** Renders labels as a table: one row per label, cells of several lines side by side. */
+function labelTable(paint: Paint, labels: readonly LabelExplanation[], at: number): string[] {
+  const rows = labels.map((l) => COLUMNS.map((c) => c.cell(l, at)));
+  const widths = COLUMNS.map((c, i) => Math.max(c.header.length, ...rows.map((r) => Math.max(...r[i]!.map((x) => x.text.length)))));
+  const gap = '  ';
+  const line = (cells: Array<{ text: string; style?: keyof typeof ANSI } | undefined>) =>
+    cells
+      .map((x, i) => {
+        const text = x?.text ?? '';
+        const padded = i === cells.length - 1 ? text : text.padEnd(widths[i]!);
+        return x?.style ? paint(x.style, text) + padded.slice(text.length) : padded;
+      })
+      .join(gap)
+      .replace(/\s+$/, '');
+  const out = [line(COLUMNS.map((c) => ({ text: c.header, style: 'bold' as const })))];
+  for (const r of rows) {
+    const height = Math.max(...r.map((c) => c.length));
+    for (let k = 0; k < height; k++) out.push(line(r.map((c) => c[k])));
+  }
+  return out;
+}
+
+/**
+ * Renders the evaluator's explanation of one customer for a person: a table of its labels —
+ * held ones first — with since when and why (the condition with the feature values that
+ * decided it, what takes it away, dwell, group outcome, a pending change), then the next
+ * time-based check, every feature value and the recent decisions with their causes.
  */
 export function formatExplanation(customerId: string, answer: ExplainAnswer, opts: ExplainFormatOptions = { color: false }): string {
   const paint: Paint = opts.color ? (style, s) => `${ANSI[style]}${s}${ANSI.reset}` : (_style, s) => s;
@@ -126,20 +156,20 @@ export function formatExplanation(customerId: string, answer: ExplainAnswer, opt
     `${paint('bold', `customer ${customerId}`)}  rules ${ex.rulesVersion}, as of ${when(ex.at)}`,
     paint('dim', `partition ${answer.partition}, state version ${answer.version}, last event at ${when(ex.clock)}`),
     '',
-    paint('bold', held.length ? `Holds ${held.length} label${held.length === 1 ? '' : 's'}` : 'Holds no label'),
+    paint('bold', held.length ? `Holds ${held.length} label${held.length === 1 ? '' : 's'}: ${held.map((l) => l.label).join(', ')}` : 'Holds no label') +
+      (held[0]?.decidedUnder ? paint('dim', `  (decided under rules ${held[0].decidedUnder})`) : ''),
+    '',
+    // Held labels first, then the rest, each group in the rules' order.
+    ...labelTable(paint, [...held, ...notHeld], ex.at),
+    '',
   ];
-  for (const l of held) lines.push(...labelBlock(paint, l, ex.at), '');
   for (const w of answer.warmingUp ?? []) {
-    lines.push(`${paint('yellow', '!')} feature ${w.feature} is warming up after a rules change: ${w.until === null ? 'lifetime, never whole' : `full from ${when(w.until)}`}; labels reading it decide on partial history`, '');
+    lines.push(`${paint('yellow', '!')} feature ${w.feature} is warming up after a rules change: ${w.until === null ? 'lifetime, never whole' : `full from ${when(w.until)}`}; labels reading it decide on partial history unless they hold (whileWarming: hold)`, '');
   }
   if (ex.undefinedLabels.length) {
     lines.push(`${paint('yellow', '!')} held but no longer in the rules (removed at the next evaluation): ${ex.undefinedLabels.join(', ')}`, '');
   }
-  if (notHeld.length) {
-    lines.push(paint('bold', `Does not hold (${notHeld.length})`));
-    for (const l of notHeld) lines.push(...labelBlock(paint, l, ex.at), '');
-  }
-  if (ex.nextDueAt !== null) lines.push(`Next time-based check: ${when(ex.nextDueAt)} (${ago(ex.nextDueAt - ex.at)} from now), without any new event`, '');
+  if (ex.nextDueAt !== null) lines.push(`Next time-based check: ${when(ex.nextDueAt)} (in ${span(ex.nextDueAt - ex.at)}), without any new event`, '');
   lines.push(paint('bold', 'All features'));
   const width = Math.max(0, ...Object.keys(ex.features).map((k) => k.length));
   for (const [k, v] of Object.entries(ex.features)) lines.push(`  ${k.padEnd(width)}  ${value(v)}`);

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { formatExplanation, type ExplainAnswer } from './explain-format';
+import { withEnvironment } from './environment';
 
 /**
  * `labelstream explain <customerId>`: asks the evaluator's admin endpoint why a customer has
@@ -7,14 +8,19 @@ import { formatExplanation, type ExplainAnswer } from './explain-format';
  * it acts on).
  */
 export function registerExplain(program: Command): void {
-  program
-    .command('explain')
-    .description("show a customer's labels, feature values, which conditions hold and the last changes with their causes")
-    .argument('<customerId>')
-    .option('--url <url>', 'evaluator admin base URL', process.env.EVALUATOR_ADMIN_URL ?? 'http://127.0.0.1:9465')
-    .option('--json', 'print the raw JSON answer')
-    .addHelpText('after', '\nEnvironment:\n  ADMIN_TOKEN          the evaluator\'s admin token (required)\n  EVALUATOR_ADMIN_URL  default for --url\n  NO_COLOR             no colours even on a terminal')
-    .action(async (customerId: string, opts: { url: string; json?: boolean }) => {
+  withEnvironment(
+    program
+      .command('explain')
+      .description("show a customer's labels as a table — held or not, since when, why (the condition and the feature values that decided it, dwell, group) — and the last changes with their causes")
+      .argument('<customerId>')
+      .option('--url <url>', 'evaluator admin base URL', process.env.EVALUATOR_ADMIN_URL ?? 'http://127.0.0.1:9465')
+      .option('--json', 'print the raw JSON answer'),
+    [
+      ['ADMIN_TOKEN', "the evaluator's admin token (required)"],
+      ['EVALUATOR_ADMIN_URL', 'default for --url'],
+      ['NO_COLOR', 'no colours even on a terminal'],
+    ],
+  ).action(async (customerId: string, opts: { url: string; json?: boolean }) => {
       const token = process.env.ADMIN_TOKEN;
       if (!token) {
         console.error('explain: set ADMIN_TOKEN to the evaluator\'s admin token');

@@ -1,4 +1,5 @@
 import { InvalidArgumentError, type Command } from 'commander';
+import { DURATION_GRAMMAR, parseDuration } from '@labelstream/duration';
 import { Kafka, logLevel, Partitioners, type Admin, type logCreator, type Message, type Producer, type ProducerConfig } from 'kafkajs';
 import {
   compileStorefrontOptions,
@@ -11,6 +12,7 @@ import {
   type StorefrontTopics,
 } from '@labelstream/generator';
 import { COMPRESSION_TYPES, registerCodecs, type CodecName } from '@labelstream/kafka';
+import { withEnvironment } from './environment';
 
 /** Options of {@link runGenerator} (the `labelstream generate` flags, parsed). */
 export interface GenerateOptions {
@@ -414,14 +416,11 @@ function parseNumber(name: string, min: number, max = Number.POSITIVE_INFINITY):
   };
 }
 
-const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
-/** `500ms`, `60s`, `5m`, `1h`, or `0` (= forever); a bare non-zero number is refused as ambiguous. */
-function parseDuration(text: string): number {
-  if (/^\s*0+\s*$/.test(text)) return 0;
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)\s*$/.exec(text);
-  if (!m) throw new InvalidArgumentError('duration must be like 60s, 5m or 1h (0 = forever).');
-  return Math.round(Number(m[1]) * (DURATION_UNITS[m[2] as string] as number));
+/** `--duration`: the one duration grammar (`60s`, `5m`, `1h`), `0` = forever. */
+function parseDurationFlag(text: string): number {
+  const ms = parseDuration(text);
+  if (ms === undefined) throw new InvalidArgumentError(`duration must be ${DURATION_GRAMMAR} (0 = forever).`);
+  return ms;
 }
 
 function parseCompression(text: string): 'none' | CodecName {
@@ -461,25 +460,27 @@ interface GenerateFlags {
  * labelstream generate --rate 0 --count 1000000 --seed 7 --topic-prefix bench-1.   # preload
  */
 export function registerGenerate(program: Command): void {
-  program
-    .command('generate')
-    .description('Produce realistic synthetic storefront activity (purchases, email clicks, support tickets) to the raw Kafka topics.')
-    .option('--rate <events/s>', 'target events per second, open loop; 0 = as fast as possible', parseNumber('rate', 0), 100)
-    .option('--customers <n>', 'number of simulated customers', parseCount('customers', 1), 1000)
-    .option('--duration <d>', 'stop after e.g. 60s, 5m, 1h; 0 = run until --count or Ctrl-C', parseDuration, 0)
-    .option('--count <n>', 'send exactly n messages, then exit', parseCount('count', 1))
-    .option('--seed <n>', 'PRNG seed; the same seed replays the same eventIds (default: random, printed)', parseCount('seed', 0))
-    .option('--malformed-ratio <r>', 'fraction of malformed messages', parseNumber('malformed-ratio', 0, 1), 0.005)
-    .option('--quiet-ratio <r>', 'fraction of customers who go quiet after a while (default 0.2)', parseNumber('quiet-ratio', 0, 0.999))
-    .option('--activity-skew <s>', 'Zipf exponent of per-customer activity (default 1.1)', parseNumber('activity-skew', 0))
-    .option('--brokers <list>', 'Kafka bootstrap servers (default: $KAFKA_BROKERS or 127.0.0.1:9092)', parseBrokers)
-    .option('--compression <codec>', 'codec of the produced batches: none, gzip, snappy, lz4, zstd', parseCompression, 'none')
-    .option('--topic-prefix <prefix>', 'prefix for the storefront.* topic names', '')
-    .option('--partitions <n>', 'partitions of topics this command creates', parseCount('partitions', 1), 3)
-    .option('--replication-factor <n>', 'replication factor of created topics; -1 = broker default', parseCount('replication-factor', -1), -1)
-    .option('--include-oversize', 'also emit the rare > 1 MiB malformed message (created topics allow 2 MiB)', false)
-    .option('--no-create-topics', 'do not create missing topics')
-    .action(async (flags: GenerateFlags) => {
+  withEnvironment(
+    program
+      .command('generate')
+      .description('Produce realistic synthetic storefront activity (purchases, email clicks, support tickets) to the raw Kafka topics.')
+      .option('--rate <events/s>', 'target events per second, open loop; 0 = as fast as possible', parseNumber('rate', 0), 100)
+      .option('--customers <n>', 'number of simulated customers', parseCount('customers', 1), 1000)
+      .option('--duration <d>', 'stop after e.g. 60s, 5m, 1h; 0 = run until --count or Ctrl-C', parseDurationFlag, 0)
+      .option('--count <n>', 'send exactly n messages, then exit', parseCount('count', 1))
+      .option('--seed <n>', 'PRNG seed; the same seed replays the same eventIds (default: random, printed)', parseCount('seed', 0))
+      .option('--malformed-ratio <r>', 'fraction of malformed messages', parseNumber('malformed-ratio', 0, 1), 0.005)
+      .option('--quiet-ratio <r>', 'fraction of customers who go quiet after a while (default 0.2)', parseNumber('quiet-ratio', 0, 0.999))
+      .option('--activity-skew <s>', 'Zipf exponent of per-customer activity (default 1.1)', parseNumber('activity-skew', 0))
+      .option('--brokers <list>', 'Kafka bootstrap servers (default: $KAFKA_BROKERS or 127.0.0.1:9092)', parseBrokers)
+      .option('--compression <codec>', 'codec of the produced batches: none, gzip, snappy, lz4, zstd', parseCompression, 'none')
+      .option('--topic-prefix <prefix>', 'prefix for the storefront.* topic names', '')
+      .option('--partitions <n>', 'partitions of topics this command creates', parseCount('partitions', 1), 3)
+      .option('--replication-factor <n>', 'replication factor of created topics; -1 = broker default', parseCount('replication-factor', -1), -1)
+      .option('--include-oversize', 'also emit the rare > 1 MiB malformed message (created topics allow 2 MiB)', false)
+      .option('--no-create-topics', 'do not create missing topics'),
+    [['KAFKA_BROKERS', 'default for --brokers']],
+  ).action(async (flags: GenerateFlags) => {
       const seed = flags.seed ?? Math.floor(Math.random() * 2 ** 31);
       const brokers = flags.brokers ?? parseBrokers(process.env.KAFKA_BROKERS || '127.0.0.1:9092');
       const storefront: GenerateOptions['storefront'] = {};

@@ -37,10 +37,15 @@ export function summarise(now: Scrape, prev: Scrape | undefined): string {
   const evalIn = rate('labelstream_events_consumed_total', (l) => l.service === 'evaluator');
   const published = rate('labelstream_label_changes_total');
   const dlq = now.samples.filter((x) => x.name === 'labelstream_dlq_total' && x.value > 0);
-  const pops = now.samples
-    .filter((x) => x.name === 'labelstream_label_population')
-    .sort((a, b) => b.value - a.value)
-    .map((x) => `${x.labels.label}=${x.value}`)
+  // One series per label and partition (each exported by the evaluator owning it): summed by label.
+  const byLabel = new Map<string, number>();
+  for (const x of now.samples) if (x.name === 'labelstream_label_population') byLabel.set(x.labels.label ?? '', (byLabel.get(x.labels.label ?? '') ?? 0) + x.value);
+  const none = now.samples.some((x) => x.name === 'labelstream_unlabelled_customers') ? sum(now, 'labelstream_unlabelled_customers') : undefined;
+  const pops = [...byLabel]
+    .filter(([, n]) => n !== 0)
+    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+    .map(([l, n]) => `${l}=${n}`)
+    .concat(none !== undefined ? [`(no label)=${none}`] : [])
     .join(' ');
   const p99 = now.samples.find((x) => x.name === 'labelstream_end_to_end_latency_seconds_count');
   return [

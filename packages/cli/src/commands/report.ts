@@ -1,11 +1,13 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { parseDuration, readRulesFile } from '@labelstream/rules';
+import { DURATION_GRAMMAR, parseDuration } from '@labelstream/duration';
+import { readRulesFile } from '@labelstream/rules';
 import { buildReport, type ReportRules } from '../report/model';
 import { renderReportHtml } from '../report/html';
 import { readLabelEvents, type ReadProgress } from '../report/read-label-events';
 import { labelEventsClients, labelEventsSourceOptions, type LabelEventsSourceOptions } from './label-events-source';
+import { LABEL_EVENTS_ENV, withEnvironment } from './environment';
 
 /** `--since`: a duration back from now (`7d`, `12h`) or an ISO time. */
 export function parseSince(text: string, now: number): number {
@@ -33,20 +35,22 @@ interface ReportCliOptions extends LabelEventsSourceOptions {
  * and writes one self-contained HTML page about the labels' health.
  */
 export function registerReport(program: Command): void {
-  labelEventsSourceOptions(
-    program
-      .command('report')
-      .description('read the label-events history and write one self-contained HTML page: populations over time, entries/exits, flapping, overlap, labels that never fire or fire for almost everyone, rules versions'),
-  )
-    .option('--since <duration|ISO>', 'start of the charts (7d, 12h or an ISO time); the current sets always come from the whole topic')
-    .option('--out <file>', 'where to write the page', 'report.html')
-    .option('--flap-window <duration>', 'an exit within this long of the entry counts as a flap', '24h')
-    .option('--rules <file>', 'the rules file in force (for the per-category advice and labels that never fired)', process.env.RULES_FILE ?? 'rules/default.yaml')
-    .addHelpText('after', '\nEnvironment:\n  KAFKA_BROKERS        default for --brokers\n  SCHEMA_REGISTRY_URL  default for --registry\n  RULES_FILE           default for --rules\n\nProgress goes to stderr; the page is written to --out.')
-    .action(async (opts: ReportCliOptions) => {
+  withEnvironment(
+    labelEventsSourceOptions(
+      program
+        .command('report')
+        .description('read the label-events history and write one self-contained HTML page: populations over time, entries/exits, flapping, overlap, labels that never fire or fire for almost everyone, rules versions'),
+    )
+      .option('--since <duration|ISO>', 'start of the charts (7d, 12h or an ISO time); the current sets always come from the whole topic')
+      .option('--out <file>', 'where to write the page', 'report.html')
+      .option('--flap-window <duration>', 'an exit within this long of the entry counts as a flap', '24h')
+      .option('--rules <file>', 'the rules file in force (for the per-category advice and labels that never fired)', process.env.RULES_FILE ?? 'rules/default.yaml'),
+    [...LABEL_EVENTS_ENV, ['RULES_FILE', 'default for --rules']],
+    'Progress goes to stderr; the page is written to --out.',
+  ).action(async (opts: ReportCliOptions) => {
       const now = Date.now();
       const flapWindowMs = parseDuration(opts.flapWindow);
-      if (flapWindowMs === undefined) throw new Error(`report: --flap-window ${JSON.stringify(opts.flapWindow)} is not a duration (24h, 30m, 2d)`);
+      if (flapWindowMs === undefined || flapWindowMs === 0) throw new Error(`report: --flap-window ${JSON.stringify(opts.flapWindow)} must be a duration longer than zero: ${DURATION_GRAMMAR}`);
       const since = opts.since === undefined ? undefined : parseSince(opts.since, now);
       let rules: ReportRules | undefined;
       if (existsSync(opts.rules)) {

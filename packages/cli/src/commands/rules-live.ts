@@ -11,10 +11,9 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import Redis from 'ioredis';
 import { compareRules, formatIssues, lintRules, parseRules, type CompiledRules, type RulesComparison } from '@labelstream/rules';
 import { decodeState, DiffTally, labelsUnder, sweepDurationMs, type DiffSummary } from '@labelstream/engine';
-import { RulesChannel, RulesConflictError, readPartitionRules, PartitionKeys, type PublishedRules } from '@labelstream/redis-state';
+import { createRedisClient, mastersOf, RulesChannel, RulesConflictError, readPartitionRules, PartitionKeys, type PublishedRules, type RedisClient } from '@labelstream/redis-state';
 
 export const EXIT = { ok: 0, failed: 1, invalid: 2, conflict: 3, tooManyChanges: 4 } as const;
 
@@ -23,8 +22,8 @@ interface RedisOpts {
   prefix: string;
 }
 
-function connect(o: RedisOpts): Redis {
-  return new Redis(o.redis, { lazyConnect: false, maxRetriesPerRequest: 2, enableOfflineQueue: true, retryStrategy: (n) => (n > 3 ? null : 200) });
+function connect(o: RedisOpts): RedisClient {
+  return createRedisClient(o.redis, { redis: { maxRetriesPerRequest: 2, retryStrategy: (n) => (n > 3 ? null : 200) } });
 }
 
 function withRedis(cmd: Command): Command {
@@ -115,19 +114,21 @@ export interface RolloutStatus {
   done: number;
 }
 
-async function rolloutStatus(redis: Redis, prefix: string, channel: RulesChannel): Promise<RolloutStatus> {
+async function rolloutStatus(redis: RedisClient, prefix: string, channel: RulesChannel): Promise<RolloutStatus> {
   const published = await channel.current();
   const found = new Set<number>();
   const re = new RegExp(`^${prefix.replace(/[-]/g, '\\-')}:\\{p(\\d+)\\}:epoch$`);
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:{p*}:epoch`, 'COUNT', 1000);
-    for (const k of keys) {
-      const m = re.exec(k);
-      if (m) found.add(Number(m[1]));
-    }
-    cursor = next;
-  } while (cursor !== '0');
+  for (const node of mastersOf(redis)) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await node.scan(cursor, 'MATCH', `${prefix}:{p*}:epoch`, 'COUNT', 1000);
+      for (const k of keys) {
+        const m = re.exec(k);
+        if (m) found.add(Number(m[1]));
+      }
+      cursor = next;
+    } while (cursor !== '0');
+  }
   const partitions = [];
   for (const p of [...found].sort((a, b) => a - b)) {
     const r = await readPartitionRules(redis, new PartitionKeys(prefix, p));
@@ -150,16 +151,18 @@ export interface DiffReport {
 }
 
 /** Streams every customer state (SCAN, MGET per page): bounded memory whatever the number of customers. */
-async function tallyCustomers(redis: Redis, prefix: string, next: CompiledRules, warming: ReadonlyMap<string, number>, onProgress: (n: number) => void): Promise<DiffSummary> {
+async function tallyCustomers(redis: RedisClient, prefix: string, next: CompiledRules, warming: ReadonlyMap<string, number>, onProgress: (n: number) => void): Promise<DiffSummary> {
   const tally = new DiffTally(5);
   const idOf = /:\{p\d+\}:c:(.*)$/s;
-  let cursor = '0';
   let seen = 0;
+  // SCAN runs per node (every master of a Redis Cluster); the keys of one page share a slot only per partition, so one GET each.
+  for (const node of mastersOf(redis)) {
+  let cursor = '0';
   do {
-    const [nextCursor, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:{p*}:c:*`, 'COUNT', 2000);
+    const [nextCursor, keys] = await node.scan(cursor, 'MATCH', `${prefix}:{p*}:c:*`, 'COUNT', 2000);
     cursor = nextCursor;
     if (keys.length) {
-      const values = await redis.mget(keys);
+      const values = await Promise.all(keys.map((k) => node.get(k)));
       keys.forEach((k, i) => {
         const v = values[i];
         const id = idOf.exec(k)?.[1] ?? k;
@@ -175,6 +178,7 @@ async function tallyCustomers(redis: Redis, prefix: string, next: CompiledRules,
       onProgress(seen);
     }
   } while (cursor !== '0');
+  }
   return tally.result();
 }
 
@@ -302,7 +306,7 @@ export function registerRulesLive(rules: Command): void {
       const from = await rulesInForce(new RulesChannel(redis, opts.prefix), opts.current);
       if (!from) return;
       const comparison = compareRules(from.rules, compiled.rules);
-      const total = await redis.dbsize();
+      const total = (await Promise.all(mastersOf(redis).map((n) => n.dbsize()))).reduce((a, b) => a + b, 0);
       const bar = progressBar(total);
       const now = Date.now();
       // As the switch would start them: labels with `whileWarming: hold` keep their state.

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { labelEventType, type LabelEvent } from '@labelstream/contracts';
 import { labelEventsClients, labelEventsSourceOptions, type LabelEventsSourceOptions } from './label-events-source';
+import { LABEL_EVENTS_ENV, withEnvironment } from './environment';
 import { parsePrometheusText, summarise, type Scrape } from './metrics-text';
 
 const C = { green: '\x1b[32m', red: '\x1b[31m', dim: '\x1b[2m', bold: '\x1b[1m', reset: '\x1b[0m', cyan: '\x1b[36m' };
@@ -27,18 +28,21 @@ export function formatLabelEvent(e: LabelEvent, color = true): string {
  * summary scraped from the services' /metrics (events/s, label populations, DLQ counts).
  */
 export function registerWatch(program: Command): void {
-  labelEventsSourceOptions(
-    program.command('watch').description('follow crm.label-events.v1 and print a periodic summary from the services\' metrics'),
-  )
-    .option('--metrics <urls>', 'comma-separated /metrics URLs of ingest, evaluator, publisher', 'http://127.0.0.1:9464/metrics,http://127.0.0.1:9465/metrics,http://127.0.0.1:9466/metrics')
-    .option('--summary-every <s>', 'seconds between summaries', '10')
-    .option('--max-lines-per-second <n>', 'print at most this many changes per second (the rest are counted)', '25')
-    .action(async (opts: LabelEventsSourceOptions & { metrics: string; summaryEvery: string; maxLinesPerSecond: string }) => {
+  withEnvironment(
+    labelEventsSourceOptions(program.command('watch').description('follow crm.label-events.v1 and print a periodic summary from the services\' metrics'))
+      .option('--metrics <urls>', 'comma-separated /metrics URLs of ingest, evaluator, publisher', 'http://127.0.0.1:9464/metrics,http://127.0.0.1:9465/metrics,http://127.0.0.1:9466/metrics')
+      .option('--summary-every <s>', 'seconds between summaries', '10')
+      .option('--max-lines-per-second <n>', 'print at most this many changes per second (the rest are counted)', '25'),
+    [...LABEL_EVENTS_ENV, ['NO_COLOR', 'no colours even on a terminal']],
+  ).action(async (opts: LabelEventsSourceOptions & { metrics: string; summaryEvery: string; maxLinesPerSecond: string }) => {
       const { kafka, registry } = labelEventsClients(opts, 'labelstream-watch');
       const consumer = kafka.consumer({ groupId: `labelstream-watch-${process.pid}-${Date.now()}`, maxWaitTimeInMs: 100 });
       await consumer.connect();
       await consumer.subscribe({ topic: opts.topic, fromBeginning: false });
       const limit = Number(opts.maxLinesPerSecond);
+      // Colours on a terminal only (not in a log file or a pipe), and never with NO_COLOR.
+      const color = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
+      const c = color ? C : { green: '', red: '', dim: '', bold: '', reset: '', cyan: '' };
       let windowStart = Date.now();
       let printed = 0;
       let suppressed = 0;
@@ -46,12 +50,12 @@ export function registerWatch(program: Command): void {
         eachMessage: async ({ message }) => {
           const e = await registry.decode<LabelEvent>(message.value, labelEventType);
           if (Date.now() - windowStart > 1000) {
-            if (suppressed) console.log(`${C.dim}… ${suppressed} more changes${C.reset}`);
+            if (suppressed) console.log(`${c.dim}… ${suppressed} more changes${c.reset}`);
             windowStart = Date.now();
             printed = 0;
             suppressed = 0;
           }
-          if (printed++ < limit) console.log(formatLabelEvent(e));
+          if (printed++ < limit) console.log(formatLabelEvent(e, color));
           else suppressed++;
         },
       });
@@ -60,7 +64,7 @@ export function registerWatch(program: Command): void {
       const timer = setInterval(async () => {
         const texts = await Promise.all(urls.map((u) => fetch(u, { signal: AbortSignal.timeout(2000) }).then((r) => r.text()).catch(() => '')));
         const scrape: Scrape = { at: Date.now(), samples: texts.flatMap((t) => parsePrometheusText(t)) };
-        console.log(`${C.bold}${summarise(scrape, previous)}${C.reset}`);
+        console.log(`${c.bold}${summarise(scrape, previous)}${c.reset}`);
         previous = scrape;
       }, Number(opts.summaryEvery) * 1000);
       const stop = async () => {

@@ -1,0 +1,20 @@
+import type { Command } from 'commander';
+
+/** An environment variable a command reads, and what for. */
+export type EnvVar = readonly [name: string, meaning: string];
+
+/** The variables of the commands that read the public label events (see label-events-source.ts). */
+export const LABEL_EVENTS_ENV: readonly EnvVar[] = [
+  ['KAFKA_BROKERS', 'default for --brokers'],
+  ['SCHEMA_REGISTRY_URL', 'default for --registry'],
+];
+
+/**
+ * Adds an "Environment:" section to the command's --help naming every variable it reads
+ * (or saying it reads none), and an optional note after it.
+ */
+export function withEnvironment(cmd: Command, vars: readonly EnvVar[], note?: string): Command {
+  const width = Math.max(0, ...vars.map(([n]) => n.length));
+  const body = vars.length ? `Environment:\n${vars.map(([n, m]) => `  ${n.padEnd(width)}  ${m}`).join('\n')}` : 'Environment: none read.';
+  return cmd.addHelpText('after', `\n${body}${note ? `\n\n${note}` : ''}`);
+}
