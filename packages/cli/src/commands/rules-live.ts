@@ -157,27 +157,27 @@ async function tallyCustomers(redis: RedisClient, prefix: string, next: Compiled
   let seen = 0;
   // SCAN runs per node (every master of a Redis Cluster); the keys of one page share a slot only per partition, so one GET each.
   for (const node of mastersOf(redis)) {
-  let cursor = '0';
-  do {
-    const [nextCursor, keys] = await node.scan(cursor, 'MATCH', `${prefix}:{p*}:c:*`, 'COUNT', 2000);
-    cursor = nextCursor;
-    if (keys.length) {
-      const values = await Promise.all(keys.map((k) => node.get(k)));
-      keys.forEach((k, i) => {
-        const v = values[i];
-        const id = idOf.exec(k)?.[1] ?? k;
-        if (v == null) return; // gone since the SCAN
-        try {
-          const { before, after } = labelsUnder(decodeState(v.slice(v.indexOf('|') + 1)), next, warming);
-          tally.add(id, before, after);
-        } catch {
-          tally.unreadable();
-        }
-      });
-      seen += keys.length;
-      onProgress(seen);
-    }
-  } while (cursor !== '0');
+    let cursor = '0';
+    do {
+      const [nextCursor, keys] = await node.scan(cursor, 'MATCH', `${prefix}:{p*}:c:*`, 'COUNT', 2000);
+      cursor = nextCursor;
+      if (keys.length) {
+        const values = await Promise.all(keys.map((k) => node.get(k)));
+        keys.forEach((k, i) => {
+          const v = values[i];
+          const id = idOf.exec(k)?.[1] ?? k;
+          if (v == null) return; // gone since the SCAN
+          try {
+            const { before, after } = labelsUnder(decodeState(v.slice(v.indexOf('|') + 1)), next, warming);
+            tally.add(id, before, after);
+          } catch {
+            tally.unreadable();
+          }
+        });
+        seen += keys.length;
+        onProgress(seen);
+      }
+    } while (cursor !== '0');
   }
   return tally.result();
 }
