@@ -210,4 +210,39 @@ describe('rules rollout', () => {
       await ev.stop();
     }
   });
+
+  it('resumes a sweep where it stopped when the partition changes hands: every customer once', async () => {
+    const topics = await makeTopics(env, 1);
+    const prefix = uniqueName('it-rr2');
+    const groupId = uniqueName('it-rr2-g');
+    const customers = Array.from({ length: 60 }, (_, i) => `s-${String(i).padStart(3, '0')}`);
+    let ev = await startEvaluator({ env, topics, rules: loadRules(V1), groupId, keyPrefix: prefix, liveRules: true, sweepRate: 10 });
+    const out = await collect(testKafka(env), [topics.decisions]);
+    const decisions = async (): Promise<LabelDecision[]> => decodeDecisions(env, out.messages.map((m) => m.value));
+    try {
+      const t = Date.now();
+      await produceEvents(env, topics.customerEvents, customers.map((c) => purchaseEvent(c, t, 1000)));
+      await waitFor('every customer +legacy', async () => ((await decisions()).length >= customers.length ? true : undefined), { timeoutMs: 30_000 });
+      const channel = new RulesChannel(redis, prefix);
+      await channel.publish(V2, { version: 'it-rules-v2', hash: loadRules(V2).hash }, 0, Date.now());
+      // 10 customers a second: stop the owner part-way through its sweep.
+      await waitFor('the sweep under way', async () => {
+        const p = await channel.partition(0);
+        return p.seq === 1 && p.swept > 0 && p.cursor !== null ? p : undefined;
+      }, { timeoutMs: 30_000 });
+      await ev.stop();
+      const partWay = await channel.partition(0);
+      expect(partWay.cursor).not.toBeNull();
+      ev = await startEvaluator({ env, topics, rules: loadRules(V1), groupId, keyPrefix: prefix, liveRules: true, sweepRate: 1000 });
+      await waitFor('the sweep done by the next owner', async () => ((await channel.partition(0)).cursor === null ? true : undefined), { timeoutMs: 60_000 });
+      await waitFor('every sweep decision', async () => ((await decisions()).filter((d) => d.cause.kind === 'RULES_CHANGED').length >= customers.length ? true : undefined), { timeoutMs: 30_000 });
+      const swept = (await decisions()).filter((d) => d.cause.kind === 'RULES_CHANGED');
+      // Exactly one -legacy per customer, under v2: none lost, none twice across the hand-over.
+      expect(swept.map((d) => d.customerId).sort()).toEqual(customers);
+      for (const d of swept) expect(describeChanges(d)).toBe(`${d.customerId} RULES_CHANGED it-rules-v2 -legacy(rules-changed)`);
+    } finally {
+      await out.stop();
+      await ev.stop();
+    }
+  });
 });

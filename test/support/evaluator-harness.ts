@@ -52,6 +52,8 @@ export async function startEvaluator(opts: {
   stateCacheCustomers?: number;
   /** Watch the rules channel under `keyPrefix` (`labelstream rules deploy`), read every 100 ms. */
   liveRules?: boolean;
+  /** EVALUATOR_SWEEP_RATE (default 2000). */
+  sweepRate?: number;
 }) {
   const logger = createLogger({ service: 'evaluator-it', level: process.env.IT_LOG_LEVEL ?? 'warn', ...(process.env.IT_LOG_LEVEL ? {} : { destination: silent() }) });
   const metrics = createMetrics('evaluator', { defaultMetrics: false });
@@ -70,6 +72,7 @@ export async function startEvaluator(opts: {
     EVALUATOR_STATE_CACHE: String(opts.stateCacheCustomers ?? 200_000),
     // The rules channel under the test's own prefix (empty unless the test deploys).
     EVALUATOR_RULES_POLL: opts.liveRules ? '100ms' : '1s',
+    EVALUATOR_SWEEP_RATE: String(opts.sweepRate ?? 2000),
     CONSUMER_SESSION_TIMEOUT: '10s',
     SHUTDOWN_TIMEOUT: '10s',
   });
