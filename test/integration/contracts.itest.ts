@@ -42,4 +42,18 @@ describe('contracts in the registry', () => {
     const body = (await res.json()) as { compatibilityLevel?: string; compatibility?: string };
     expect(body.compatibilityLevel ?? body.compatibility).toBe('BACKWARD');
   });
+
+  it('the rules-change evolution (cause RULES_CHANGED) is accepted over the schemas before it', async () => {
+    // The label-decision and label-event schemas as they were before `RULES_CHANGED` and `LabelEvent.cause`.
+    const decisionBefore = clone(labelDecisionSchema);
+    const cause = decisionBefore.fields.find((f) => f.name === 'cause') as { type: { fields: Array<{ name: string; type: { symbols?: string[] } }> } };
+    cause.type.fields.find((f) => f.name === 'kind')!.type.symbols = ['EVENT', 'TIMER'];
+    const eventBefore = clone(labelEventSchema);
+    eventBefore.fields = eventBefore.fields.filter((f) => f.name !== 'cause');
+    for (const [before, now] of [[decisionBefore, labelDecisionSchema], [eventBefore, labelEventSchema]] as const) {
+      const subject = subjectFor(uniqueName('it-contract-rules'));
+      const v1 = await registry.register(subject, before, COMPATIBILITY);
+      expect(await registry.register(subject, now as object, COMPATIBILITY)).not.toBe(v1);
+    }
+  });
 });

@@ -56,7 +56,7 @@ describe('labelstream explain (built CLI against an admin endpoint)', () => {
     expect(stdout).not.toContain('\u001b['); // no colour when piped
     const lines = stdout.split('\n');
     expect(lines[0]).toBe(`customer c-000043  rules ${RULES.version}, as of 2026-12-03 10:00 UTC`);
-    expect(lines).toContain('Holds 4 labels: high_value, repeat_customer, customer, outdoor_enthusiast');
+    expect(lines).toContain(`Holds 4 labels: high_value, repeat_customer, customer, outdoor_enthusiast  (decided under rules ${RULES.version})`);
     // One table: a header, then held labels first, each row label / held / since / why.
     const header = lines.findIndex((l) => /^LABEL +HELD +SINCE +WHY$/.test(l));
     expect(header).toBeGreaterThan(0);

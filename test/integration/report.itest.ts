@@ -40,6 +40,7 @@ function syntheticEvents(now: number): LabelEvent[] {
       features: { orders_lifetime: 1 },
       causeEventId: `e-${id}`,
       decisionId: id,
+      cause: 'EVENT',
     });
   };
   for (let i = 0; i < 60; i++) {

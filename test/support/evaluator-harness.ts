@@ -50,6 +50,10 @@ export async function startEvaluator(opts: {
   maxBatchMessages?: number;
   /** EVALUATOR_STATE_CACHE (default 200 000, as in production). */
   stateCacheCustomers?: number;
+  /** Watch the rules channel under `keyPrefix` (`labelstream rules deploy`), read every 100 ms. */
+  liveRules?: boolean;
+  /** EVALUATOR_SWEEP_RATE (default 2000). */
+  sweepRate?: number;
 }) {
   const logger = createLogger({ service: 'evaluator-it', level: process.env.IT_LOG_LEVEL ?? 'warn', ...(process.env.IT_LOG_LEVEL ? {} : { destination: silent() }) });
   const metrics = createMetrics('evaluator', { defaultMetrics: false });
@@ -66,6 +70,9 @@ export async function startEvaluator(opts: {
     EVALUATOR_TIMER_POLL: '100ms',
     EVALUATOR_MAX_BATCH_EVENTS: String(opts.maxBatchMessages ?? 2000),
     EVALUATOR_STATE_CACHE: String(opts.stateCacheCustomers ?? 200_000),
+    // The rules channel under the test's own prefix (empty unless the test deploys).
+    EVALUATOR_RULES_POLL: opts.liveRules ? '100ms' : '1s',
+    EVALUATOR_SWEEP_RATE: String(opts.sweepRate ?? 2000),
     CONSUMER_SESSION_TIMEOUT: '10s',
     SHUTDOWN_TIMEOUT: '10s',
   });
@@ -78,7 +85,7 @@ export async function startEvaluator(opts: {
     ...(opts.wrapProducer ? { wrapProducer: opts.wrapProducer } : {}),
   });
   await service.run();
-  return { metrics, redis: service.redis, fatal, stop: () => service.stop() };
+  return { metrics, redis: service.redis, evaluator: service.evaluator, fatal, stop: () => service.stop() };
 }
 
 /** Encodes and produces canonical events (key = customerId), in the given order. */

@@ -242,6 +242,10 @@ export interface EvaluatorConfig extends CommonConfig {
   stateCacheCustomers: number;
   /** A label left within this long of entering it counts as a flap (labelstream_label_flaps_total). */
   flapWindowMs: number;
+  /** How often the rules channel (`labelstream rules deploy`) is read, ms. */
+  rulesPollMs: number;
+  /** Customers per second this instance re-evaluates after a rules switch, all its partitions together. */
+  sweepPerSecond: number;
 }
 
 export function loadEvaluatorConfig(env: Env): EvaluatorConfig {
@@ -262,6 +266,8 @@ export function loadEvaluatorConfig(env: Env): EvaluatorConfig {
       EVALUATOR_HISTORY_CAP: envInt(DEFAULT_HISTORY_CAP, 0, 50),
       EVALUATOR_STATE_CACHE: envInt(200_000, 0, 50_000_000),
       LABEL_FLAP_WINDOW: envDuration('24h'),
+      EVALUATOR_RULES_POLL: envDuration('1s'),
+      EVALUATOR_SWEEP_RATE: envInt(2000, 1, 1_000_000),
     },
     env,
   );
@@ -276,6 +282,8 @@ export function loadEvaluatorConfig(env: Env): EvaluatorConfig {
     historyCap: e.EVALUATOR_HISTORY_CAP,
     stateCacheCustomers: e.EVALUATOR_STATE_CACHE,
     flapWindowMs: e.LABEL_FLAP_WINDOW,
+    rulesPollMs: e.EVALUATOR_RULES_POLL,
+    sweepPerSecond: e.EVALUATOR_SWEEP_RATE,
   };
 }
 

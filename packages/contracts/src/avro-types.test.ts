@@ -1,5 +1,7 @@
+import { Type, type Schema } from 'avsc';
 import {
   avroTypeOptions,
+  labelEventSchema,
   customerEventSchema,
   customerEventType,
   customerLabelsType,
@@ -93,8 +95,14 @@ describe('avsc types', () => {
       features: { spend_90d: 123.5 },
       causeEventId: null,
       decisionId: '3-17',
+      cause: 'RULES_CHANGED',
     };
-    expect(labelEventType.fromBuffer(labelEventType.toBuffer(labelEvent))).toEqual(labelEvent);
+    expect({ ...labelEventType.fromBuffer(labelEventType.toBuffer(labelEvent)) }).toEqual(labelEvent);
+    // A label event written before `cause` existed reads as EVENT (the registry's BACKWARD rule).
+    const v1 = Type.forSchema({ ...labelEventSchema, fields: labelEventSchema.fields.filter((f) => f.name !== 'cause') } as unknown as Schema, avroTypeOptions() as never);
+    const { cause: _cause, ...older } = labelEvent;
+    const resolver = labelEventType.createResolver(v1);
+    expect({ ...labelEventType.fromBuffer(v1.toBuffer(older), resolver) }).toEqual({ ...older, cause: 'EVENT' });
 
     const current: CustomerLabels = {
       customerId: 'c-1',

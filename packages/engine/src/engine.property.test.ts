@@ -296,9 +296,11 @@ describe('engine vs reference model (property-based)', () => {
           expect(decodeState(text)).toEqual(s);
           expect(encodeState(decodeState(text))).toBe(text);
           // A state stored by the version 1 engine reads the same (rolling upgrade).
+          // It did not record the rules version.
           const v1 = encodeV1(s);
-          expect(decodeState(v1)).toEqual(s);
-          expect(encodeState(decodeState(v1))).toBe(text);
+          const { r: _rules, ...older } = s;
+          expect(decodeState(v1)).toEqual(older);
+          expect(encodeState(decodeState(v1))).toBe(encodeState(older));
         }
       }),
       RUNS,

@@ -38,6 +38,11 @@ export interface StepOptions {
    * mutated.
    */
   readonly inPlace?: boolean;
+  /**
+   * Windowed features a rules change started empty, by name, with the time their window is
+   * covered: labels with `whileWarming: hold` that read one keep their state until then.
+   */
+  readonly warming?: ReadonlyMap<string, number>;
 }
 
 /**
@@ -73,7 +78,7 @@ export function applyEvents(state: CustomerState | null, events: readonly Engine
     outcomes.push({ eventId: e.eventId, outcome: 'applied' });
   }
   setIds(s, ids);
-  return finish(s, rules, outcomes, errors);
+  return finish(s, rules, outcomes, errors, opts?.warming);
 }
 
 /**
@@ -83,7 +88,7 @@ export function applyEvents(state: CustomerState | null, events: readonly Engine
 export function evaluateAt(state: CustomerState | null, at: number, rules: CompiledRules, opts?: StepOptions): StepResult {
   const s = state ? (opts?.inPlace ? state : cloneState(state)) : emptyState();
   s.c = Math.max(s.c, at);
-  return finish(s, rules, [], []);
+  return finish(s, rules, [], [], opts?.warming);
 }
 
 function finish(
@@ -91,9 +96,11 @@ function finish(
   rules: CompiledRules,
   outcomes: Array<{ eventId: string; outcome: EventOutcome }>,
   errors: EvalError[],
+  warming?: ReadonlyMap<string, number>,
 ): StepResult {
-  const ev = evaluateLabels(s, rules, s.c);
+  const ev = evaluateLabels(s, rules, s.c, warming);
   commitEvaluation(s, rules, ev);
+  s.r = rules.version;
   return {
     state: s,
     outcomes,

@@ -34,6 +34,8 @@ export interface LabelDecision {
   readonly reason: string | null;
   /** The higher-priority label of its exclusive group that suppresses it, if any. */
   readonly suppressedBy: string | null;
+  /** `whileWarming: hold` and a feature it reads is warming up: kept as it is until this time. */
+  readonly warmingUntil: number | null;
   readonly features: Record<string, FeatureValue>;
 }
 
@@ -70,6 +72,7 @@ const outcome = (holds: boolean): { holds: boolean; error?: string } => (holds ?
 class Decision implements Mutable {
   keeps: boolean;
   suppressedBy: string | null = null;
+  warmingUntil: number | null = null;
   constructor(
     public label: CompiledLabel,
     public held: boolean,
@@ -97,7 +100,7 @@ class Decision implements Mutable {
  * then other removals, then assignments — each in rules order — so a consumer applying
  * them in order never sees two labels of an exclusive group at once.
  */
-export function evaluateLabels(state: CustomerState, rules: CompiledRules, at: number): Evaluation {
+export function evaluateLabels(state: CustomerState, rules: CompiledRules, at: number, warming?: ReadonlyMap<string, number>): Evaluation {
   const plan = planFor(rules);
   const features = computeFeatures(state, rules, at);
   const errors: EvalError[] = [];
@@ -135,7 +138,18 @@ export function evaluateLabels(state: CustomerState, rules: CompiledRules, at: n
     } else {
       wants = true;
     }
-    decisions[i] = new Decision(label, held, since, enter, exit, dwellUntil, wants, reason, features);
+    const d = new Decision(label, held, since, enter, exit, dwellUntil, wants, reason, features);
+    if (warming !== undefined && label.whileWarming === 'hold') {
+      const until = warmingUntil(label, warming, at);
+      if (until !== null) {
+        // Held for the warm-up: neither assigned nor removed on partial history.
+        d.wants = d.keeps = held;
+        d.reason = null;
+        d.dwellUntil = null;
+        d.warmingUntil = until;
+      }
+    }
+    decisions[i] = d;
   }
 
   for (const members of plan.exclusiveGroups) {
@@ -197,11 +211,22 @@ function nextDue(state: CustomerState, rules: CompiledRules, at: number, decisio
   };
   for (const f of plan.referencedWindowed) consider(nextChange(f, state.f[f.storageKey], at));
   for (const d of decisions) {
+    consider(d.warmingUntil); // decided when its features are full
     if (!d.keeps || d.label.minDwellMs === 0) continue;
     if (d.dwellUntil !== null) consider(d.dwellUntil);
     else if (!d.held && d.exit.holds) consider(at + d.label.minDwellMs);
   }
   return due;
+}
+
+/** The latest time a feature `label` reads is still warming up after `at`, or null when none is. */
+function warmingUntil(label: CompiledLabel, warming: ReadonlyMap<string, number>, at: number): number | null {
+  let until: number | null = null;
+  for (const f of label.referencedFeatures) {
+    const u = warming.get(f);
+    if (u !== undefined && u > at && (until === null || u > until)) until = u;
+  }
+  return until;
 }
 
 /**

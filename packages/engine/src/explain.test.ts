@@ -28,6 +28,7 @@ describe('explain', () => {
       since: T0,
       holds: true,
       change: null,
+      decidedUnder: 'test',
       enter: { source: 'orders >= 1', holds: true },
       exit: { source: '!(orders >= 1)', holds: false, explicit: false },
       features: { orders: 1 },

@@ -22,11 +22,15 @@ export interface LabelExplanation {
   readonly minDwellMs: number;
   /** Kept only by its minimum dwell until this time. */
   readonly dwellUntil: number | null;
+  /** `whileWarming: hold` and a feature it reads is warming up after a rules change: kept as it is until this time. */
+  readonly warmingUntil: number | null;
   /** The features the label reads, with their values at `at`. */
   readonly features: Record<string, FeatureValue>;
   /** Exclusive group outcome, or null when the label is in none. */
   readonly group: { readonly name: string; readonly outcome: 'winner' | 'suppressed' | 'not-holding'; readonly suppressedBy: string | null } | null;
   readonly sourceText: string;
+  /** For a held label: the rules version it was last decided under (null for a state from before versioned rules). */
+  readonly decidedUnder: string | null;
 }
 
 /** A customer's labels explained as of one time (`labelstream explain`). */
@@ -44,10 +48,10 @@ export interface Explanation {
 }
 
 /** Explains every label for a customer as of `at`, without changing anything. */
-export function explain(state: CustomerState | null, rules: CompiledRules, at: number): Explanation {
+export function explain(state: CustomerState | null, rules: CompiledRules, at: number, warming?: ReadonlyMap<string, number>): Explanation {
   const s = state ?? emptyState();
   const t = Math.max(s.c, at);
-  const ev = evaluateLabels(s, rules, t);
+  const ev = evaluateLabels(s, rules, t, warming);
   const defined = new Set(rules.labels.map((l) => l.name));
   return {
     rulesVersion: rules.version,
@@ -72,6 +76,7 @@ export function explain(state: CustomerState | null, rules: CompiledRules, at: n
         exit: { source: exitCond ? exitCond.source : `!(${d.label.conditions.enter.source})`, ...d.exit, explicit: exitCond !== null },
         minDwellMs: d.label.minDwellMs,
         dwellUntil: d.dwellUntil,
+        warmingUntil: d.warmingUntil,
         features: d.features,
         group: d.label.group === null
           ? null
@@ -81,6 +86,7 @@ export function explain(state: CustomerState | null, rules: CompiledRules, at: n
               suppressedBy: d.suppressedBy,
             },
         sourceText: d.label.sourceText,
+        decidedUnder: d.held ? (s.r ?? null) : null,
       };
     }),
   };

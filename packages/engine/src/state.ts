@@ -70,6 +70,11 @@ export interface CustomerState {
   d: Record<string, number>;
   /** Feature data by storage key. */
   f: Record<string, FeatureData>;
+  /**
+   * The rules version of the last evaluation (every evaluation decides every label, so the
+   * labels held were decided under it); absent in states written before versioned rules.
+   */
+  r?: string;
 }
 
 /** The state of a customer never seen before. */
@@ -86,6 +91,7 @@ export function cloneState(s: CustomerState): CustomerState {
   const f: Record<string, FeatureData> = {};
   for (const [key, data] of Object.entries(s.f)) f[key] = cloneData(data);
   const copy: CustomerState = { v: STATE_VERSION, c: s.c, l: { ...s.l }, d: {}, f };
+  if (s.r !== undefined) copy.r = s.r;
   setIds(copy, idsOf(s));
   return copy;
 }
@@ -113,6 +119,7 @@ type Encoded = {
   /** `[id, age, id, age, …]`, oldest first, ties by id (version 1: `{ [id]: age }`). */
   d?: Array<string | number>;
   f?: Record<string, number | Array<Scalar>>;
+  r?: string;
 };
 
 /**
@@ -137,6 +144,7 @@ export function encodeState(s: CustomerState, opts?: EncodeOptions): string {
   }
   const feats = sortedEntries(s.f);
   if (feats.length > 0) out.f = Object.fromEntries(feats.map(([k, data]) => [k, encodeFeature(data, c)]));
+  if (s.r !== undefined) out.r = s.r;
   return JSON.stringify(out);
 }
 
@@ -223,7 +231,7 @@ export function decodeState(text: string): CustomerState {
   } catch (e) {
     throw new EngineError('STATE_CORRUPT', `stored state is not JSON: ${(e as Error).message}`);
   }
-  const o = raw as { v?: unknown; c?: unknown; l?: unknown; d?: unknown; f?: unknown } | null;
+  const o = raw as { v?: unknown; c?: unknown; l?: unknown; d?: unknown; f?: unknown; r?: unknown } | null;
   if (o === null || typeof o !== 'object') throw new EngineError('STATE_CORRUPT', 'stored state is not an object');
   if (o.v !== 1 && o.v !== 2 && o.v !== IDS_APART_VERSION) throw new EngineError('STATE_VERSION_UNSUPPORTED', `stored state has version ${String(o.v)}; this engine reads versions 1, 2 and 3`);
   if (o.v === IDS_APART_VERSION && o.d !== undefined) throw new EngineError('STATE_CORRUPT', 'stored state of version 3 holds ids (they are kept apart)');
@@ -241,6 +249,10 @@ export function decodeState(text: string): CustomerState {
       if (times.size > 0) setIds(s, idSetOf(times));
     }
     for (const [k, enc] of Object.entries(o.f ?? {})) s.f[k] = decodeFeature(enc, c);
+    if (o.r !== undefined) {
+      if (typeof o.r !== 'string') throw new Error('rules version is not a string');
+      s.r = o.r;
+    }
     return s;
   } catch (e) {
     if (e instanceof EngineError) throw e;

@@ -50,6 +50,11 @@ export function createMetrics(service: string, opts: { defaultMetrics?: boolean 
     decisions: new Counter({ name: 'labelstream_decisions_total', help: 'Decisions committed, by cause (EVENT or TIMER).', labelNames: ['cause'], registers: r }),
     timerLateness: new Histogram({ name: 'labelstream_timer_lateness_seconds', help: 'How long after its due time a time-based re-evaluation ran.', buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30], registers: r }),
     stateCache: new Counter({ name: 'labelstream_state_cache_lookups_total', help: 'Customer states looked up in the evaluator\'s in-memory cache, by result (hit, or miss: read from Redis).', labelNames: ['result'], registers: r }),
+    rulesPublishedSeq: new Gauge({ name: 'labelstream_rules_published_seq', help: 'Newest rules sequence published by `labelstream rules deploy` as this instance last read it (0 = none: the rules file).', registers: r }),
+    rulesPartitionSeq: new Gauge({ name: 'labelstream_rules_partition_seq', help: 'Rules sequence in force for each partition this instance owns (0 = the rules file).', labelNames: ['partition'], registers: r }),
+    rulesSweepActive: new Gauge({ name: 'labelstream_rules_sweep_active', help: '1 while a partition re-evaluates its customers after a rules switch.', labelNames: ['partition'], registers: r }),
+    rulesFeatureWarmUntil: new Gauge({ name: 'labelstream_rules_feature_warm_until_seconds', help: 'For a feature a rules switch started empty (added or redefined, no backfill): when its window is covered, epoch seconds (+Inf for lifetime). Labels reading it decide on partial history until then.', labelNames: ['partition', 'feature'], registers: r }),
+    rulesSweptCustomers: new Counter({ name: 'labelstream_rules_swept_customers_total', help: 'Customers re-evaluated by rules sweeps.', registers: r }),
     fencedWrites: new Counter({ name: 'labelstream_fenced_writes_total', help: 'Commits refused because another owner took the partition over.', registers: r }),
     labelPopulation: new Gauge({
       name: 'labelstream_label_population',

@@ -22,12 +22,24 @@ describe('toPublicRecords', () => {
         features: { spend_90d: 1200.5 },
         causeEventId: 'e-1',
         decisionId: '2-7',
+        cause: 'EVENT',
       },
       expect.objectContaining({ type: 'LABEL_REMOVED', label: 'first-time-buyer', category: 'lifecycle', eventId: eventIdFor('2-7', 'first-time-buyer', 'LABEL_REMOVED') }),
     ]);
     // Every record is valid against the public Avro schemas.
     for (const e of r.labelEvents) expect(labelEventType.isValid(e)).toBe(true);
     expect(customerLabelsType.isValid(r.customerLabels)).toBe(true);
+  });
+
+  it('says when a change comes from a rules deploy re-evaluating the customer', () => {
+    const d = decision({ rulesVersion: 'rules@v4', cause: { kind: 'RULES_CHANGED', eventId: null, eventType: null, eventOccurredAt: 1_763_900_000_500 } });
+    const r = toPublicRecords(d, { publishedAt: 1 });
+    expect(r.labelEvents.map((e) => [e.cause, e.rulesVersion, e.causeEventId])).toEqual([
+      ['RULES_CHANGED', 'rules@v4', null],
+      ['RULES_CHANGED', 'rules@v4', null],
+    ]);
+    for (const e of r.labelEvents) expect(labelEventType.isValid(e)).toBe(true);
+    expect(causeTime(d)).toBe(1_763_900_000_500);
   });
 
   it('gives the same ids and current set when the decision is re-sent later', () => {

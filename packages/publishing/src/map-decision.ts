@@ -59,6 +59,7 @@ export function toPublicRecords(decision: LabelDecision, opts: PublicRecordOptio
       features: { ...c.features },
       causeEventId: decision.cause.kind === 'EVENT' ? decision.cause.eventId : null,
       decisionId: decision.decisionId,
+      cause: decision.cause.kind,
     };
   });
   const labels: CurrentLabel[] = [];

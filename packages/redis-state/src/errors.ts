@@ -50,3 +50,13 @@ export class NotReplicatedError extends Error {
     this.name = 'NotReplicatedError';
   }
 }
+
+/** A rules deploy was refused: another deploy changed the channel since it was read (nothing written). */
+export class RulesConflictError extends Error {
+  readonly code = 'RULES_CONFLICT';
+  readonly retriable = false;
+  constructor(readonly expectedSeq: number, readonly currentSeq: number) {
+    super(`another deploy published rules sequence ${currentSeq} while this one expected ${expectedSeq}: nothing was changed; review the rules in force and deploy again`);
+    this.name = 'RulesConflictError';
+  }
+}

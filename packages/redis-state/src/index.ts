@@ -3,7 +3,8 @@ export { DEFAULT_HISTORY_CAP, NO_LABEL, PartitionStore, readHistory, readPopulat
 export type { CommitDecision, CommitItem, OpObserver, OutboxEntry, Population, ReplicaWait, StoredState } from './partition-store';
 export { createRedisClient, isCluster, mastersOf, parseRedisUrl } from './client';
 export type { RedisClient, RedisClientOptions, RedisTarget } from './client';
-export { FencedError, NotReplicatedError, RedisAccessError, VersionConflictError } from './errors';
+export { FencedError, NotReplicatedError, RedisAccessError, RulesConflictError, VersionConflictError } from './errors';
+export { PartitionRulesStore, RulesChannel, readPartitionRules, type PartitionRules, type PublishedRules } from './rules-channel';
 export { checkRedisAccess, describeRedisAccessFailure, redactRedisUrl } from './access';
 export type { RedisAccessOptions } from './access';
 export { COMMIT, CLAIM, ACK, POPULATION_INIT } from './scripts';

@@ -13,6 +13,9 @@
  *   <prefix>:{p<n>}:pop          hash: the census of the partition's committed states — label → customers
  *                                holding it, '~none' → customers holding none, '~epoch' → the owner
  *                                epoch that keeps it (moved by every commit, in the same script)
+ *   <prefix>:{p<n>}:rules        hash: the rules version in force for the partition and its
+ *                                re-evaluation sweep (seq, version, switchedAt, cursor, swept;
+ *                                see rules-channel.ts)
  *   <prefix>:{p<n>}:c:<customer> "<version>|<engine state>"
  *   <prefix>:{p<n>}:d:<customer> sorted set: the customer's dedupe event ids scored by occurredAt,
  *                                those of the lateness horizon only (state layout 3 keeps them
@@ -27,6 +30,7 @@ export class PartitionKeys {
   readonly timers: string;
   readonly history: string;
   readonly population: string;
+  readonly rules: string;
 
   constructor(readonly prefix: string, readonly partition: number) {
     this.tag = `${prefix}:{p${partition}}`;
@@ -36,6 +40,7 @@ export class PartitionKeys {
     this.timers = `${this.tag}:timers`;
     this.history = `${this.tag}:history`;
     this.population = `${this.tag}:pop`;
+    this.rules = `${this.tag}:rules`;
   }
 
   customer(customerId: string): string {

@@ -3,6 +3,7 @@ import { mastersOf, type RedisClient } from './client';
 import { PartitionKeys } from './keys';
 import { ACK, CLAIM, COMMIT, POPULATION_INIT } from './scripts';
 import { FencedError, NotReplicatedError, VersionConflictError } from './errors';
+import { PartitionRulesStore } from './rules-channel';
 
 /** A customer's stored state: an opaque string owned by the engine, its version, and its scheduled due time. */
 export interface StoredState {
@@ -105,6 +106,8 @@ export const DEFAULT_HISTORY_CAP = 3;
  */
 export class PartitionStore {
   readonly keys: PartitionKeys;
+  /** The partition's rules version in force and its sweep (fenced by this store's epoch). */
+  readonly rules: PartitionRulesStore;
   private epoch = 0;
   private counted = false;
 
@@ -120,6 +123,7 @@ export class PartitionStore {
   ) {
     withScripts(redis);
     this.keys = new PartitionKeys(prefix, partition);
+    this.rules = new PartitionRulesStore(redis, this.keys, () => this.epoch);
   }
 
   private async timed<T>(op: string, f: () => Promise<T>): Promise<T> {
@@ -315,6 +319,25 @@ export class PartitionStore {
     const out: Array<{ customerId: string; dueAt: number }> = [];
     for (let i = 0; i + 1 < flat.length; i += 2) out.push({ customerId: flat[i]!, dueAt: Number(flat[i + 1]) });
     return out;
+  }
+
+  /**
+   * One step of a SCAN over the partition's customers from `cursor` ('0' = the start):
+   * the next cursor ('0' = done) and the customer ids found (possibly none, and a customer
+   * may come twice: SCAN's guarantee is that every customer present all along comes at
+   * least once, which is what a resumable sweep needs). On a Redis Cluster SCAN runs per
+   * node, so the cursor is `<master index>:<node cursor>` over the masters in turn (a
+   * failover that reorders the masters mid-sweep may make it skip some: run `rules status`).
+   */
+  async scanCustomers(cursor: string, count: number): Promise<{ cursor: string; customers: string[] }> {
+    const masters = mastersOf(this.redis);
+    const colon = cursor.indexOf(':');
+    const node = colon < 0 ? 0 : Number(cursor.slice(0, colon));
+    const at = colon < 0 ? cursor : cursor.slice(colon + 1);
+    const [next, keys] = await this.timed('scan', () => masters[Math.min(node, masters.length - 1)]!.scan(at, 'MATCH', this.keys.customerPattern, 'COUNT', count));
+    const cut = this.keys.customer('').length;
+    const done = next === '0' && node + 1 >= masters.length;
+    return { cursor: done ? '0' : next === '0' ? `${node + 1}:0` : masters.length > 1 ? `${node}:${next}` : next, customers: keys.map((k) => k.slice(cut)) };
   }
 
   /** The customer's recent decisions (newest first), for explanations. */

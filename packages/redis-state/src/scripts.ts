@@ -143,3 +143,45 @@ return 1
  * Safe for a stale owner too: it only removes what it had itself delivered.
  */
 export const ACK = `return redis.call('XTRIM', KEYS[1], 'MINID', (tonumber(ARGV[1]) + 1) .. '-0')`;
+
+/**
+ * PUBLISH_RULES — compare-and-set of the rules channel: publishes a new rules text as the
+ * next sequence number only if the channel is still at the expected one (a racing deploy
+ * fails whole, nothing written).
+ * KEYS: current, log. ARGV: prefix, expectedSeq, text, version, hash, publishedAt, note.
+ * The text key (`<prefix>:{rules}:text:<seq>`) shares the `{rules}` hash tag, so the same slot.
+ * Returns {1, newSeq} or {-1, currentSeq}.
+ */
+export const PUBLISH_RULES = `
+local cur = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')
+if cur ~= tonumber(ARGV[2]) then return {-1, cur} end
+local seq = cur + 1
+redis.call('SET', ARGV[1] .. ':{rules}:text:' .. seq, ARGV[3])
+redis.call('HSET', KEYS[1], 'seq', seq, 'version', ARGV[4], 'hash', ARGV[5], 'publishedAt', ARGV[6], 'note', ARGV[7])
+redis.call('LPUSH', KEYS[2], seq .. '|' .. ARGV[4] .. '|' .. ARGV[5] .. '|' .. ARGV[6] .. '|' .. ARGV[7])
+return {1, seq}
+`;
+
+/**
+ * SWITCH_RULES — the owner puts a rules sequence in force for its partition and starts the
+ * sweep at SCAN cursor 0. Fenced like COMMIT: a stale owner's switch writes nothing.
+ * KEYS: epoch, partition rules. ARGV: expectedEpoch, seq, version, switchedAt, warming (JSON).
+ * Returns 1, or -1 when fenced.
+ */
+export const SWITCH_RULES = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
+redis.call('HSET', KEYS[2], 'seq', ARGV[2], 'version', ARGV[3], 'switchedAt', ARGV[4], 'cursor', '0', 'swept', 0, 'warming', ARGV[5])
+return 1
+`;
+
+/**
+ * SWEEP_PROGRESS — the owner saves its sweep's SCAN cursor ('' = done) after re-evaluating
+ * ARGV[3] more customers. Fenced.
+ * KEYS: epoch, partition rules. ARGV: expectedEpoch, cursor, count. Returns 1, or -1 when fenced.
+ */
+export const SWEEP_PROGRESS = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
+redis.call('HSET', KEYS[2], 'cursor', ARGV[2])
+redis.call('HINCRBY', KEYS[2], 'swept', ARGV[3])
+return 1
+`;

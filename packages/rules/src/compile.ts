@@ -367,6 +367,7 @@ class Compiler {
       exit: exit ? (f) => exit.evaluate(f).holds : (f) => !enter.evaluate(f).holds,
       conditions: { enter, exit },
       minDwellMs,
+      whileWarming: raw.whileWarming ?? 'decide',
       referencedFeatures,
       sourceText: this.map.pairText(path),
       group,

@@ -45,3 +45,4 @@ export type {
   FeatureValues,
   LintOptions,
 } from './types';
+export { compareRules, type FeatureChange, type RulesComparison } from './compare';

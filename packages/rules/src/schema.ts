@@ -36,6 +36,7 @@ export const labelSchema = z.strictObject({
   enter: expression.optional(),
   exit: expression.optional(),
   minDwell: duration.optional(),
+  whileWarming: z.enum(['decide', 'hold'], { error: 'whileWarming must be decide or hold' }).optional(),
 });
 
 export const groupSchema = z.strictObject({

@@ -79,6 +79,12 @@ export interface CompiledLabel {
   };
   /** Once assigned, the label is not removed by `exit` before this long (0 = no dwell). */
   readonly minDwellMs: number;
+  /**
+   * After a rules change starts a windowed feature it reads empty (README "Changing rules"):
+   * `decide` (default) evaluates it on the partial history; `hold` keeps the label as it is
+   * — neither assigned nor removed — until that feature's window is covered.
+   */
+  readonly whileWarming: 'decide' | 'hold';
   /** Features read by enter and exit, in first-use order. */
   readonly referencedFeatures: readonly string[];
   /** The label's block as written in the rules file. */

@@ -8,10 +8,10 @@ import type { Producer } from 'kafkajs';
 import type { EvaluatorConfig } from '@labelstream/config';
 import { checkKafkaAccess, createBacklogProbe, createKafka, createProducer, createResilientRunner, ensureTopics, Registry } from '@labelstream/kafka';
 import type { Logger, Metrics } from '@labelstream/observability';
-import { checkRedisAccess, createRedisClient, type RedisClient } from '@labelstream/redis-state';
+import { checkRedisAccess, createRedisClient, RulesChannel, type RedisClient } from '@labelstream/redis-state';
 import { loadRules, type CompiledRules } from '@labelstream/rules';
 import { runnerStopBound, type LifecycleHooks, type Service } from '@labelstream/service-runtime';
-import { createEvaluator } from './evaluator';
+import { createEvaluator, type Evaluator } from './evaluator';
 import { explainCustomer } from './explain';
 
 export interface EvaluatorDeps {
@@ -26,6 +26,8 @@ export interface EvaluatorDeps {
 
 export interface EvaluatorService extends Service {
   redis: RedisClient;
+  /** The evaluator itself (tests read its rules status). */
+  evaluator: Evaluator;
 }
 
 /** Builds the evaluator's clients and components; nothing consumes until `run()`. */
@@ -82,6 +84,10 @@ export async function composeEvaluator(config: EvaluatorConfig, deps: EvaluatorD
     flapWindowMs: config.flapWindowMs,
     // Timers of a newly assigned partition wait until its backlog is applied.
     backlog,
+    // Live rules changes: `labelstream rules deploy` publishes here.
+    rulesChannel: new RulesChannel(redis, config.redis.keyPrefix),
+    rulesPollMs: config.rulesPollMs,
+    sweepPerSecond: config.sweepPerSecond,
   });
   await evaluator.init();
 
@@ -104,12 +110,13 @@ export async function composeEvaluator(config: EvaluatorConfig, deps: EvaluatorD
 
   return {
     redis,
+    evaluator,
     health: () => {
       // Ready once every assigned partition is taken over (fenced and its outbox drained):
       // before that its events wait, however healthy the consumer looks.
       const pending = evaluator.pendingPartitions();
       const ready = runner.isReady() && redis.status === 'ready' && pending.length === 0;
-      return { live: runner.fatal() === undefined, ready, details: { redis: redis.status, consumer: runner.status(), owned: evaluator.ownedPartitions(), pending } };
+      return { live: runner.fatal() === undefined, ready, details: { redis: redis.status, consumer: runner.status(), owned: evaluator.ownedPartitions(), pending, rules: evaluator.rulesStatus() } };
     },
     async run() {
       await runner.start();
@@ -127,10 +134,10 @@ export async function composeEvaluator(config: EvaluatorConfig, deps: EvaluatorD
         const id = path[0];
         // Ingest never accepts a customer id this long: no Redis round trip for it.
         if (!id || path.length > 1 || id.length > 256) return { status: 400, body: { error: 'usage: /admin/customers/<customerId>' } };
-        const out = await explainCustomer(redis, config.redis.keyPrefix, partitions, rules, id, Date.now());
+        const out = await explainCustomer(redis, config.redis.keyPrefix, partitions, evaluator.rulesOf, id, Date.now());
         return out.found ? { status: 200, body: out } : { status: 404, body: { error: 'no state for this customer' } };
       },
-      rules: async () => ({ status: 200, body: { version: rules.version, labels: rules.labels.map((l) => ({ name: l.name, category: l.category })) } }),
+      rules: async () => ({ status: 200, body: { version: rules.version, labels: rules.labels.map((l) => ({ name: l.name, category: l.category })), rollout: evaluator.rulesStatus() } }),
     },
   };
 }

@@ -37,9 +37,9 @@ export function* replaySteps(
 ): Generator<CustomerStep> {
   let current = state;
   // In place: the caller hands the state over; every step changes that one object (see ReplayOptions).
-  const step: StepOptions | undefined = opts.inPlace ? IN_PLACE : undefined;
+  const step: StepOptions | undefined = opts.warming ? { inPlace: opts.inPlace, warming: opts.warming } : opts.inPlace ? IN_PLACE : undefined;
   // The stored state's pending due time (evaluating at its clock would give it again).
-  let due = storedDueAt !== undefined ? storedDueAt : current ? evaluateAt(current, current.c, rules).nextDueAt : null;
+  let due = storedDueAt !== undefined ? storedDueAt : current ? evaluateAt(current, current.c, rules, opts.warming ? { warming: opts.warming } : undefined).nextDueAt : null;
   for (const e of events) {
     while (due !== null && due <= e.occurredAt) {
       const result = evaluateAt(current, due, rules, step);
@@ -63,6 +63,8 @@ export interface ReplayOptions {
    * throws, `state` may be half-changed: the caller must drop it.
    */
   readonly inPlace?: boolean;
+  /** Features warming up after a rules change (see the engine's `StepOptions.warming`). */
+  readonly warming?: ReadonlyMap<string, number>;
 }
 
 const IN_PLACE: StepOptions = { inPlace: true };

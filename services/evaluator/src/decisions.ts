@@ -16,7 +16,7 @@ export function toDecision(partition: number, seq: number, pending: PendingDecis
 /** One recent decision of a customer as an explanation shows it. */
 export interface HistoryItem {
   at: number;
-  /** `<EVENT_TYPE> <eventId>` or `timer`. */
+  /** `<EVENT_TYPE> <eventId>`, `timer` or `rules changed`. */
   cause: string;
   /** `+label` / `-label`, with the reason in parentheses unless it is the plain enter / exit. */
   changes: string[];
@@ -32,7 +32,7 @@ export function historyEntry(seqless: PendingDecision): string {
   const { cause } = seqless;
   const item: HistoryItem = {
     at: seqless.effectiveAt,
-    cause: cause.kind === 'EVENT' ? `${cause.eventType ?? 'event'} ${cause.eventId ?? ''}`.trim() : 'timer',
+    cause: cause.kind === 'EVENT' ? `${cause.eventType ?? 'event'} ${cause.eventId ?? ''}`.trim() : cause.kind === 'TIMER' ? 'timer' : 'rules changed',
     changes: seqless.changes.map((c) => {
       const sign = c.change === 'ASSIGNED' ? '+' : '-';
       const plain = c.reason === (c.change === 'ASSIGNED' ? 'enter' : 'exit');

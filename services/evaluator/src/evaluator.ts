@@ -1,14 +1,15 @@
 import type { Message, Producer } from 'kafkajs';
 import { customerEventType, labelDecisionType, subjectFor, COMPATIBILITY, type CustomerEvent, type LabelDecision } from '@labelstream/contracts';
-import { attachIds, compactIds, decodeState, evaluateAt, idEntries, toEngineEvent, type EngineEvent } from '@labelstream/engine';
+import { attachIds, compactIds, decodeState, evaluateAt, idEntries, reevaluate, switchTarget, toEngineEvent, warmingAfterSwitch, warmingMap, type EngineEvent, type WarmingFeature } from '@labelstream/engine';
 import type { CompiledRules } from '@labelstream/rules';
 import { AdapterError, chunkMessages, isRetriable, sendChunked, toDeadLetter, type BacklogProbe, type Batch, type BatchContext, type Registry } from '@labelstream/kafka';
 import type { Logger, Metrics } from '@labelstream/observability';
-import { FencedError, PartitionKeys, PartitionStore, readPopulation, type CommitItem, type RedisClient, type ReplicaWait } from '@labelstream/redis-state';
+import { FencedError, PartitionKeys, PartitionStore, readPopulation, type CommitItem, type RedisClient, type ReplicaWait, type RulesChannel } from '@labelstream/redis-state';
 import { KeyedMutex } from './ownership';
 import { StateCache, type CachedState } from './state-cache';
 import { outcomeOf, replaySteps, type CustomerOutcome, type OutcomeOptions } from './customer-steps';
 import { historyEntry, toDecision, type PendingDecision } from './decisions';
+import { createRollout } from './rollout';
 import { flaps, populationDelta, type HeldLabels } from './population';
 
 export interface EvaluatorDeps {
@@ -36,6 +37,15 @@ export interface EvaluatorDeps {
   flapWindowMs?: number;
   /** Wall clock; injectable for tests. */
   now?: () => number;
+  /**
+   * Live rules changes (README "Changing rules"): the channel `labelstream rules deploy`
+   * publishes to. Absent: `rules` decides for ever.
+   */
+  rulesChannel?: RulesChannel;
+  /** How often the rules channel is read, ms (default 1000). */
+  rulesPollMs?: number;
+  /** Customers per second this instance's re-evaluation sweeps may take, all partitions together (default 2000). */
+  sweepPerSecond?: number;
 }
 
 /**
@@ -62,6 +72,9 @@ function heldBefore(s: CachedState): HeldLabels {
   return s.state ? { ...s.state.l } : null;
 }
 
+/** Customers a sweep round asks the rate budget for (per partition, per timer tick). */
+const SWEEP_ROUND = 500;
+
 /** Thrown when a partition changed hands under us: retried after the rebalance settles. */
 class OwnershipLostError extends AdapterError {
   constructor(partition: number, cause: unknown) {
@@ -71,6 +84,17 @@ class OwnershipLostError extends AdapterError {
 
 interface Owned {
   store: PartitionStore;
+  /** The rules sequence in force for the partition (0 = the rules file) and its compiled rules. */
+  seq: number;
+  rules: CompiledRules;
+  /** The re-evaluation sweep's SCAN cursor; null when there is none to do. */
+  cursor: string | null;
+  /** When the partition switched to `seq` (the cause time of the sweep's decisions). */
+  switchedAt: number;
+  /** Features started empty by a switch whose window is not covered yet. */
+  warming: WarmingFeature[];
+  /** The same as steps take it (`whileWarming: hold` labels wait for them). */
+  warmingUntil: ReadonlyMap<string, number>;
 }
 
 /** How far a partition's input has been applied: whether it was caught up at its last batch, and the latest event time applied. */
@@ -86,12 +110,14 @@ interface Progress {
  * commit input offsets. Timers re-evaluate customers at their due time with no new event.
  */
 export function createEvaluator(deps: EvaluatorDeps) {
-  const { logger, metrics, rules } = deps;
+  const { logger, metrics } = deps;
   const now = deps.now ?? Date.now;
   const mutex = new KeyedMutex();
   const owned = new Map<number, Promise<Owned>>();
   /** Partitions taken over and drained (their `owned` promise resolved). */
   const claimed = new Set<number>();
+  /** What `owned` resolved to, for the claimed partitions (read synchronously by `/readyz`). */
+  const settled = new Map<number, Owned>();
   let assigned = new Set<number>();
   let decisionSchemaId = 0;
   let encodeDecision: ((d: LabelDecision) => Buffer) | undefined;
@@ -102,9 +128,23 @@ export function createEvaluator(deps: EvaluatorDeps) {
   const undelivered = new Set<number>();
   /** Per assigned partition; absent until known (a probe or a batch). */
   const progress = new Map<number, Progress>();
-  /** Every label's category, so the current-labels topic can name the categories of unchanged labels too. */
-  const categoryOf = new Map(rules.labels.map((l) => [l.name, l.category] as const));
+  /** Every label's category per rule set, so the current-labels topic can name the categories of unchanged labels too. */
+  const categories = new WeakMap<CompiledRules, Map<string, string>>();
+  const categoryOf = (rules: CompiledRules): Map<string, string> => {
+    let m = categories.get(rules);
+    if (!m) categories.set(rules, (m = new Map(rules.labels.map((l) => [l.name, l.category] as const))));
+    return m;
+  };
   const cache = new StateCache(deps.stateCacheCustomers ?? 0);
+  const rollout = createRollout({
+    channel: deps.rulesChannel,
+    fileRules: deps.rules,
+    pollMs: deps.rulesPollMs ?? 1000,
+    sweepPerSecond: deps.sweepPerSecond ?? 2000,
+    logger,
+    metrics,
+    now,
+  });
   const flapWindowMs = deps.flapWindowMs ?? 24 * 3_600_000;
   /** Population series exported per partition (label names), so a revoked partition's are removed. */
   const exported = new Map<number, Set<string>>();
@@ -162,14 +202,23 @@ export function createEvaluator(deps: EvaluatorDeps) {
           logger.info({ partition, epoch, states, ms: now() - t0 }, 'population counters rebuilt from the stored states');
         }
         const drained = await drain(partition, store);
-        logger.info({ partition, epoch, drained }, 'took partition over');
-        return { store };
+        // The partition's rules are those its previous owner put in force, whatever this
+        // instance would prefer: one version decides for it until its owner switches it.
+        const inForce = await store.rules.read();
+        const rules = await rollout.rules(inForce.seq);
+        metrics.rulesPartitionSeq.set({ partition: String(partition) }, inForce.seq);
+        metrics.rulesSweepActive.set({ partition: String(partition) }, inForce.cursor !== null ? 1 : 0);
+        showWarming(partition, inForce.warming);
+        logger.info({ partition, epoch, drained, rulesSeq: inForce.seq, rulesVersion: rules.version, sweeping: inForce.cursor !== null }, 'took partition over');
+        return { store, seq: inForce.seq, rules, cursor: inForce.cursor, switchedAt: inForce.switchedAt ?? now(), warming: inForce.warming, warmingUntil: warmingMap(inForce.warming) };
       });
       owned.set(partition, p);
       const mine = p;
       p.then(
-        () => {
-          if (owned.get(partition) === mine) claimed.add(partition);
+        (o) => {
+          if (owned.get(partition) !== mine) return;
+          claimed.add(partition);
+          settled.set(partition, o);
         },
         () => {
           if (owned.get(partition) === mine) owned.delete(partition);
@@ -179,13 +228,30 @@ export function createEvaluator(deps: EvaluatorDeps) {
     return p;
   }
 
+  /** Runs a fenced Redis write; when another owner took the partition over, lets it go and throws {@link OwnershipLostError}. */
+  async function fenced<T>(partition: number, write: () => Promise<T>): Promise<T> {
+    try {
+      return await write();
+    } catch (err) {
+      if (err instanceof FencedError) {
+        metrics.fencedWrites.inc();
+        owned.delete(partition);
+        claimed.delete(partition);
+        settled.delete(partition);
+        throw new OwnershipLostError(partition, err);
+      }
+      throw err;
+    }
+  }
+
   /**
    * Commits the outcomes of one partition's customers — each customer's final state, next
    * due time and every decision on the way — in one atomic, fenced Redis call, then
    * publishes the decisions.
    */
-  async function commitAndPublish(partition: number, store: PartitionStore, plans: Plan[]): Promise<void> {
+  async function commitAndPublish(partition: number, { store, rules }: Owned, plans: Plan[]): Promise<void> {
     if (!plans.length) return;
+    const categoryOfLabel = categoryOf(rules);
     const decidedAt = now();
     const items: CommitItem[] = [];
     const pending: PendingDecision[][] = [];
@@ -199,7 +265,7 @@ export function createEvaluator(deps: EvaluatorDeps) {
           cause: point.cause,
           changes: point.changes,
           labels: point.labels,
-          labelCategories: Object.fromEntries(point.labels.map((l) => [l, categoryOf.get(l) ?? 'custom'])),
+          labelCategories: Object.fromEntries(point.labels.map((l) => [l, categoryOfLabel.get(l) ?? 'custom'])),
         }),
       );
       pending.push(ds);
@@ -219,15 +285,9 @@ export function createEvaluator(deps: EvaluatorDeps) {
     if (hasDecisions) undelivered.add(partition);
     let seqs: number[][];
     try {
-      seqs = await store.commit(items);
+      seqs = await fenced(partition, () => store.commit(items));
     } catch (err) {
       cache.drop(partition);
-      if (err instanceof FencedError) {
-        metrics.fencedWrites.inc();
-        owned.delete(partition);
-        claimed.delete(partition);
-        throw new OwnershipLostError(partition, err);
-      }
       throw err;
     }
     for (const { customerId, loaded, outcome, before } of plans) {
@@ -286,14 +346,15 @@ export function createEvaluator(deps: EvaluatorDeps) {
   /** The batch handler for labels.customer-events.v1. */
   async function handleBatch(batch: Batch, ctx: BatchContext): Promise<void> {
     const { partition } = batch;
-    const { store } = await own(partition);
-    await mutex.run(partition, () => applyBatch(partition, store, batch, ctx).catch((err: unknown) => {
+    const o = await own(partition);
+    await mutex.run(partition, () => applyBatch(partition, o, batch, ctx).catch((err: unknown) => {
       cache.drop(partition); // a failed commit's outcome is unknown
       throw err;
     }));
   }
 
-  async function applyBatch(partition: number, store: PartitionStore, batch: Batch, ctx: BatchContext): Promise<void> {
+  async function applyBatch(partition: number, o: Owned, batch: Batch, ctx: BatchContext): Promise<void> {
+    const { store, rules } = o;
     await deliverLeftovers(partition, store);
     const dead: Message[] = [];
     /** Events consumed by type: counted once per batch (a labelled metric per message costs a lookup each). */
@@ -326,7 +387,7 @@ export function createEvaluator(deps: EvaluatorDeps) {
       const events = byCustomer.get(customerId)!;
       const s = stored.get(customerId)!;
       const before = heldBefore(s);
-      const outcome = outcomeOf(replaySteps(s.state, events, rules, s.dueAt, REPLAY), (step) => {
+      const outcome = outcomeOf(replaySteps(s.state, events, rules, s.dueAt, o.warmingUntil.size ? { ...REPLAY, warming: o.warmingUntil } : REPLAY), (step) => {
         for (const o of step.result.outcomes) {
           if (o.outcome === 'late') metrics.lateEvents.inc();
           else if (o.outcome === 'duplicate') metrics.duplicateEvents.inc();
@@ -336,7 +397,7 @@ export function createEvaluator(deps: EvaluatorDeps) {
       plans.push({ customerId, loaded: s, outcome, before });
     }
     if (!ctx.isActive()) throw new OwnershipLostError(partition, new Error('revoked mid-batch'));
-    await commitAndPublish(partition, store, plans);
+    await commitAndPublish(partition, o, plans);
     if (dead.length) {
       await sendChunked(deps.producer, new Map([[deps.topics.dlq, dead]]));
     }
@@ -371,11 +432,13 @@ export function createEvaluator(deps: EvaluatorDeps) {
 
   /** Re-evaluates customers whose due time has come, for every partition we own. */
   async function runTimers(partition: number): Promise<void> {
-    const { store } = await own(partition);
+    const o = await own(partition);
     await mutex.run(partition, async () => {
-      await deliverLeftovers(partition, store);
+      await deliverLeftovers(partition, o.store);
       try {
-        await fireDue(partition, store);
+        await switchRules(partition, o);
+        await fireDue(partition, o);
+        if (o.cursor !== null) await sweep(partition, o);
       } catch (err) {
         cache.drop(partition);
         throw err;
@@ -383,7 +446,8 @@ export function createEvaluator(deps: EvaluatorDeps) {
     });
   }
 
-  async function fireDue(partition: number, store: PartitionStore): Promise<void> {
+  async function fireDue(partition: number, o: Owned): Promise<void> {
+    const { store, rules } = o;
     for (let round = 0; round < 20; round++) {
       const t = now();
       const horizon = await timerHorizon(partition, t);
@@ -395,12 +459,83 @@ export function createEvaluator(deps: EvaluatorDeps) {
         const s = stored.get(customerId)!;
         metrics.timerLateness.observe(Math.max(0, t - dueAt) / 1000);
         const before = heldBefore(s);
-        const result = evaluateAt(s.state, dueAt, rules, REPLAY);
+        const result = evaluateAt(s.state, dueAt, rules, o.warmingUntil.size ? { ...REPLAY, warming: o.warmingUntil } : REPLAY);
         const cause = { kind: 'TIMER' as const, eventId: null, eventType: null, eventOccurredAt: dueAt };
         return { customerId, loaded: s, outcome: outcomeOf([{ result, cause }], undefined, IDS_APART)!, before };
       });
-      await commitAndPublish(partition, store, plans);
+      await commitAndPublish(partition, o, plans);
       if (due.length < 500) return;
+    }
+  }
+
+  /**
+   * The partition's single switch point: between two of its commits (under its mutex), the
+   * owner puts the newest published rules in force — in Redis, fenced by its epoch, so a
+   * stale owner cannot switch and a new owner reads the partition's version — and starts
+   * the sweep. From here on every decision for the partition names the new version.
+   */
+  async function switchRules(partition: number, o: Owned): Promise<void> {
+    const target = switchTarget(o.seq, await rollout.desiredSeq());
+    if (target === null) return;
+    const rules = await rollout.rules(target);
+    const at = now();
+    const warming = warmingAfterSwitch(o.rules, rules, at, o.warming);
+    await fenced(partition, () => o.store.rules.switchTo(target, rules.version, at, warming));
+    showWarming(partition, warming);
+    logger.info({ partition, from: o.seq, fromVersion: o.rules.version, to: target, rulesVersion: rules.version }, 'rules switched; sweeping customers');
+    Object.assign(o, { seq: target, rules, cursor: '0', switchedAt: at, warming, warmingUntil: warmingMap(warming) });
+    cache.drop(partition); // states were decoded for the old rules' plan
+    metrics.rulesPartitionSeq.set({ partition: String(partition) }, target);
+    metrics.rulesSweepActive.set({ partition: String(partition) }, 1);
+  }
+
+  /** Features warming up per partition, as metrics (the previous ones of the partition removed). */
+  const shownWarming = new Map<number, string[]>();
+  function showWarming(partition: number, warming: readonly WarmingFeature[]): void {
+    for (const feature of shownWarming.get(partition) ?? []) metrics.rulesFeatureWarmUntil.remove({ partition: String(partition), feature });
+    for (const w of warming) metrics.rulesFeatureWarmUntil.set({ partition: String(partition), feature: w.feature }, w.until === null ? Number.POSITIVE_INFINITY : w.until / 1000);
+    shownWarming.set(partition, warming.map((w) => w.feature));
+  }
+
+  /**
+   * One round of the partition's re-evaluation sweep: as many customers as the shared rate
+   * budget allows, from the saved SCAN cursor, each evaluated under the rules in force at
+   * its own clock, committed like any other decision (cause RULES_CHANGED), then the cursor
+   * saved. A crash between the two repeats the round, and `reevaluate` skips the customers
+   * already under the new version: no decision twice.
+   */
+  async function sweep(partition: number, o: Owned): Promise<void> {
+    const allowed = rollout.sweepAllowance(SWEEP_ROUND);
+    if (allowed === 0) return;
+    let cursor = o.cursor ?? '0';
+    const found = new Set<string>();
+    // SCAN's COUNT is a number of keys looked at (all partitions'), not of matches.
+    for (let i = 0; i < 50 && found.size < allowed; i++) {
+      const step = await o.store.scanCustomers(cursor, allowed * 4);
+      for (const c of step.customers) found.add(c);
+      cursor = step.cursor;
+      if (cursor === '0') break;
+    }
+    const customers = [...found];
+    const stored = await loadStates(partition, o.store, customers);
+    const cause = { kind: 'RULES_CHANGED' as const, eventId: null, eventType: null, eventOccurredAt: o.switchedAt };
+    const plans: Plan[] = [];
+    for (const customerId of customers) {
+      const s = stored.get(customerId)!;
+      if (!s.state) continue;
+      const before = heldBefore(s);
+      const result = reevaluate(s.state, o.rules, { inPlace: true, warming: o.warmingUntil });
+      if (!result) continue;
+      plans.push({ customerId, loaded: s, outcome: outcomeOf([{ result, cause }], undefined, IDS_APART)!, before });
+    }
+    await commitAndPublish(partition, o, plans);
+    const done = cursor === '0';
+    await fenced(partition, () => o.store.rules.progress(done ? '' : cursor, customers.length));
+    metrics.rulesSweptCustomers.inc(plans.length);
+    o.cursor = done ? null : cursor;
+    if (done) {
+      metrics.rulesSweepActive.set({ partition: String(partition) }, 0);
+      logger.info({ partition, rulesVersion: o.rules.version }, 'rules sweep done');
     }
   }
 
@@ -469,6 +604,7 @@ export function createEvaluator(deps: EvaluatorDeps) {
       const next = new Set(assignment[deps.topics.customerEvents] ?? []);
       for (const p of owned.keys()) if (!next.has(p)) owned.delete(p);
       for (const p of claimed) if (!next.has(p)) claimed.delete(p);
+      for (const p of settled.keys()) if (!next.has(p)) settled.delete(p);
       for (const p of [...exported.keys()]) if (!next.has(p)) unexport(p);
       cache.retain(next);
       for (const p of undelivered) if (!next.has(p)) undelivered.delete(p); // the new owner drains it
@@ -486,6 +622,25 @@ export function createEvaluator(deps: EvaluatorDeps) {
       if (timer) clearTimeout(timer);
     },
     ownedPartitions: () => [...claimed].sort((a, b) => a - b),
+    /**
+     * The rules in force for `partition`: those of the owner's view when this instance owns
+     * it, else the sequence recorded in Redis (what its owner decides with).
+     */
+    rulesOf: async (partition: number): Promise<{ rules: CompiledRules; warming: readonly WarmingFeature[] }> => {
+      const mine = settled.get(partition);
+      if (mine) return mine;
+      const p = deps.rulesChannel ? await deps.rulesChannel.partition(partition) : { seq: 0, warming: [] };
+      return { rules: await rollout.rules(p.seq), warming: p.warming };
+    },
+    /** For `/readyz`: the newest published rules and, per owned partition, the sequence in force and whether it is sweeping. */
+    rulesStatus: () => {
+      const partitions: Record<string, { seq: number; version: string; sweeping: boolean }> = {};
+      for (const p of [...claimed].sort((a, b) => a - b)) {
+        const o = settled.get(p);
+        if (o) partitions[p] = { seq: o.seq, version: o.rules.version, sweeping: o.cursor !== null };
+      }
+      return { published: rollout.published(), partitions };
+    },
     /** Partitions assigned to this member but not taken over yet (claim and outbox drain pending). */
     pendingPartitions: () => [...assigned].filter((p) => !claimed.has(p)).sort((a, b) => a - b),
   };

@@ -44,7 +44,7 @@ describe('formatExplanation (labelstream explain)', () => {
   });
 
   it('prints one table, held labels first, with since and why (condition and the values that decided it)', () => {
-    expect(lines[3]).toBe('Holds 3 labels: high_value, repeat_customer, customer');
+    expect(lines[3]).toBe(`Holds 3 labels: high_value, repeat_customer, customer  (decided under rules ${RULES.version})`);
     const header = lines.findIndex((l) => l.startsWith('LABEL'));
     expect(lines[header]).toMatch(/^LABEL +HELD +SINCE +WHY$/);
     // Each column starts where its header does.
@@ -85,6 +85,13 @@ describe('formatExplanation (labelstream explain)', () => {
     expect(text).toContain('Recent changes (newest first)');
     expect(text).toContain('2026-12-02 10:00 UTC  +high_value +repeat_customer  caused by PURCHASE p2, rules 2026-11-23.1');
     expect(text).toContain('  garbled');
+  });
+
+  it('says which features a rules change is still warming up, and until when', () => {
+    const t = formatExplanation('c-000043', { ...answer(), warmingUp: [{ feature: 'clicks_14d', until: Date.UTC(2026, 11, 20, 10) }, { feature: 'orders_lifetime', until: null }] });
+    expect(t).toContain('! feature clicks_14d is warming up after a rules change: full from 2026-12-20 10:00 UTC; labels reading it decide on partial history');
+    expect(t).toContain('! feature orders_lifetime is warming up after a rules change: lifetime, never whole');
+    expect(formatExplanation('c-000043', answer())).not.toContain('warming up');
   });
 
   it('colours only when asked (the command asks on a terminal)', () => {

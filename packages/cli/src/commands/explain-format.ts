@@ -4,7 +4,7 @@ import type { FeatureValue } from '@labelstream/rules';
 /** One recent decision as the evaluator's history keeps it (services/evaluator/src/decisions.ts `HistoryItem`). */
 export interface ExplainHistoryItem {
   readonly at: number;
-  /** `<EVENT_TYPE> <eventId>` or `timer`. */
+  /** `<EVENT_TYPE> <eventId>`, `timer` or `rules changed`. */
   readonly cause: string;
   /** `+label` / `-label`, with the reason in parentheses unless it is the plain enter / exit. */
   readonly changes: readonly string[];
@@ -21,6 +21,8 @@ export interface ExplainAnswer {
   readonly version: number;
   readonly explanation: Explanation;
   readonly recentDecisions: ReadonlyArray<ExplainHistoryItem | { readonly raw: string }>;
+  /** Features a rules change started empty, not full yet (absent from older evaluators). */
+  readonly warmingUp?: ReadonlyArray<{ readonly feature: string; readonly until: number | null }>;
 }
 
 export interface ExplainFormatOptions {
@@ -154,12 +156,16 @@ export function formatExplanation(customerId: string, answer: ExplainAnswer, opt
     `${paint('bold', `customer ${customerId}`)}  rules ${ex.rulesVersion}, as of ${when(ex.at)}`,
     paint('dim', `partition ${answer.partition}, state version ${answer.version}, last event at ${when(ex.clock)}`),
     '',
-    paint('bold', held.length ? `Holds ${held.length} label${held.length === 1 ? '' : 's'}: ${held.map((l) => l.label).join(', ')}` : 'Holds no label'),
+    paint('bold', held.length ? `Holds ${held.length} label${held.length === 1 ? '' : 's'}: ${held.map((l) => l.label).join(', ')}` : 'Holds no label') +
+      (held[0]?.decidedUnder ? paint('dim', `  (decided under rules ${held[0].decidedUnder})`) : ''),
     '',
     // Held labels first, then the rest, each group in the rules' order.
     ...labelTable(paint, [...held, ...notHeld], ex.at),
     '',
   ];
+  for (const w of answer.warmingUp ?? []) {
+    lines.push(`${paint('yellow', '!')} feature ${w.feature} is warming up after a rules change: ${w.until === null ? 'lifetime, never whole' : `full from ${when(w.until)}`}; labels reading it decide on partial history unless they hold (whileWarming: hold)`, '');
+  }
   if (ex.undefinedLabels.length) {
     lines.push(`${paint('yellow', '!')} held but no longer in the rules (removed at the next evaluation): ${ex.undefinedLabels.join(', ')}`, '');
   }

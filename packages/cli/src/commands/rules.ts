@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { checkRulesFile, formatCheckResult } from '@labelstream/rules';
+import { registerRulesLive } from './rules-live';
 import { withEnvironment } from './environment';
 
 /** `labelstream rules check [file]`: validation and over-segmentation lint before deploy. */
@@ -18,4 +19,5 @@ export function registerRules(program: Command): void {
       console.log(opts.json ? JSON.stringify(result, null, 2) : formatCheckResult(result) || `${file}: FAILED`);
       if (!result.ok || (opts.strict && result.warnings.length)) process.exitCode = 1;
     });
+  registerRulesLive(rules);
 }

@@ -14,6 +14,7 @@ const base: LabelEvent = {
   features: { spend_90d: 60000, avg: 12.345, channel: 'WEB' },
   causeEventId: 'p-2',
   decisionId: '1-7',
+  cause: 'EVENT',
 };
 
 describe('labelstream watch (printed lines)', () => {

@@ -27,14 +27,14 @@ export interface DecisionCause {
   kind: CauseKind;
   eventId: string | null;
   eventType: string | null;
-  /** Event time of the triggering event (EVENT) or due time (TIMER); start of end-to-end latency. */
+  /** Event time of the triggering event (EVENT) or due time (TIMER); start of end-to-end latency. RULES_CHANGED: when the partition switched to the new rules. */
   eventOccurredAt: number | null;
 }
 
-/** Avro enum CauseKind. */
-export type CauseKind = 'EVENT' | 'TIMER';
+/** RULES_CHANGED: the re-evaluation of every customer after a rules deploy (added after v1). */
+export type CauseKind = 'EVENT' | 'TIMER' | 'RULES_CHANGED';
 /** Symbols of {@link CauseKind}, in schema order. */
-export const CAUSE_KIND_SYMBOLS: readonly CauseKind[] = ['EVENT', 'TIMER'];
+export const CAUSE_KIND_SYMBOLS: readonly CauseKind[] = ['EVENT', 'TIMER', 'RULES_CHANGED'];
 
 export interface LabelChange {
   label: string;
@@ -110,8 +110,10 @@ export const labelDecisionSchema: AvroRecordSchema = {
               "name": "CauseKind",
               "symbols": [
                 "EVENT",
-                "TIMER"
-              ]
+                "TIMER",
+                "RULES_CHANGED"
+              ],
+              "doc": "RULES_CHANGED: the re-evaluation of every customer after a rules deploy (added after v1)."
             }
           },
           {
@@ -137,7 +139,7 @@ export const labelDecisionSchema: AvroRecordSchema = {
               "long"
             ],
             "default": null,
-            "doc": "Event time of the triggering event (EVENT) or due time (TIMER); start of end-to-end latency."
+            "doc": "Event time of the triggering event (EVENT) or due time (TIMER); start of end-to-end latency. RULES_CHANGED: when the partition switched to the new rules."
           }
         ]
       }

@@ -19,12 +19,19 @@ export interface LabelEvent {
   /** The input event that caused it; null for time-based changes. Its own occurredAt may be earlier than effectiveAt (see effectiveAt). */
   causeEventId: string | null;
   decisionId: string;
+  /** What led to the change: an input event (causeEventId), the passing of time (a window or dwell ending), or a rules deploy re-evaluating the customer (rulesVersion is the new version). Added after v1; records written before it read as EVENT. */
+  cause: LabelEventCause;
 }
 
 /** Avro enum LabelEventType. */
 export type LabelEventType = 'LABEL_ASSIGNED' | 'LABEL_REMOVED';
 /** Symbols of {@link LabelEventType}, in schema order. */
 export const LABEL_EVENT_TYPE_SYMBOLS: readonly LabelEventType[] = ['LABEL_ASSIGNED', 'LABEL_REMOVED'];
+
+/** Avro enum LabelEventCause. */
+export type LabelEventCause = 'EVENT' | 'TIMER' | 'RULES_CHANGED';
+/** Symbols of {@link LabelEventCause}, in schema order. Unknown symbols resolve to 'EVENT' (schema default). */
+export const LABEL_EVENT_CAUSE_SYMBOLS: readonly LabelEventCause[] = ['EVENT', 'TIMER', 'RULES_CHANGED'];
 
 /** The Avro schema of schemas/label-event.avsc (io.labelstream.public.v1.LabelEvent), embedded at generation time. */
 export const labelEventSchema: AvroRecordSchema = {
@@ -109,6 +116,21 @@ export const labelEventSchema: AvroRecordSchema = {
     {
       "name": "decisionId",
       "type": "string"
+    },
+    {
+      "name": "cause",
+      "type": {
+        "type": "enum",
+        "name": "LabelEventCause",
+        "symbols": [
+          "EVENT",
+          "TIMER",
+          "RULES_CHANGED"
+        ],
+        "default": "EVENT"
+      },
+      "default": "EVENT",
+      "doc": "What led to the change: an input event (causeEventId), the passing of time (a window or dwell ending), or a rules deploy re-evaluating the customer (rulesVersion is the new version). Added after v1; records written before it read as EVENT."
     }
   ]
 };

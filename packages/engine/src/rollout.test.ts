@@ -1,0 +1,190 @@
+import { loadRules } from '@labelstream/rules';
+import { applyEvents, evaluateAt } from './engine';
+import { explain } from './explain';
+import { DAY, purchase, T0 } from './fixtures.test-helper';
+import { DiffTally, labelsUnder, RateBudget, reevaluate, sweepDurationMs, switchTarget, warmingAfterSwitch, warmingMap } from './rollout';
+import { decodeState, encodeState } from './state';
+
+const v = (version: string, threshold: number, extra = ''): ReturnType<typeof loadRules> =>
+  loadRules(`version: "${version}"
+features:
+  spend_90d: { event: purchase, agg: sum, field: amountMinorBase, window: 90d }
+labels:
+  big: { category: value, description: d, when: "spend_90d >= ${threshold}" }
+${extra}`);
+
+describe('switchTarget', () => {
+  it('switches only forward, to the published sequence', () => {
+    expect(switchTarget(0, null)).toBeNull();
+    expect(switchTarget(0, 1)).toBe(1);
+    expect(switchTarget(3, 5)).toBe(5);
+    expect(switchTarget(5, 5)).toBeNull();
+    // a stale read of the channel never takes a partition back
+    expect(switchTarget(5, 4)).toBeNull();
+  });
+});
+
+describe('reevaluate', () => {
+  const old = v('v1', 5000);
+  const next = v('v2', 2000, '  small: { category: value, description: d, when: "spend_90d > 0 && spend_90d < 2500" }');
+  const state = applyEvents(null, [purchase('p1', T0, { amountMinorBase: 3000 })], old).state;
+
+  it('records the rules version of every evaluation in the state, and keeps it through encoding', () => {
+    expect(state.r).toBe('v1');
+    expect(decodeState(encodeState(state)).r).toBe('v1');
+    expect(decodeState(encodeState(state, { idsApart: true })).r).toBe('v1');
+  });
+
+  it('decides every label under the new rules at the customer\'s own clock', () => {
+    const r = reevaluate(decodeState(encodeState(state)), next)!;
+    expect(r.changes.map((c) => `${c.change} ${c.label} ${c.reason}`)).toEqual(['ASSIGNED big enter']);
+    expect(r.labels).toEqual(['big']);
+    expect(r.effectiveAt).toBe(T0);
+    expect(r.state.r).toBe('v2');
+    // windows expire on the timers' schedule, from the same buckets
+    expect(r.nextDueAt).toBe(T0 - (T0 % DAY) + DAY + 90 * DAY);
+  });
+
+  it('is a no-op for a customer already evaluated under the new version (a resumed sweep)', () => {
+    const once = reevaluate(decodeState(encodeState(state)), next)!;
+    expect(reevaluate(once.state, next)).toBeNull();
+  });
+
+  it('removes labels the new rules no longer define, with reason rules-changed', () => {
+    const held = reevaluate(decodeState(encodeState(state)), next)!.state;
+    const r = reevaluate(held, v('v3', 2000))!;
+    expect(r.changes.map((c) => `${c.change} ${c.label} ${c.reason}`)).toEqual([]);
+    const gone = reevaluate(decodeState(encodeState(held)), loadRules(`version: "v4"
+features:
+  spend_90d: { event: purchase, agg: sum, field: amountMinorBase, window: 90d }
+labels:
+  other: { category: value, description: d, when: "spend_90d >= 1" }
+`))!;
+    expect(gone.changes.map((c) => `${c.change} ${c.label} ${c.reason}`)).toEqual(['REMOVED big rules-changed', 'ASSIGNED other enter']);
+  });
+
+  it('leaves the state alone unless in place', () => {
+    const copy = decodeState(encodeState(state));
+    reevaluate(copy, next);
+    expect(copy.r).toBe('v1');
+    reevaluate(copy, next, { inPlace: true });
+    expect(copy.r).toBe('v2');
+  });
+});
+
+describe('RateBudget', () => {
+  it('gives a burst first, then the rate, never more than asked', () => {
+    const b = new RateBudget(100, 50);
+    expect(b.take(0, 80)).toBe(50);
+    expect(b.take(0, 80)).toBe(0);
+    expect(b.take(100, 80)).toBe(10); // 0.1 s at 100/s
+    expect(b.take(10_000, 5)).toBe(5);
+    expect(b.take(10_000, 500)).toBe(45); // capped at the burst
+  });
+
+  it('refuses a rate that is not positive', () => {
+    expect(() => new RateBudget(0)).toThrow(RangeError);
+  });
+
+  it('estimates a sweep', () => {
+    expect(sweepDurationMs(1_000_000, 2000)).toBe(500_000);
+  });
+});
+
+describe('DiffTally', () => {
+  it('counts entries and exits per label with a bounded number of examples', () => {
+    const t = new DiffTally(2);
+    t.add('a', ['x'], ['x', 'y']);
+    t.add('b', ['x'], ['y']);
+    t.add('c', [], ['y']);
+    t.add('d', ['x'], ['x']);
+    t.unreadable();
+    expect(t.result()).toEqual({
+      customers: 5,
+      changed: 3,
+      unreadable: 1,
+      labels: {
+        x: { enter: 0, leave: 1, enterExamples: [], leaveExamples: ['b'] },
+        y: { enter: 3, leave: 0, enterExamples: ['a', 'b'], leaveExamples: [] },
+      },
+    });
+  });
+
+  it('takes labels from a stored state and its evaluation under new rules, without changing the state', () => {
+    const s = applyEvents(null, [purchase('p1', T0, { amountMinorBase: 3000 })], v('v1', 5000)).state;
+    expect(labelsUnder(s, v('v2', 2000))).toEqual({ before: [], after: ['big'] });
+    expect(s.r).toBe('v1');
+  });
+});
+
+describe('warmingAfterSwitch', () => {
+  const base = v('v1', 5000);
+  const filteredText = `
+features:
+  spend_90d: { event: purchase, agg: sum, field: amountMinorBase, window: 90d, where: "event.channel != 'MARKETPLACE'" }
+  orders: { event: purchase, agg: count }
+labels:
+  big: { category: value, description: d, when: "spend_90d >= 5000" }
+  repeat: { category: value, description: d, when: "orders >= 2" }
+`;
+  const filtered = loadRules(`version: "v2"${filteredText}`);
+
+  it('lists the features a switch starts empty, with when their window is covered (never, for lifetime)', () => {
+    const w = warmingAfterSwitch(base, filtered, T0);
+    expect(w.map((x) => [x.feature, x.until])).toEqual([
+      ['spend_90d', T0 + 90 * DAY],
+      ['orders', null],
+    ]);
+    expect(w[0]!.storageKey).toBe(filtered.features[0]!.storageKey);
+  });
+
+  it('carries earlier warm-ups that the next rules still read, until their window is covered', () => {
+    const first = warmingAfterSwitch(base, filtered, T0);
+    const next = loadRules(`version: "v3"${filteredText.replace('orders >= 2', 'orders >= 3')}`);
+    expect(warmingAfterSwitch(filtered, next, T0 + DAY, first).map((x) => x.feature)).toEqual(['spend_90d', 'orders']);
+    expect(warmingAfterSwitch(filtered, next, T0 + 91 * DAY, first).map((x) => x.feature)).toEqual(['orders']);
+    // Back to the unfiltered definition: its key missed the events since the first switch.
+    expect(warmingAfterSwitch(filtered, base, T0 + DAY, first).map((x) => [x.feature, x.until])).toEqual([['spend_90d', T0 + 91 * DAY]]);
+  });
+});
+
+describe('whileWarming: hold', () => {
+  const text = (version: string, where: string, mode: string) => `version: "${version}"
+features:
+  spend_90d: { event: purchase, agg: sum, field: amountMinorBase, window: 90d${where} }
+labels:
+  big: { category: value, description: d, when: "spend_90d >= 2000", whileWarming: ${mode} }
+`;
+  const before = loadRules(text('v1', '', 'hold'));
+  const held = applyEvents(null, [purchase('p1', T0, { amountMinorBase: 3000 })], before).state;
+
+  it('keeps a label that reads a feature the switch started empty until its window is covered, then decides', () => {
+    const after = loadRules(text('v2', `, where: "event.channel == 'WEB'"`, 'hold'));
+    const warming = warmingMap(warmingAfterSwitch(before, after, T0));
+    expect([...warming]).toEqual([['spend_90d', T0 + 90 * DAY]]);
+    const r = reevaluate(decodeState(encodeState(held)), after, { warming })!;
+    expect(r.changes).toEqual([]);
+    expect(r.labels).toEqual(['big']);
+    expect(r.nextDueAt).toBe(T0 + 90 * DAY); // decided when the window is covered
+    const later = evaluateAt(r.state, T0 + 90 * DAY, after, { warming });
+    expect(later.changes.map((c) => `${c.change} ${c.label}`)).toEqual(['REMOVED big']); // empty feature: the label leaves then
+    // and not before: nothing is assigned either while warming
+    const fresh = applyEvents(null, [purchase('p2', T0 + DAY, { amountMinorBase: 5000, channel: 'WEB' })], after, { warming });
+    expect(fresh.labels).toEqual([]);
+  });
+
+  it('decides on partial history by default (whileWarming: decide)', () => {
+    const after = loadRules(text('v2', `, where: "event.channel == 'WEB'"`, 'decide'));
+    const warming = warmingMap(warmingAfterSwitch(before, after, T0));
+    const r = reevaluate(decodeState(encodeState(held)), after, { warming })!;
+    expect(r.changes.map((c) => `${c.change} ${c.label}`)).toEqual(['REMOVED big']);
+  });
+
+  it('shows the hold in explanations and counts it in a dry run', () => {
+    const after = loadRules(text('v2', `, where: "event.channel == 'WEB'"`, 'hold'));
+    const warming = warmingMap(warmingAfterSwitch(before, after, T0));
+    expect(explain(held, after, T0, warming).labels[0]).toMatchObject({ label: 'big', held: true, holds: true, change: null, warmingUntil: T0 + 90 * DAY });
+    expect(labelsUnder(held, after, warming)).toEqual({ before: ['big'], after: ['big'] });
+    expect(labelsUnder(held, after)).toEqual({ before: ['big'], after: [] });
+  });
+});
