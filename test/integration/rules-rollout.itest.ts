@@ -33,8 +33,9 @@ labels:
   legacy: { category: custom, description: d, when: "orders >= 1" }
   big_eur: { category: value, description: d, when: "eur_1h >= 15000" }
 `;
-// threshold 10000 → 5000; loyal added; legacy removed; engaged added, on a new feature (it
-// warms up); eur_1h's filter changes (a new definition, empty) and big_eur holds meanwhile
+// threshold 10000 → 5000; loyal added; legacy removed; engaged added, on a new feature;
+// eur_1h's filter changes (a new definition: a new storage key). Both are backfilled from the
+// input's history, which is complete here (nothing deleted): neither warms up.
 const V2 = V1.replace('it-rules-v1', 'it-rules-v2')
   .replace('eur_1h: { event: purchase, agg: sum, field: amountMinorBase, window: 1h }', `eur_1h: { event: purchase, agg: sum, field: amountMinorBase, window: 1h, where: "event.currency == 'EUR'" }`)
   .replace('when: "eur_1h >= 15000" }', 'when: "eur_1h >= 15000", whileWarming: hold }')
@@ -178,20 +179,16 @@ describe('rules rollout', () => {
       if (!why.found) throw new Error('c-b not found');
       expect(why.explanation.rulesVersion).toBe('it-rules-v2');
       expect(why.explanation.labels.filter((l) => l.held).map((l) => `${l.label}@${l.decidedUnder}`)).toEqual(['repeat@it-rules-v2', 'loyal@it-rules-v2']);
-      expect(why.warmingUp).toEqual([
-        { feature: 'eur_1h', until: expect.any(Number) },
-        { feature: 'clicks_1h', until: expect.any(Number) },
-      ]);
-      const switchedAt = (await channel.partition(why.partition)).switchedAt!;
-      expect(switchedAt).toBeGreaterThanOrEqual(t);
-      expect(why.warmingUp[0]!.until).toBe(switchedAt + 3_600_000);
+      // Backfilled from complete history: whole at once, nothing warms.
+      expect(why.warmingUp).toEqual([]);
+      expect((await channel.partition(why.partition)).switchedAt!).toBeGreaterThanOrEqual(t);
       expect(why.recentDecisions[0]).toMatchObject({ cause: 'rules changed', changes: ['-legacy (rules-changed)', '+loyal'], rules: 'it-rules-v2' });
 
-      // big_eur (whileWarming: hold) stays with c-c while its redefined feature is empty: no removal above.
+      // big_eur stays with c-c on its redefined feature's backfilled value (both purchases in EUR): no removal above.
       const cc = await explainCustomer(redis, prefix, 2, ev.evaluator.rulesOf, 'c-c', Date.now());
       if (!cc.found) throw new Error('c-c not found');
-      expect(cc.explanation.labels.find((l) => l.label === 'big_eur')).toMatchObject({ held: true, holds: true, change: null, warmingUntil: cc.warmingUp[0]!.until, decidedUnder: 'it-rules-v2' });
-      expect(cc.explanation.features.eur_1h).toBe(0);
+      expect(cc.explanation.labels.find((l) => l.label === 'big_eur')).toMatchObject({ held: true, holds: true, change: null, warmingUntil: null, decidedUnder: 'it-rules-v2' });
+      expect(cc.explanation.features.eur_1h).toBe(40000);
 
       // Status shows the rollout done; /readyz details name the version per partition.
       const status = await cli(['status', '--prefix', prefix, '--json']);
@@ -204,7 +201,8 @@ describe('rules rollout', () => {
       const metrics = await ev.metrics.registry.getSingleMetricAsString('labelstream_rules_partition_seq');
       expect(metrics).toMatch(/labelstream_rules_partition_seq\{partition="0",service="evaluator"\} 1/);
       const warm = await ev.metrics.registry.getSingleMetricAsString('labelstream_rules_feature_warm_until_seconds');
-      expect(warm).toMatch(/labelstream_rules_feature_warm_until_seconds\{partition="1",feature="clicks_1h",service="evaluator"\} \d+/);
+      expect(warm).not.toMatch(/feature=/);
+      expect(await ev.metrics.registry.getSingleMetricAsString('labelstream_rules_backfill_events_total')).toMatch(/labelstream_rules_backfill_events_total\{service="evaluator"\} 7/);
     } finally {
       await out.stop();
       await ev.stop();
@@ -240,6 +238,105 @@ describe('rules rollout', () => {
       // Exactly one -legacy per customer, under v2: none lost, none twice across the hand-over.
       expect(swept.map((d) => d.customerId).sort()).toEqual(customers);
       for (const d of swept) expect(describeChanges(d)).toBe(`${d.customerId} RULES_CHANGED it-rules-v2 -legacy(rules-changed)`);
+    } finally {
+      await out.stop();
+      await ev.stop();
+    }
+  });
+
+  it('backfills a redefined filter from the input history (no spurious removal), and a feature the history does not cover warms', async () => {
+    const topics = await makeTopics(env, 1);
+    const prefix = uniqueName('it-rr3');
+    const B1 = `version: "it-bf-v1"
+features:
+  eur_1h: { event: purchase, agg: sum, field: amountMinorBase, window: 1h }
+  orders: { event: purchase, agg: count }
+labels:
+  big_eur: { category: value, description: d, when: "eur_1h >= 15000" }
+  repeat: { category: behaviour, description: d, when: "orders >= 2" }
+`;
+    // The filter changes, with no whileWarming: hold — the labels reading it decide at once, on backfilled values.
+    const B2 = B1.replace('it-bf-v1', 'it-bf-v2').replace('window: 1h }', `window: 1h, where: "event.currency == 'EUR'" }`);
+    // A new 2h feature, once the input's history no longer reaches back 2h: it warms, and big_2h holds meanwhile.
+    const B3 = B2.replace('it-bf-v2', 'it-bf-v3')
+      .replace('orders: { event: purchase, agg: count }', `orders: { event: purchase, agg: count }\n  eur_2h: { event: purchase, agg: sum, field: amountMinorBase, window: 2h, where: "event.currency == 'EUR'" }`)
+      .replace('repeat: {', 'big_2h: { category: value, description: d, when: "eur_2h >= 15000", whileWarming: hold }\n  repeat: {');
+    const usd = (c: string, at: number, amount: number) => {
+      const e = purchaseEvent(c, at, amount);
+      return { ...e, purchase: { ...e.purchase!, currency: 'USD' } };
+    };
+    const ev = await startEvaluator({ env, topics, rules: loadRules(B1), groupId: uniqueName('it-rr3-g'), keyPrefix: prefix, liveRules: true });
+    const out = await collect(testKafka(env), [topics.decisions]);
+    const decisions = async (): Promise<LabelDecision[]> => decodeDecisions(env, out.messages.map((m) => m.value));
+    const channel = new RulesChannel(redis, prefix);
+    try {
+      const t = Date.now();
+      await produceEvents(env, topics.customerEvents, [
+        purchaseEvent('b-x', t, 20000),
+        purchaseEvent('b-x', t + 1, 20000),
+        purchaseEvent('b-y', t, 10000),
+        usd('b-y', t + 1, 10000),
+        purchaseEvent('b-z', t, 1000),
+      ]);
+      await waitFor('the v1 decisions', async () => ((await decisions()).length >= 3 ? true : undefined), { timeoutMs: 30_000 });
+      expect((await decisions()).map(describeChanges).sort()).toEqual([
+        'b-x EVENT it-bf-v1 +big_eur(enter)',
+        'b-x EVENT it-bf-v1 +repeat(enter)',
+        'b-y EVENT it-bf-v1 +big_eur(enter) +repeat(enter)',
+      ]);
+
+      await channel.publish(B2, { version: 'it-bf-v2', hash: loadRules(B2).hash }, 0, Date.now());
+      await waitFor('switched and swept', async () => {
+        const p = await channel.partition(0);
+        return p.seq === 1 && p.cursor === null ? p : undefined;
+      }, { timeoutMs: 30_000 });
+      await waitFor('the v2 sweep decision', async () => ((await decisions()).length >= 4 ? true : undefined), { timeoutMs: 30_000 });
+      // Exactly one change: b-y's USD purchase no longer counts. b-x keeps big_eur (without the
+      // backfill its redefined feature would start empty and remove it).
+      expect((await decisions()).slice(3).map(describeChanges)).toEqual(['b-y RULES_CHANGED it-bf-v2 -big_eur(exit)']);
+      expect((await channel.partition(0)).warming).toEqual([]);
+      const bx = await explainCustomer(redis, prefix, 1, ev.evaluator.rulesOf, 'b-x', Date.now());
+      if (!bx.found) throw new Error('b-x not found');
+      expect(bx.explanation.features.eur_1h).toBe(40000);
+      expect(bx.warmingUp).toEqual([]);
+
+      // The history now starts at b-w's purchase: everything before it is deleted from the input.
+      const admin = testKafka(env).admin();
+      await admin.connect();
+      const before = Date.now();
+      await produceEvents(env, topics.customerEvents, [purchaseEvent('b-w', Date.now(), 20000)]);
+      const produced = Date.now();
+      await admin.fetchTopicMetadata({ topics: [topics.customerEvents] }); // deleteTopicRecords needs the partition leaders
+      await admin.deleteTopicRecords({ topic: topics.customerEvents, partitions: [{ partition: 0, offset: '5' }] });
+      await admin.disconnect();
+      await waitFor('b-w decided', async () => ((await decisions()).length >= 5 ? true : undefined), { timeoutMs: 30_000 });
+      expect(describeChanges((await decisions())[4]!)).toBe('b-w EVENT it-bf-v2 +big_eur(enter)');
+      const count = (await decisions()).length;
+
+      await channel.publish(B3, { version: 'it-bf-v3', hash: loadRules(B3).hash }, 1, Date.now());
+      const p = await waitFor('switched to v3 and swept', async () => {
+        const q = await channel.partition(0);
+        return q.seq === 2 && q.cursor === null ? q : undefined;
+      }, { timeoutMs: 30_000 });
+      // eur_2h warms until the earliest retained event + 2h (not the switch + 2h: the backfill reached back to b-w).
+      expect(p.warming.map((w) => w.feature)).toEqual(['eur_2h']);
+      const until = p.warming[0]!.until!;
+      expect(until).toBeGreaterThanOrEqual(before + 7_200_000);
+      expect(until).toBeLessThanOrEqual(produced + 7_200_000);
+      expect(until).toBeLessThan(p.switchedAt! + 7_200_000);
+      const bw = await explainCustomer(redis, prefix, 1, ev.evaluator.rulesOf, 'b-w', Date.now());
+      if (!bw.found) throw new Error('b-w not found');
+      // b-w's purchase is in the retained history: backfilled; big_2h holds its state (not held) while warming.
+      expect(bw.explanation.features.eur_2h).toBe(20000);
+      expect(bw.warmingUp).toEqual([{ feature: 'eur_2h', until }]);
+      expect(bw.explanation.labels.find((l) => l.label === 'big_2h')).toMatchObject({ held: false, warmingUntil: until });
+      const bx3 = await explainCustomer(redis, prefix, 1, ev.evaluator.rulesOf, 'b-x', Date.now());
+      if (!bx3.found) throw new Error('b-x not found');
+      expect(bx3.explanation.features.eur_2h).toBe(0); // its purchases were deleted from the history
+      const warm = await ev.metrics.registry.getSingleMetricAsString('labelstream_rules_feature_warm_until_seconds');
+      expect(warm).toContain(`labelstream_rules_feature_warm_until_seconds{partition="0",feature="eur_2h",service="evaluator"} ${until / 1000}`);
+      // No label change from v3: big_2h holds while warming, nothing else changed.
+      expect((await decisions()).length).toBe(count);
     } finally {
       await out.stop();
       await ev.stop();
