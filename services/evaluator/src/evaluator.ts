@@ -360,7 +360,7 @@ export function createEvaluator(deps: EvaluatorDeps) {
     // A backfill holds the partition (its live events wait): keep the membership alive meanwhile.
     for (let b = backfills.get(partition); b; b = backfills.get(partition)) {
       await ctx.heartbeat();
-      await Promise.race([b.done, new Promise((resolve) => setTimeout(resolve, 1000))]);
+      await Promise.race([b.done, new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
     }
     await mutex.run(partition, () => applyBatch(partition, o, batch, ctx).catch((err: unknown) => {
       cache.drop(partition); // a failed commit's outcome is unknown
@@ -682,7 +682,7 @@ export function createEvaluator(deps: EvaluatorDeps) {
     });
     // The next tick does not wait for a long run (a backfill): the partitions that are done
     // go on firing their timers; `timerRuns` keeps one run per partition at a time.
-    void Promise.race([Promise.all(work), new Promise((resolve) => setTimeout(resolve, deps.timerPollMs))]).finally(() => {
+    void Promise.race([Promise.all(work), new Promise((resolve) => setTimeout(resolve, deps.timerPollMs).unref())]).finally(() => {
       if (!stopped) timer = setTimeout(tick, deps.timerPollMs);
     });
   }
