@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { loadRules, type CompiledRules } from '@labelstream/rules';
 import { backfillPlan, foldHistory, mergeBackfill } from './backfill';
 import { applyEvents, evaluateAt } from './engine';
@@ -73,6 +74,15 @@ describe('foldHistory and mergeBackfill', () => {
     expect(fold.f).toEqual(foldHistory(undefined, events, web, plan.keys).f);
   });
 
+  it('keeps only the dedupe ids of the lateness horizon, and still drops a re-delivery inside it', () => {
+    const plan = backfillPlan(before, web)!;
+    const history = [purchase('a', T0, { channel: 'WEB' }), purchase('b', T0 + 3 * HOUR, { channel: 'WEB' })];
+    const fold = foldHistory(undefined, history, web, plan.keys);
+    expect([...fold.ids.keys()]).toEqual(['b']);
+    foldHistory(fold, [purchase('b', T0 + 3 * HOUR, { channel: 'WEB' }), purchase('a', T0, { channel: 'WEB' })], web, plan.keys);
+    expect(fold.f).toEqual(foldHistory(undefined, history, web, plan.keys).f);
+  });
+
   it('replaces what the key held: merging again after a crash changes nothing, never counts twice', () => {
     const plan = backfillPlan(before, web)!;
     const stored = live(events, before);
@@ -97,5 +107,26 @@ describe('foldHistory and mergeBackfill', () => {
     mergeBackfill(stored, foldHistory(undefined, old, web, plan.keys), web, plan.keys);
     expect(evaluateAt(stored, stored.c, web).features.spend_90d).toBe(100);
     expect(stored.f[keysOf(web, 'spend_90d')]).toEqual(live(old, web).f[keysOf(web, 'spend_90d')]);
+  });
+});
+
+describe('a backfill equals live processing under the new rules', () => {
+  it('for any history (out of order, late, re-delivered, cut into any slices)', () => {
+    const plan = backfillPlan(before, web)!;
+    const key = keysOf(web, 'spend_90d');
+    // A re-delivery is the same event (same id, time and payload): a table of events, and the order they arrive in.
+    const event = fc.record({ at: fc.oneof(fc.integer({ min: 0, max: 3 * HOUR }), fc.integer({ min: 0, max: 200 * DAY })), amount: fc.integer({ min: 1, max: 9000 }), web: fc.boolean() });
+    fc.assert(
+      fc.property(fc.array(event, { minLength: 40, maxLength: 40 }), fc.array(fc.integer({ min: 0, max: 39 }), { maxLength: 60 }), fc.integer({ min: 1, max: 60 }), (table, order, slice) => {
+        const events = order.map((i) => purchase(`e${i}`, T0 + table[i]!.at, { amountMinorBase: table[i]!.amount, channel: table[i]!.web ? 'WEB' : 'MARKETPLACE' }));
+        const stored = live(events, before);
+        let fold;
+        for (let i = 0; i < events.length; i += slice) fold = foldHistory(fold, events.slice(i, i + slice), web, plan.keys);
+        mergeBackfill(stored, fold, web, plan.keys);
+        expect(stored.f[key]).toEqual(live(events, web).f[key]);
+        expect(evaluateAt(stored, stored.c, web).features).toEqual(evaluateAt(live(events, web), stored.c, web).features);
+      }),
+      { numRuns: 300 },
+    );
   });
 });

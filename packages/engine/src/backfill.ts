@@ -72,8 +72,15 @@ export function foldHistory(fold: BackfillFold | undefined, events: readonly Eng
       if (r.data) out.f[store.key] = r.data;
     }
   }
-  // Ids past the horizon can only come back late: drop them (bounded memory for a busy customer).
-  if (out.ids.size > 1024) for (const [id, t] of out.ids) if (t < out.c - lateness) out.ids.delete(id);
+  // Ids past the horizon can only come back late: drop them, as a live state does (a fold is
+  // kept per customer for a whole partition's history). Oldest first, in arrival order: stop
+  // at the first one still inside — one that arrived out of order stays a little longer,
+  // which changes no verdict (its event is late either way).
+  const horizon = out.c - lateness;
+  for (const [id, t] of out.ids) {
+    if (t >= horizon) break;
+    out.ids.delete(id);
+  }
   return out;
 }
 
