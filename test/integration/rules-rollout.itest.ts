@@ -4,7 +4,10 @@
  * removes one; every partition switches once and its sweep re-evaluates every customer —
  * the exact label changes expected, each with cause RULES_CHANGED and version v2, and none
  * spurious; live events after the switch are decided under v2. Bad input: an invalid file
- * and a racing deploy are refused with nothing changed.
+ * and a racing deploy are refused with nothing changed. Backfill: a redefined filter is
+ * filled from the input's history before the sweep decides (no spurious removal, no hold
+ * needed); where the history was cut (records deleted) a new feature warms from the
+ * earliest retained event; a re-run backfill replaces what the key held.
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -12,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import Redis from 'ioredis';
 import type { LabelDecision } from '@labelstream/contracts';
-import { decodeState } from '@labelstream/engine';
+import { decodeState, encodeState } from '@labelstream/engine';
 import { PartitionKeys, RulesChannel, RulesConflictError } from '@labelstream/redis-state';
 import { loadRules } from '@labelstream/rules';
 import { collect, connectStack, testKafka, uniqueName, waitFor, type StackEnv } from '@labelstream/testkit';
@@ -42,6 +45,17 @@ const V2 = V1.replace('it-rules-v1', 'it-rules-v2')
   .replace('spend_1h >= 10000', 'spend_1h >= 5000')
   .replace('orders: { event: purchase, agg: count }', 'orders: { event: purchase, agg: count }\n  clicks_1h: { event: email_click, agg: count, window: 1h }')
   .replace('legacy: { category: custom, description: d, when: "orders >= 1" }', 'loyal: { category: behaviour, description: d, when: "orders >= 3" }\n  engaged: { category: behaviour, description: d, when: "clicks_1h >= 1" }');
+
+const B1 = `version: "it-bf-v1"
+features:
+  eur_1h: { event: purchase, agg: sum, field: amountMinorBase, window: 1h }
+  orders: { event: purchase, agg: count }
+labels:
+  big_eur: { category: value, description: d, when: "eur_1h >= 15000" }
+  repeat: { category: behaviour, description: d, when: "orders >= 2" }
+`;
+// The filter changes, with no whileWarming: hold — the labels reading it decide at once, on backfilled values.
+const B2 = B1.replace('it-bf-v1', 'it-bf-v2').replace('window: 1h }', `window: 1h, where: "event.currency == 'EUR'" }`);
 
 let env: StackEnv;
 let redis: Redis;
@@ -233,8 +247,11 @@ describe('rules rollout', () => {
       expect(partWay.cursor).not.toBeNull();
       ev = await startEvaluator({ env, topics, rules: loadRules(V1), groupId, keyPrefix: prefix, liveRules: true, sweepRate: 1000 });
       await waitFor('the sweep done by the next owner', async () => ((await channel.partition(0)).cursor === null ? true : undefined), { timeoutMs: 60_000 });
-      await waitFor('every sweep decision', async () => ((await decisions()).filter((d) => d.cause.kind === 'RULES_CHANGED').length >= customers.length ? true : undefined), { timeoutMs: 30_000 });
-      const swept = (await decisions()).filter((d) => d.cause.kind === 'RULES_CHANGED');
+      await waitFor('every sweep decision', async () => (new Set((await decisions()).filter((d) => d.cause.kind === 'RULES_CHANGED').map((d) => d.seq)).size >= customers.length ? true : undefined), { timeoutMs: 30_000 });
+      // A decision Kafka took but whose outbox entry the stopped owner could not acknowledge is
+      // sent again by the next owner under the same sequence number (downstream dedupes by it).
+      const bySeq = new Map((await decisions()).map((d) => [d.seq, d] as const));
+      const swept = [...bySeq.values()].filter((d) => d.cause.kind === 'RULES_CHANGED');
       // Exactly one -legacy per customer, under v2: none lost, none twice across the hand-over.
       expect(swept.map((d) => d.customerId).sort()).toEqual(customers);
       for (const d of swept) expect(describeChanges(d)).toBe(`${d.customerId} RULES_CHANGED it-rules-v2 -legacy(rules-changed)`);
@@ -247,16 +264,6 @@ describe('rules rollout', () => {
   it('backfills a redefined filter from the input history (no spurious removal), and a feature the history does not cover warms', async () => {
     const topics = await makeTopics(env, 1);
     const prefix = uniqueName('it-rr3');
-    const B1 = `version: "it-bf-v1"
-features:
-  eur_1h: { event: purchase, agg: sum, field: amountMinorBase, window: 1h }
-  orders: { event: purchase, agg: count }
-labels:
-  big_eur: { category: value, description: d, when: "eur_1h >= 15000" }
-  repeat: { category: behaviour, description: d, when: "orders >= 2" }
-`;
-    // The filter changes, with no whileWarming: hold — the labels reading it decide at once, on backfilled values.
-    const B2 = B1.replace('it-bf-v1', 'it-bf-v2').replace('window: 1h }', `window: 1h, where: "event.currency == 'EUR'" }`);
     // A new 2h feature, once the input's history no longer reaches back 2h: it warms, and big_2h holds meanwhile.
     const B3 = B2.replace('it-bf-v2', 'it-bf-v3')
       .replace('orders: { event: purchase, agg: count }', `orders: { event: purchase, agg: count }\n  eur_2h: { event: purchase, agg: sum, field: amountMinorBase, window: 2h, where: "event.currency == 'EUR'" }`)
@@ -337,6 +344,45 @@ labels:
       expect(warm).toContain(`labelstream_rules_feature_warm_until_seconds{partition="0",feature="eur_2h",service="evaluator"} ${until / 1000}`);
       // No label change from v3: big_2h holds while warming, nothing else changed.
       expect((await decisions()).length).toBe(count);
+    } finally {
+      await out.stop();
+      await ev.stop();
+    }
+  });
+
+  it('a backfill re-run (after a crash before its switch) replaces what the new feature held: never counts twice', async () => {
+    const topics = await makeTopics(env, 1);
+    const prefix = uniqueName('it-rr4');
+    const groupId = uniqueName('it-rr4-g');
+    let ev = await startEvaluator({ env, topics, rules: loadRules(B1), groupId, keyPrefix: prefix, liveRules: true });
+    const out = await collect(testKafka(env), [topics.decisions]);
+    const decisions = async (): Promise<LabelDecision[]> => decodeDecisions(env, out.messages.map((m) => m.value));
+    const channel = new RulesChannel(redis, prefix);
+    try {
+      const t = Date.now();
+      await produceEvents(env, topics.customerEvents, [purchaseEvent('r-x', t, 20000), purchaseEvent('r-x', t + 1, 20000)]);
+      await waitFor('the v1 decisions', async () => ((await decisions()).length >= 2 ? true : undefined), { timeoutMs: 30_000 });
+      await ev.stop();
+      // What a backfill that crashed before its switch leaves: the new key already filled (here, wrongly).
+      const key = new PartitionKeys(prefix, 0).customer('r-x');
+      const raw = (await redis.get(key))!;
+      const bar = raw.indexOf('|');
+      const state = decodeState(raw.slice(bar + 1));
+      const feature = loadRules(B2).features.find((f) => f.name === 'eur_1h')!;
+      state.f[feature.storageKey] = { k: 'w', b: [[Math.floor(t / feature.bucketMs), 999_999]] };
+      await redis.set(key, `${raw.slice(0, bar)}|${encodeState(state, { idsApart: true })}`);
+      ev = await startEvaluator({ env, topics, rules: loadRules(B1), groupId, keyPrefix: prefix, liveRules: true });
+      await channel.publish(B2, { version: 'it-bf-v2', hash: loadRules(B2).hash }, 0, Date.now());
+      await waitFor('switched and swept', async () => {
+        const p = await channel.partition(0);
+        return p.seq === 1 && p.cursor === null ? p : undefined;
+      }, { timeoutMs: 30_000 });
+      const rx = await explainCustomer(redis, prefix, 1, ev.evaluator.rulesOf, 'r-x', Date.now());
+      if (!rx.found) throw new Error('r-x not found');
+      expect(rx.explanation.features.eur_1h).toBe(40000);
+      expect(rx.explanation.rulesVersion).toBe('it-bf-v2');
+      // Nothing to decide: r-x keeps big_eur and repeat.
+      expect((await decisions()).map(describeChanges)).toEqual(['r-x EVENT it-bf-v1 +big_eur(enter)', 'r-x EVENT it-bf-v1 +repeat(enter)']);
     } finally {
       await out.stop();
       await ev.stop();
