@@ -2,6 +2,7 @@
  * The figures of a fault run: what went in, what the oracle expects, what came out, and
  * how the two compare per customer. Pure: everything read from Kafka is passed in.
  */
+import { basename } from 'node:path';
 import type { CustomerEvent, LabelEvent } from '@labelstream/contracts';
 import { compareSequences, type ChangeKey, type CustomerOutcome } from '@labelstream/oracle';
 import type { PartitionSwitch, RulesDeployRecord } from './rules-deploy';
@@ -180,7 +181,7 @@ function rulesDeploySection(r: RulesDeployFigures): string[] {
     '',
     ...(d
       ? [
-          `\`labelstream rules deploy\` of ${d.file} (${d.fromVersion} → ${d.toVersion}: high_value enters at 450.00 instead of 500.00, label \`busy\` added); all partitions switched ${rel(d.allSwitchedAt)}; during the sweep: ${d.kill}; every sweep done ${rel(d.sweepDoneAt)}.`,
+          `\`labelstream rules deploy\` of the run's rules edited (${basename(d.file)}: ${d.fromVersion} → ${d.toVersion}: high_value enters at 450.00 instead of 500.00, label \`busy\` added); all partitions switched ${rel(d.allSwitchedAt)}; during the sweep: ${d.kill}; every sweep done ${rel(d.sweepDoneAt)}.`,
           '',
         ]
       : ['The deploy did not run.', '']),

@@ -57,6 +57,7 @@ export interface PartitionSwitch {
 }
 
 export interface RulesDeployRecord {
+  /** The deployed rules file (in the run's output directory). */
   file: string;
   fromVersion: string;
   toVersion: string;
@@ -147,7 +148,7 @@ export async function deployMidRun(d: DeployDeps, fromRules: CompiledRules): Pro
   }
   const after = await readAll(d);
   return {
-    file: file.slice(ROOT.length + 1),
+    file,
     fromVersion: fromRules.version,
     toVersion,
     deployedAt,

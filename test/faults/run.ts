@@ -150,6 +150,7 @@ async function main(): Promise<number> {
     };
     const rules = loadRules(readFileSync(o.rulesFile, 'utf8'), { source: o.rulesFile });
     const redisClient = createRedisClient(redis.url, { redis: { maxRetriesPerRequest: 3 } });
+    redisClient.on('error', () => undefined); // Redis is killed on purpose meanwhile; commands report their own errors
     cleanups.push(async () => redisClient.disconnect());
     let deployed: RulesDeployRecord | undefined;
     const rulesDeploy = async (): Promise<string> => {
@@ -208,7 +209,7 @@ async function main(): Promise<number> {
     // recorded the switch (read from Redis now, the final record), and re-evaluates at the
     // switch point the customers the sweep changed (rules-deploy.ts, switchesForOracle).
     const switches = o.rulesDeploy ? await readSwitches({ redis: redisClient, keyPrefix, partitions: o.partitions }) : [];
-    const newRules = deployed ? loadRules(readFileSync(join(ROOT, deployed.file), 'utf8'), { source: deployed.file }) : undefined;
+    const newRules = deployed ? loadRules(readFileSync(deployed.file, 'utf8'), { source: deployed.file }) : undefined;
     const sweptCustomers = new Set(labelEvents.filter((e) => e.cause === 'RULES_CHANGED').map((e) => e.customerId));
     const oracleWith = (sweep: ReadonlySet<string>, moved = 0): Map<string, CustomerOutcome> => {
       if (!newRules) return runOracle(canonical, rules, { horizon });
