@@ -86,7 +86,7 @@ export interface DeployDeps {
   log: (line: string) => void;
 }
 
-async function readAll(d: DeployDeps): Promise<PartitionRules[]> {
+async function readAll(d: Pick<DeployDeps, 'redis' | 'keyPrefix' | 'partitions'>): Promise<PartitionRules[]> {
   return Promise.all(Array.from({ length: d.partitions }, (_, p) => readPartitionRules(d.redis, new PartitionKeys(d.keyPrefix, p))));
 }
 
@@ -96,7 +96,7 @@ function toSwitch(p: number, r: PartitionRules): PartitionSwitch {
 
 /** The partitions' switches as Redis holds them now. */
 export async function readSwitches(d: Pick<DeployDeps, 'redis' | 'keyPrefix' | 'partitions'>): Promise<PartitionSwitch[]> {
-  return (await readAll(d as DeployDeps)).map((r, p) => toSwitch(p, r));
+  return (await readAll(d)).map((r, p) => toSwitch(p, r));
 }
 
 /**
