@@ -28,8 +28,8 @@ bash scripts/ensure-chromium.sh
 echo "== integration and end-to-end tests (real Kafka, registry, Redis)"
 pnpm exec jest --selectProjects integration --runInBand "$@"
 if [ $# -eq 0 ] && [ "${LABELSTREAM_FAULTS:-1}" != 0 ]; then
-  echo "== fault run: SIGKILLs of every service, Redis kill -9, evaluator 1→3→1, a broker restart; compared with the oracle"
-  pnpm test:faults --broker-restart
+  echo "== fault run: SIGKILLs of every service, Redis kill -9, evaluator 1→3→1, a broker restart, a rules deploy; compared with the oracle"
+  pnpm test:faults --broker-restart --rules-deploy
 fi
 if [ $# -eq 0 ] && [ "${LABELSTREAM_OTHER_KAFKA:-1}" != 0 ]; then
   # The line the first stack does not run, in stack dirs (the secure one too: a 4.x-formatted

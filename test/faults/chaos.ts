@@ -11,7 +11,7 @@ import type { Rng } from '@labelstream/generator';
 import type { Fleet, ServiceName } from './fleet';
 import type { PrivateStack } from './private-stack';
 
-export type FaultKind = 'kill-ingest' | 'kill-evaluator' | 'kill-publisher' | 'redis-kill9' | 'redis-failover' | 'scale-evaluator' | 'broker-restart';
+export type FaultKind = 'kill-ingest' | 'kill-evaluator' | 'kill-publisher' | 'redis-kill9' | 'redis-failover' | 'scale-evaluator' | 'broker-restart' | 'rules-deploy';
 
 /** The run's Redis as a fault target: one server (kill -9 and restart) or a cluster (kill -9 of a master, failover). */
 export interface RedisUnderFault {
@@ -36,6 +36,8 @@ export interface ChaosPlan {
   scaleCycles: number;
   brokerRestarts: number;
   gapMs: { min: number; max: number };
+  /** A rules deploy with an evaluator SIGKILL during its sweep (rules-deploy.ts), run as one more infrastructure fault. */
+  rulesDeploy?: () => Promise<string>;
 }
 
 export interface ChaosDeps {
@@ -151,6 +153,10 @@ export async function runChaos(plan: ChaosPlan, deps: ChaosDeps): Promise<FaultR
         return 'Kafka broker stopped (SIGTERM) and started again';
       }),
     );
+  }
+  if (plan.rulesDeploy) {
+    const deploy = plan.rulesDeploy;
+    infra.push(() => record('rules-deploy', 'exclusive', deploy));
   }
   // Random order, spread over the run.
   for (let i = infra.length - 1; i > 0; i--) {

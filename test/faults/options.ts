@@ -58,11 +58,19 @@ export interface FaultOptions {
   redisWaitReplicas: number;
   /** Write the report to docs/runs/ (the committed evidence RELIABILITY.md quotes). */
   record: boolean;
+  /**
+   * Mid-run, deploy a second rules file (rules-deploy.ts) through `labelstream rules deploy`
+   * and SIGKILL an evaluator during the re-evaluation sweep; the oracle switches where each
+   * partition did.
+   */
+  rulesDeploy: boolean;
+  /** EVALUATOR_SWEEP_RATE of the run's evaluators: slow enough that the kill lands during the sweep. */
+  sweepRate: number;
 }
 
 const ROOT = join(__dirname, '..', '..', '..');
 
-const CI: Omit<FaultOptions, 'outDir' | 'brokerRestarts' | 'keepTopics' | 'redisCluster' | 'evaluators' | 'redisWaitReplicas' | 'record'> = {
+const CI: Omit<FaultOptions, 'outDir' | 'brokerRestarts' | 'keepTopics' | 'redisCluster' | 'evaluators' | 'redisWaitReplicas' | 'record' | 'rulesDeploy'> = {
   events: 20_000,
   rate: 160,
   customers: 1500,
@@ -79,6 +87,7 @@ const CI: Omit<FaultOptions, 'outDir' | 'brokerRestarts' | 'keepTopics' | 'redis
   gapMs: { min: 2_000, max: 6_000 },
   partitions: 6,
   rulesFile: join(ROOT, 'rules', 'demo.yaml'),
+  sweepRate: 40,
 };
 
 /** The long run of RELIABILITY.md: 100 kills of each service. */
@@ -99,11 +108,13 @@ const USAGE = `usage: pnpm test:faults [--long] [--broker-restart] [--redis-clus
   [--evaluators N] [--events N] [--rate N] [--customers N]
   [--kills N | --kills-ingest N --kills-evaluator N --kills-publisher N] [--redis-kills N]
   [--scale-cycles N] [--broker-restarts N] [--lead 90s] [--tail 95s] [--seed N] [--out DIR] [--keep-topics]
-  [--customers-skew X] [--evaluator-main PATH]
+  [--customers-skew X] [--evaluator-main PATH] [--rules-deploy] [--sweep-rate N]
 Durations (--lead, --tail): a number and a unit, e.g. 90s, 2m (a bare number is refused).
 Environment: FAULTS_BROKER_RESTART=1 is --broker-restart (one restart of a private broker).
 --redis-cluster: a Redis Cluster (3 masters + 3 replicas) and 3 evaluators; --redis-kills counts
-masters killed (kill -9) and failed over. The report also goes to docs/runs/ unless --no-record.`;
+masters killed (kill -9) and failed over. The report also goes to docs/runs/ unless --no-record.
+--rules-deploy: mid-run, \`labelstream rules deploy\` of the rules with one threshold changed and one
+label added, and an evaluator SIGKILL during the re-evaluation sweep (--sweep-rate customers/s, 40).`;
 
 /** The flags `parseArgs` reads; every value is checked and converted below. */
 const FLAGS = {
@@ -112,6 +123,8 @@ const FLAGS = {
   'keep-topics': { type: 'boolean' },
   'redis-cluster': { type: 'boolean' },
   'no-record': { type: 'boolean' },
+  'rules-deploy': { type: 'boolean' },
+  'sweep-rate': { type: 'string' },
   evaluators: { type: 'string' },
   'redis-wait-replicas': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -133,7 +146,7 @@ const FLAGS = {
   'evaluator-main': { type: 'string' },
 } as const satisfies ParseArgsConfig['options'];
 
-type NumberFlag = 'events' | 'rate' | 'customers' | 'seed' | 'kills' | 'kills-ingest' | 'kills-evaluator' | 'kills-publisher' | 'redis-kills' | 'scale-cycles' | 'broker-restarts' | 'evaluators' | 'redis-wait-replicas';
+type NumberFlag = 'sweep-rate' | 'events' | 'rate' | 'customers' | 'seed' | 'kills' | 'kills-ingest' | 'kills-evaluator' | 'kills-publisher' | 'redis-kills' | 'scale-cycles' | 'broker-restarts' | 'evaluators' | 'redis-wait-replicas';
 
 function readFlags(argv: readonly string[]) {
   try {
@@ -164,7 +177,7 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): F
   };
   const long = values.long === true;
   const cluster = values['redis-cluster'] === true;
-  const d: Omit<FaultOptions, 'outDir' | 'brokerRestarts' | 'keepTopics'> = {
+  const d: Omit<FaultOptions, 'outDir' | 'brokerRestarts' | 'keepTopics' | 'rulesDeploy'> = {
     ...CI,
     ...(long ? LONG : {}),
     evaluators: 1,
@@ -189,6 +202,8 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): F
     evaluators: int('evaluators', d.evaluators),
     redisWaitReplicas: int('redis-wait-replicas', d.redisWaitReplicas),
     record: values['no-record'] !== true,
+    rulesDeploy: values['rules-deploy'] === true,
+    sweepRate: int('sweep-rate', d.sweepRate),
     scaleCycles: int('scale-cycles', d.scaleCycles),
     brokerRestarts: int('broker-restarts', env.FAULTS_BROKER_RESTART === '1' || values['broker-restart'] ? (long ? 3 : 1) : 0),
     leadMs: duration('lead', d.leadMs),
@@ -197,6 +212,7 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): F
     keepTopics: values['keep-topics'] === true,
     ...(values['evaluator-main'] !== undefined ? { evaluatorMain: values['evaluator-main'] } : {}),
   };
+  if (o.sweepRate < 1) throw new Error(`--sweep-rate must be at least 1\n${USAGE}`);
   if (o.rate < 1) throw new Error(`--rate must be at least 1\n${USAGE}`);
   if (o.evaluators < 1) throw new Error(`--evaluators must be at least 1\n${USAGE}`);
   if (o.redisWaitReplicas > 0 && !o.redisCluster) throw new Error(`--redis-wait-replicas needs --redis-cluster (the single redis-server has no replica)\n${USAGE}`);

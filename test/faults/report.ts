@@ -2,8 +2,10 @@
  * The figures of a fault run: what went in, what the oracle expects, what came out, and
  * how the two compare per customer. Pure: everything read from Kafka is passed in.
  */
+import { basename } from 'node:path';
 import type { CustomerEvent, LabelEvent } from '@labelstream/contracts';
 import { compareSequences, type ChangeKey, type CustomerOutcome } from '@labelstream/oracle';
+import type { PartitionSwitch, RulesDeployRecord } from './rules-deploy';
 
 export interface RunInputs {
   sent: { raw: number; validIds: ReadonlySet<string>; malformed: number; duplicateCopies: number; late: number; sendErrors: number };
@@ -37,8 +39,16 @@ export interface Figures {
   examples: { lost: string[]; invented: string[]; missing: string[]; unexplained: string[]; outOfOrder: string[] };
 }
 
-const key = (e: Pick<ChangeKey, 'label' | 'change' | 'effectiveAt' | 'causeEventId'>): ChangeKey => ({ label: e.label, change: e.change, effectiveAt: e.effectiveAt, causeEventId: e.causeEventId });
-const show = (customerId: string, c: ChangeKey) => `${customerId} ${c.change === 'ASSIGNED' ? '+' : '-'}${c.label} @${new Date(c.effectiveAt).toISOString()} ${c.causeEventId ?? 'timer'}`;
+/** A change as compared: also its rules version and cause kind, so an evaluation under the wrong version or of the wrong kind does not match. */
+const key = (e: Pick<ChangeKey, 'label' | 'change' | 'effectiveAt' | 'causeEventId' | 'rulesVersion' | 'cause'>): ChangeKey => ({
+  label: e.label,
+  change: e.change,
+  effectiveAt: e.effectiveAt,
+  causeEventId: e.causeEventId,
+  ...(e.rulesVersion !== undefined ? { rulesVersion: e.rulesVersion } : {}),
+  ...(e.cause !== undefined ? { cause: e.cause } : {}),
+});
+const show = (customerId: string, c: ChangeKey) => `${customerId} ${c.change === 'ASSIGNED' ? '+' : '-'}${c.label} @${new Date(c.effectiveAt).toISOString()} ${c.causeEventId ?? (c.cause ?? 'timer').toLowerCase()} ${c.rulesVersion ?? ''}`.trimEnd();
 
 export function figures(i: RunInputs): Figures {
   const distinct = new Set(i.canonical.map((e) => e.eventId));
@@ -69,7 +79,7 @@ export function figures(i: RunInputs): Figures {
       continue;
     }
     const list = actual.get(e.customerId) ?? [];
-    list.push(key({ label: e.label, change: e.type === 'LABEL_ASSIGNED' ? 'ASSIGNED' : 'REMOVED', effectiveAt: e.effectiveAt, causeEventId: e.causeEventId }));
+    list.push(key({ label: e.label, change: e.type === 'LABEL_ASSIGNED' ? 'ASSIGNED' : 'REMOVED', effectiveAt: e.effectiveAt, causeEventId: e.causeEventId, rulesVersion: e.rulesVersion, cause: e.cause }));
     actual.set(e.customerId, list);
   }
 
@@ -133,6 +143,64 @@ export function formatFigures(f: Figures): string {
   ].join('\n');
 }
 
+/** The rules deploy of a `--rules-deploy` run (rules-deploy.ts): what was deployed, where each partition switched, the sweep, and the controls. */
+export interface RulesDeployFigures {
+  deploy: RulesDeployRecord | null;
+  /** Each partition's switch point and sweep as Redis holds them at the end. */
+  switches: readonly PartitionSwitch[];
+  /** Label events with cause RULES_CHANGED, and the customers they are about (the one thing the oracle takes from the run). */
+  sweepLabelEvents: number;
+  sweptCustomers: number;
+  /** Label events decided under the deployed version (any cause). */
+  underNewRules: number;
+  /** The comparison against oracles that get the switch wrong: must not all be 0 (the check can fail). */
+  controls: ReadonlyArray<{ what: string; missing: number; unexplained: number; outOfOrder: number }>;
+}
+
+const iso = (t: number | null) => (t === null ? '—' : new Date(t).toISOString().slice(11, 23));
+
+/** The rules-deploy lines the run prints. */
+export function formatRulesDeploy(r: RulesDeployFigures): string {
+  const d = r.deploy;
+  return [
+    d ? `rules deploy:  ${d.fromVersion} → ${d.toVersion}; ${d.kill}` : 'rules deploy:  did not run',
+    `switch points: ${r.switches.map((s) => `p${s.partition} @${s.nextOffset ?? '?'} timers≤${iso(s.timersUntil)} swept ${s.swept}${s.sweepDone ? '' : ' (not done)'}`).join(', ')}`,
+    `sweep:         ${r.sweepLabelEvents} RULES_CHANGED label events for ${r.sweptCustomers} customers; ${r.underNewRules} label events under the new version`,
+    ...r.controls.map((c) => `control (${c.what}): ${c.missing} missing, ${c.unexplained} unexplained, ${c.outOfOrder} out of order`),
+  ].join('\n');
+}
+
+function rulesDeploySection(r: RulesDeployFigures): string[] {
+  const d = r.deploy;
+  const t0 = d?.deployedAt ?? 0;
+  const rel = (t: number) => `+${s1(t - t0)} s`;
+  // A dozen evenly spaced samples of the sweep's progress.
+  const samples = d ? d.progress.filter((_, i, all) => i === all.length - 1 || i % Math.max(1, Math.ceil(all.length / 12)) === 0) : [];
+  return [
+    '## Rules deploy',
+    '',
+    ...(d
+      ? [
+          `\`labelstream rules deploy\` of the run's rules edited (${basename(d.file)}: ${d.fromVersion} → ${d.toVersion}: high_value enters at 450.00 instead of 500.00, label \`busy\` added); all partitions switched ${rel(d.allSwitchedAt)}; during the sweep: ${d.kill}; every sweep done ${rel(d.sweepDoneAt)}.`,
+          '',
+        ]
+      : ['The deploy did not run.', '']),
+    '| partition | switched at | first offset under the new rules | timers fired under the old rules up to | customers swept | sweep done |',
+    '|---|---|---|---|---|---|',
+    ...r.switches.map((s) => `| ${s.partition} | ${iso(s.switchedAt)} | ${s.nextOffset ?? '—'} | ${iso(s.timersUntil)} | ${s.swept} | ${s.sweepDone ? 'yes' : 'no'} |`),
+    '',
+    ...(samples.length ? [`Sweep progress (customers swept, partitions done): ${samples.map((p) => `${rel(p.at)} ${p.swept} (${p.partitionsDone})`).join(', ')}.`, ''] : []),
+    `${r.sweepLabelEvents} label events with cause RULES_CHANGED for ${r.sweptCustomers} customers; ${r.underNewRules} label events in all under the new version.`,
+    '',
+    'Controls — the same comparison against oracles that get the switch wrong (non-zero: the check can fail):',
+    '',
+    '| oracle | missing | unexplained | out of order |',
+    '|---|---|---|---|',
+    ...r.controls.map((c) => `| ${c.what} | ${c.missing} | ${c.unexplained} | ${c.outOfOrder} |`),
+    '',
+  ];
+}
+
 /** "Whole again" per kind of fault: how many, p50 and max seconds from the fault to recovery. */
 export interface Recovery {
   kind: string;
@@ -176,6 +244,7 @@ export interface RunRecord {
   starts: Record<string, number>;
   unexpectedExits: number;
   problems: readonly string[];
+  rulesDeploy?: RulesDeployFigures;
 }
 
 /** The report as committed under docs/runs/ (the evidence RELIABILITY.md links to). Pure. */
@@ -215,6 +284,7 @@ export function markdownReport(r: RunRecord): string {
     ...(r.problems.length
       ? ['## Examples', '', ...Object.entries(r.figures.examples).flatMap(([k, v]) => (v.length ? [`- ${k}: ${v.slice(0, 10).join('; ')}`] : [])), '']
       : []),
+    ...(r.rulesDeploy ? rulesDeploySection(r.rulesDeploy) : []),
     '## Faults',
     '',
     ...r.faults.map((f) => `- ${f.kind}: ${f.detail} (whole again after ${s1(f.recoveredAt - f.startedAt)} s)`),

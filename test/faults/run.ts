@@ -19,21 +19,23 @@ import { Kafka, logLevel } from 'kafkajs';
 import { customerEventType, labelEventType, DLQ_HEADERS, type CustomerEvent, type LabelEvent } from '@labelstream/contracts';
 import { createRng } from '@labelstream/generator';
 import { registerCodecs, Registry } from '@labelstream/kafka';
-import { runOracle } from '@labelstream/oracle';
+import { runOracle, type CustomerOutcome } from '@labelstream/oracle';
 import { createRedisClient } from '@labelstream/redis-state';
 import { loadRules } from '@labelstream/rules';
 import { connectStack, createTestTopics, waitFor } from '@labelstream/testkit';
 import { runChaos, type FaultRecord } from './chaos';
 import { Fleet, type ServiceName } from './fleet';
-import { evaluatorBacklog, groupLag, readTopic } from './observe';
+import { evaluatorBacklog, groupLag, readTopic, type TopicRecord } from './observe';
 import { parseOptions, type FaultOptions } from './options';
 import { OwnRedisCluster } from './own-cluster';
 import { OwnRedis } from './own-redis';
 import { PrivateStack } from './private-stack';
-import { figures, formatFigures, formatRecovery, markdownReport, recoveryByKind, verdict } from './report';
+import { figures, formatFigures, formatRulesDeploy, formatRecovery, markdownReport, recoveryByKind, verdict, type RulesDeployFigures } from './report';
+import { deployMidRun, readSwitches, switchesForOracle, type RulesDeployRecord } from './rules-deploy';
 import { startWorkload } from './workload';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const s1 = (ms: number) => (ms / 1000).toFixed(1);
 const ROOT = join(__dirname, '..', '..', '..');
 
 /** The commit the run's code is at (short), "-dirty" when tracked files other than docs/ have changes. */
@@ -120,7 +122,7 @@ async function main(): Promise<number> {
     const envFor = (name: ServiceName): Record<string, string> => {
       // The storefront's customer ids are c-<6+ digits>; its bad-customer-id-format messages rely on that.
       if (name === 'ingest') return { ...common, INGEST_GROUP_ID: groups.ingest, INGEST_CUSTOMER_ID_PATTERN: '^c-[0-9]{6,}$' };
-      if (name === 'evaluator') return { ...common, EVALUATOR_GROUP_ID: groups.evaluator, REDIS_URL: redis.url, REDIS_KEY_PREFIX: keyPrefix, RULES_FILE: o.rulesFile, REDIS_WAIT_REPLICAS: String(o.redisWaitReplicas) };
+      if (name === 'evaluator') return { ...common, EVALUATOR_GROUP_ID: groups.evaluator, REDIS_URL: redis.url, REDIS_KEY_PREFIX: keyPrefix, RULES_FILE: o.rulesFile, REDIS_WAIT_REPLICAS: String(o.redisWaitReplicas), ...(o.rulesDeploy ? { EVALUATOR_SWEEP_RATE: String(o.sweepRate) } : {}) };
       return { ...common, PUBLISHER_GROUP_ID: groups.publisher };
     };
     const fleet = new Fleet(envFor, join(o.outDir, 'logs'), 180_000, o.evaluatorMain ? { evaluator: o.evaluatorMain } : {});
@@ -146,8 +148,18 @@ async function main(): Promise<number> {
         { timeoutMs: 180_000, intervalMs: 500 },
       ).catch(() => log(`still ${behind} messages behind after 180 s; the next fault goes ahead`));
     };
+    const rules = loadRules(readFileSync(o.rulesFile, 'utf8'), { source: o.rulesFile });
+    const redisClient = createRedisClient(redis.url, { redis: { maxRetriesPerRequest: 3 } });
+    redisClient.on('error', () => undefined); // Redis is killed on purpose meanwhile; commands report their own errors
+    cleanups.push(async () => redisClient.disconnect());
+    let deployed: RulesDeployRecord | undefined;
+    const rulesDeploy = async (): Promise<string> => {
+      deployed = await deployMidRun({ fleet, redis: redisClient, redisUrl: redis.url, keyPrefix, partitions: o.partitions, rulesFile: o.rulesFile, outDir: o.outDir, rng: createRng(o.seed, 7), log }, rules);
+      const d = deployed;
+      return `${d.fromVersion} → ${d.toVersion}: all ${o.partitions} partitions switched in ${s1(d.allSwitchedAt - d.deployedAt)} s; ${d.kill}; sweeps done ${s1(d.sweepDoneAt - d.allSwitchedAt)} s after the switch`;
+    };
     const faults: FaultRecord[] = await runChaos(
-      { kills: o.kills, redisKills: o.redisKills, scaleCycles: o.scaleCycles, brokerRestarts: o.brokerRestarts, gapMs: o.gapMs },
+      { kills: o.kills, redisKills: o.redisKills, scaleCycles: o.scaleCycles, brokerRestarts: o.brokerRestarts, gapMs: o.gapMs, ...(o.rulesDeploy ? { rulesDeploy } : {}) },
       { fleet, redis, stack, rng: createRng(o.seed, 5), log, caughtUp },
     );
     log(`faults done: ${faults.length}`);
@@ -160,8 +172,6 @@ async function main(): Promise<number> {
 
     // The horizon: every change the rules imply up to here must be out.
     const horizon = Date.now();
-    const redisClient = createRedisClient(redis.url, { redis: { maxRetriesPerRequest: 3 } });
-    cleanups.push(async () => redisClient.disconnect());
     let last: unknown;
     await waitFor(
       'the pipeline to catch up (inputs committed to their end, timers due by the horizon fired, outboxes empty)',
@@ -182,28 +192,71 @@ async function main(): Promise<number> {
     const registry = new Registry({ url: registryUrl });
     const canonicalRecords = await readTopic(kafka, topics.TOPIC_CUSTOMER_EVENTS);
     const canonical: CustomerEvent[] = [];
-    for (const r of canonicalRecords) canonical.push(await registry.decode<CustomerEvent>(r.value, customerEventType));
+    const positions = new Map<CustomerEvent, TopicRecord>();
+    for (const r of canonicalRecords) {
+      const e = await registry.decode<CustomerEvent>(r.value, customerEventType);
+      canonical.push(e);
+      positions.set(e, r);
+    }
     const dlq = await readTopic(kafka, topics.TOPIC_DLQ);
     const dlqSources = dlq.map((r) => ['sourceTopic', 'sourcePartition', 'sourceOffset'].map((h) => String(r.headers?.[DLQ_HEADERS[h as 'sourceTopic']] ?? '')).join('/'));
     const labelRecords = await readTopic(kafka, topics.TOPIC_LABEL_EVENTS);
     const labelEvents: LabelEvent[] = [];
     for (const r of labelRecords) labelEvents.push(await registry.decode<LabelEvent>(r.value, labelEventType));
 
-    const rules = loadRules(readFileSync(o.rulesFile, 'utf8'), { source: o.rulesFile });
     const tOracle = Date.now();
-    const oracle = runOracle(canonical, rules, { horizon });
+    // With a rules deploy: the oracle switches each customer where its partition's owner
+    // recorded the switch (read from Redis now, the final record), and re-evaluates at the
+    // switch point the customers the sweep changed (rules-deploy.ts, switchesForOracle).
+    const switches = o.rulesDeploy ? await readSwitches({ redis: redisClient, keyPrefix, partitions: o.partitions }) : [];
+    const newRules = deployed ? loadRules(readFileSync(deployed.file, 'utf8'), { source: deployed.file }) : undefined;
+    const sweptCustomers = new Set(labelEvents.filter((e) => e.cause === 'RULES_CHANGED').map((e) => e.customerId));
+    const oracleWith = (sweep: ReadonlySet<string>, moved = 0): Map<string, CustomerOutcome> => {
+      if (!newRules) return runOracle(canonical, rules, { horizon });
+      const at = switchesForOracle(newRules, switches, positions, sweep);
+      return runOracle(canonical, rules, { horizon, rulesSwitch: (c, events) => {
+        const sw = at(c, events);
+        return sw && moved ? { ...sw, firstEvent: Math.max(0, sw.firstEvent - moved) } : sw;
+      } });
+    };
+    const oracle = oracleWith(sweptCustomers);
     log(`oracle: ${canonical.length} canonical records in ${((Date.now() - tOracle) / 1000).toFixed(1)} s`);
-    const f = figures({
+    const inputs = {
       sent: { raw: workload.stats.sent, validIds: workload.stats.validIds, malformed: workload.stats.malformed, duplicateCopies: workload.stats.duplicatesSent, late: workload.stats.lateSent, sendErrors: workload.stats.sendErrors },
       canonical,
       dlqSources,
       labelEvents,
-      oracle,
       horizon,
-    });
+    };
+    const f = figures({ ...inputs, oracle });
+    let rulesDeployFigures: RulesDeployFigures | undefined;
+    if (o.rulesDeploy) {
+      // The check can fail: the same comparison against oracles that get the switch wrong.
+      const wrong = (what: string, other: Map<string, CustomerOutcome>) => {
+        const l = figures({ ...inputs, oracle: other }).labelEvents;
+        return { what, missing: l.missing, unexplained: l.unexplained, outOfOrder: l.outOfOrder };
+      };
+      rulesDeployFigures = {
+        deploy: deployed ?? null,
+        switches,
+        sweepLabelEvents: labelEvents.filter((e) => e.cause === 'RULES_CHANGED').length,
+        sweptCustomers: sweptCustomers.size,
+        underNewRules: labelEvents.filter((e) => newRules && e.rulesVersion === newRules.version).length,
+        controls: [
+          wrong('no switch (old rules throughout)', runOracle(canonical, rules, { horizon })),
+          wrong('switch point one event early per customer', oracleWith(sweptCustomers, 1)),
+          wrong('sweep re-evaluations left out', oracleWith(new Set())),
+        ],
+      };
+    }
     const counts: Record<string, number> = {};
     for (const r of faults) counts[r.kind] = (counts[r.kind] ?? 0) + 1;
     const problems = verdict(f, fleet.unexpected.length);
+    if (o.rulesDeploy) {
+      if (!deployed) problems.push('the rules deploy did not run');
+      for (const s of switches) if (s.seq === 0 || s.nextOffset === null || !s.sweepDone) problems.push(`partition ${s.partition}: ${s.seq === 0 ? 'never switched' : s.nextOffset === null ? 'switched without a recorded input offset' : 'sweep not done'}`);
+      for (const c of rulesDeployFigures?.controls ?? []) if (c.missing + c.unexplained + c.outOfOrder === 0) problems.push(`control "${c.what}" found nothing: the deploy left no trace the check could miss`);
+    }
     const recovery = recoveryByKind(faults);
     const summary = [
       '',
@@ -212,13 +265,14 @@ async function main(): Promise<number> {
       `service starts:       ${Object.entries(fleet.starts).map(([k, n]) => `${k} ${n}`).join(', ')}; unexpected exits: ${fleet.unexpected.length}`,
       formatFigures(f),
       formatRecovery(recovery),
+      ...(rulesDeployFigures ? [formatRulesDeploy(rulesDeployFigures)] : []),
       problems.length ? `FAILED: ${problems.join('; ')}` : 'PASSED: 0 missing, 0 unexplained, 0 duplicates, 0 out of order',
       '',
     ].join('\n');
     console.log(summary);
     writeFileSync(join(o.outDir, 'report.txt'), summary);
-    writeFileSync(join(o.outDir, 'report.json'), JSON.stringify({ run, options: o, horizon, faults, recovery, unexpectedExits: fleet.unexpected, figures: f, problems }, null, 2));
-    const kind = [o.redisCluster ? 'redis-cluster' : o.events >= 100_000 ? 'long' : 'ci', ...(o.redisWaitReplicas ? [`wait${o.redisWaitReplicas}`] : []), ...(o.brokerRestarts ? ['broker-restart'] : [])].join('-');
+    writeFileSync(join(o.outDir, 'report.json'), JSON.stringify({ run, options: o, horizon, faults, recovery, unexpectedExits: fleet.unexpected, figures: f, problems, rulesDeploy: rulesDeployFigures }, null, 2));
+    const kind = [o.redisCluster ? 'redis-cluster' : o.events >= 100_000 ? 'long' : 'ci', ...(o.redisWaitReplicas ? [`wait${o.redisWaitReplicas}`] : []), ...(o.brokerRestarts ? ['broker-restart'] : []), ...(o.rulesDeploy ? ['rules-deploy'] : [])].join('-');
     const md = markdownReport({
       run,
       kind,
@@ -233,6 +287,7 @@ async function main(): Promise<number> {
       starts: fleet.starts,
       unexpectedExits: fleet.unexpected.length,
       problems,
+      ...(rulesDeployFigures ? { rulesDeploy: rulesDeployFigures } : {}),
     });
     writeFileSync(join(o.outDir, 'report.md'), md);
     if (o.record) {

@@ -163,6 +163,10 @@ describe('rules rollout', () => {
         const ps = await Promise.all([0, 1].map((p) => channel.partition(p)));
         return ps.every((p) => p.seq === 1 && p.cursor === null) ? ps : undefined;
       }, { timeoutMs: 30_000 });
+      // Each switch records where its partition stood (what the fault run's oracle places the switch by).
+      const points = await Promise.all([0, 1].map(async (p) => (await channel.partition(p)).point));
+      expect(points.every((pt) => pt !== null)).toBe(true);
+      expect(points.some((pt) => /^\d+$/.test(pt?.nextOffset ?? ''))).toBe(true);
       await waitFor('the sweep decisions', async () => ((await decisions()).length >= v1Count + 4 ? true : undefined), { timeoutMs: 30_000 });
 
       // Live traffic after the switch is decided under v2.

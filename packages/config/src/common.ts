@@ -117,7 +117,7 @@ export const commonEnv = {
    * the time a crashed (SIGKILLed, OOM-killed) instance's partitions stand still. Members
    * heartbeat every tenth of it, between slices too.
    */
-  CONSUMER_SESSION_TIMEOUT: envDuration('10s'),
+  CONSUMER_SESSION_TIMEOUT: envDuration('8s'),
   DECODE_MAX_DEPTH: envInt(32, 4, 1000),
   DECODE_MAX_ITEMS: envInt(100_000, 1, 10_000_000),
   TOPIC_PARTITIONS: envInt(6, 1, 10_000),

@@ -71,6 +71,17 @@ describe('toDeadLetter', () => {
     expect(listed.split(',')).toHaveLength(32);
   });
 
+  it('copies the values of the pipeline\'s own headers it is told to keep, and only those', () => {
+    const headers = { 'ls-seq': '7', 'ls-rules-version': 'v2', 'x-customer-email': 'jane.canary@example.org' };
+    const out = toDeadLetter(raw(Buffer.from('{}'), { headers }), source, dl, { now: NOW, keepHeaders: ['ls-seq', 'ls-rules-version', 'ls-decision-id'] });
+    expect(h(out, 'ls-seq')).toBe('7');
+    expect(h(out, 'ls-rules-version')).toBe('v2');
+    expect(h(out, 'ls-decision-id')).toBeUndefined();
+    expect(JSON.stringify(Object.entries(out.headers ?? {}).map(([k, v]) => [k, String(v)]))).not.toContain('canary');
+    expect(h(out, DLQ_HEADERS.headerNames)).toBe('x-customer-email');
+    expect(h(out, DLQ_HEADERS.headersDropped)).toBe('1');
+  });
+
   it('a record without headers gets no header-name headers', () => {
     const out = toDeadLetter(raw(Buffer.from('{}'), { headers: {} }), source, dl);
     expect(h(out, DLQ_HEADERS.headersDropped)).toBeUndefined();

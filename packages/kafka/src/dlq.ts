@@ -28,6 +28,12 @@ export interface DeadLetterOptions {
    * copy that would not fit becomes a truncated record instead of failing the batch.
    */
   maxRecordBytes?: number;
+  /**
+   * Names of original headers whose values are copied: only headers the pipeline itself
+   * writes and documents (e.g. a label event's `ls-seq`, which a re-drive needs), never a
+   * producer's. Every other header is described by count and name only.
+   */
+  keepHeaders?: readonly string[];
 }
 
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
@@ -45,8 +51,9 @@ const MAX_HEADER_NAMES = 32;
  * (`ls-dlq-source-*`) leads to the original record, headers and all, while the raw
  * topic's retention keeps it.
  */
-function describeOriginalHeaders(headers: IHeaders | undefined, ours: IHeaders): void {
-  const names = Object.keys(headers ?? {});
+function describeOriginalHeaders(headers: IHeaders | undefined, ours: IHeaders, keep: readonly string[]): void {
+  for (const k of keep) if (headers?.[k] !== undefined) ours[k] = headers[k];
+  const names = Object.keys(headers ?? {}).filter((n) => !keep.includes(n));
   if (names.length === 0) return;
   ours[DLQ_HEADERS.headersDropped] = String(names.length);
   const listed = names.filter((n) => LISTABLE_HEADER_NAME.test(n)).slice(0, MAX_HEADER_NAMES);
@@ -74,7 +81,7 @@ export function toDeadLetter(original: KafkaMessage, source: { topic: string; pa
   ours[DLQ_HEADERS.sourcePartition] = String(source.partition);
   ours[DLQ_HEADERS.sourceOffset] = original.offset;
   ours[DLQ_HEADERS.failedAt] = new Date(now).toISOString();
-  describeOriginalHeaders(original.headers, ours);
+  describeOriginalHeaders(original.headers, ours, opts.keepHeaders ?? []);
   const full: Message = { key: original.key, value: original.value, headers: ours, timestamp: original.timestamp };
   if (messageBytes(full) <= maxRecordBytes - BATCH_OVERHEAD_BYTES) return full;
 

@@ -7,6 +7,9 @@ export interface ChangeKey {
   readonly effectiveAt: number;
   /** The causing event, or null for a time-based change. */
   readonly causeEventId: string | null;
+  /** When given (on both sides): the rules version the change was decided under and its cause kind (EVENT, TIMER, RULES_CHANGED). */
+  readonly rulesVersion?: string;
+  readonly cause?: string;
 }
 
 /** How one customer's observed changes compare with the expected ones. */
@@ -23,7 +26,7 @@ export interface SequenceComparison {
   readonly outOfOrder: number;
 }
 
-const keyOf = (c: ChangeKey): string => `${c.label}\u0000${c.change}\u0000${c.effectiveAt}\u0000${c.causeEventId ?? ''}`;
+const keyOf = (c: ChangeKey): string => `${c.label}\u0000${c.change}\u0000${c.effectiveAt}\u0000${c.causeEventId ?? ''}\u0000${c.rulesVersion ?? ''}\u0000${c.cause ?? ''}`;
 
 /**
  * Compares one customer's observed label changes (already de-duplicated, in the order a

@@ -12,7 +12,7 @@
  *
  * @packageDocumentation
  */
-export { oracleForCustomer, runOracle, type CustomerOutcome, type OracleChange, type OracleOptions } from './oracle';
+export { oracleForCustomer, runOracle, type CustomerOutcome, type OracleChange, type OracleOptions, type RulesSwitch } from './oracle';
 export { compareSequences, type ChangeKey, type SequenceComparison } from './compare';
 export { viewOf } from './event-view';
 export { OracleError, type OracleErrorCode } from './errors';

@@ -36,7 +36,7 @@ function engineRun(events: readonly CustomerEvent[], rules: CompiledRules, horiz
   const run: Run = { changes: [], labels: [], late: 0, duplicates: 0 };
   const take = (step: StepResult, cause: string | null): void => {
     for (const c of step.changes) {
-      run.changes.push({ customerId: 'c-1', label: c.label, category: c.category, change: c.change, reason: c.reason, effectiveAt: step.effectiveAt, causeEventId: cause, features: c.features });
+      run.changes.push({ customerId: 'c-1', label: c.label, category: c.category, change: c.change, reason: c.reason, effectiveAt: step.effectiveAt, causeEventId: cause, features: c.features, rulesVersion: rules.version, cause: cause === null ? 'TIMER' : 'EVENT' });
     }
     for (const o of step.outcomes) {
       if (o.outcome === 'late') run.late++;

@@ -38,6 +38,28 @@ export interface OracleChange {
   readonly causeEventId: string | null;
   /** The values of the features the label reads, at `effectiveAt`. */
   readonly features: Record<string, FeatureValue>;
+  /** The version of the rules the evaluation ran under. */
+  readonly rulesVersion: string;
+  /** What caused the evaluation: an event, a due time, or a rules switch's re-evaluation. */
+  readonly cause: 'EVENT' | 'TIMER' | 'RULES_CHANGED';
+}
+
+/**
+ * A live rules change as one customer lived it (README "Changing rules"): the evaluations
+ * before the switch point run under the options' `rules`, those after under `rules` here.
+ * The switch point is its partition's, as its owner recorded it: the customer's events from
+ * index `firstEvent` on (in the order given) are evaluated under the new rules, and so is
+ * every due time after `timersUntil` that is not followed by an earlier event. At the
+ * switch point, when `swept`, the re-evaluation sweep evaluates the customer once at its
+ * clock under the new rules (cause RULES_CHANGED). Feature definitions must be the same in
+ * both rule sets (no backfill is modelled).
+ */
+export interface RulesSwitch {
+  readonly rules: CompiledRules;
+  readonly firstEvent: number;
+  /** Null: no timer fired under the old rules by the timer loop (only those fired by a following event's replay). */
+  readonly timersUntil: number | null;
+  readonly swept: boolean;
 }
 
 /** Everything the oracle concluded about one customer. */
@@ -65,6 +87,8 @@ export interface OracleOptions {
   readonly horizon?: number;
   /** Guard against a runaway loop: at most this many evaluations per customer (default 10 million). */
   readonly maxEvaluations?: number;
+  /** A rules change during the log, as this customer lived it (oracleForCustomer); runOracle takes a function of the customer. */
+  readonly rulesSwitch?: RulesSwitch;
 }
 
 /**
@@ -72,10 +96,13 @@ export interface OracleOptions {
  * customer's partition). Events of other customers must not be passed.
  * @throws OracleError `EVENT_PAYLOAD_MISSING` for an event without its type's payload.
  */
-export function oracleForCustomer(customerId: string, events: readonly CustomerEvent[], rules: CompiledRules, options: OracleOptions = {}): CustomerOutcome {
+export function oracleForCustomer(customerId: string, events: readonly CustomerEvent[], initialRules: CompiledRules, options: OracleOptions = {}): CustomerOutcome {
   const horizon = options.horizon ?? Number.POSITIVE_INFINITY;
   const maxEvaluations = options.maxEvaluations ?? 10_000_000;
-  const referenced = referencedFeatures(rules);
+  const sw = options.rulesSwitch;
+  let rules = initialRules;
+  let referenced = referencedFeatures(rules);
+  let switched = false;
   const applied: AppliedEvent[] = [];
   const firstSeen = new Map<string, number>(); // event id → occurredAt of its applied copy
   let held = new Map<string, number>();
@@ -86,14 +113,23 @@ export function oracleForCustomer(customerId: string, events: readonly CustomerE
   let timers = 0;
   let evaluations = 0;
 
-  const evaluate = (cause: string | null): void => {
+  const evaluate = (cause: string | null, kind: OracleChange['cause']): void => {
     if (++evaluations > maxEvaluations) {
       throw new OracleError('TOO_MANY_EVALUATIONS', `more than ${maxEvaluations} evaluations for ${customerId}`, { customerId });
     }
     const features = featureValues(rules, applied, clock);
     const result = evaluateLabels(rules, held, features, clock);
     held = result.held;
-    for (const c of result.changes) changes.push({ customerId, ...c, effectiveAt: clock, causeEventId: cause });
+    for (const c of result.changes) changes.push({ customerId, ...c, effectiveAt: clock, causeEventId: cause, rulesVersion: rules.version, cause: kind });
+  };
+
+  /** The switch point: the new rules from here on, after the sweep's re-evaluation at the clock when it reached the customer first. */
+  const switchRules = (): void => {
+    if (!sw || switched) return;
+    switched = true;
+    rules = sw.rules;
+    referenced = referencedFeatures(rules);
+    if (sw.swept) evaluate(null, 'RULES_CHANGED');
   };
 
   /** The next due time after the clock, by trying every candidate in time order. */
@@ -124,16 +160,20 @@ export function oracleForCustomer(customerId: string, events: readonly CustomerE
     return null;
   };
 
-  const runTimersUntil = (limit: number): void => {
+  /** `beforeNew`: the timers precede an event evaluated under the new rules (or the end of the log). */
+  const runTimersUntil = (limit: number, beforeNew: boolean): void => {
     for (let due = nextDue(); due !== null && due <= limit; due = nextDue()) {
+      if (beforeNew && (sw!.timersUntil === null || due > sw!.timersUntil)) switchRules();
       clock = due;
       timers++;
-      evaluate(null);
+      evaluate(null, 'TIMER');
     }
   };
 
-  for (const event of events) {
-    if (applied.length > 0) runTimersUntil(event.occurredAt);
+  for (const [index, event] of events.entries()) {
+    const isNew = sw !== undefined && index >= sw.firstEvent;
+    if (applied.length > 0) runTimersUntil(event.occurredAt, isNew);
+    if (isNew) switchRules();
     const horizonOfIds = clock - rules.allowedLatenessMs;
     const seenAt = firstSeen.get(event.eventId);
     if (event.occurredAt < horizonOfIds) {
@@ -145,9 +185,11 @@ export function oracleForCustomer(customerId: string, events: readonly CustomerE
       firstSeen.set(event.eventId, event.occurredAt);
       clock = Math.max(clock, event.occurredAt);
     }
-    evaluate(event.eventId);
+    evaluate(event.eventId, 'EVENT');
   }
-  if (applied.length > 0) runTimersUntil(horizon);
+  if (applied.length > 0) runTimersUntil(horizon, sw !== undefined);
+  // Swept with nothing after the switch point: the sweep's evaluation is the last one.
+  if (sw?.swept) switchRules();
 
   return {
     customerId,
@@ -165,7 +207,11 @@ export function oracleForCustomer(customerId: string, events: readonly CustomerE
  * The oracle over a whole log: events grouped by customer, each customer's in the order
  * given (the per-customer order of the partitions they were read from).
  */
-export function runOracle(events: Iterable<CustomerEvent>, rules: CompiledRules, options: OracleOptions = {}): Map<string, CustomerOutcome> {
+export function runOracle(
+  events: Iterable<CustomerEvent>,
+  rules: CompiledRules,
+  options: Omit<OracleOptions, 'rulesSwitch'> & { rulesSwitch?: (customerId: string, events: readonly CustomerEvent[]) => RulesSwitch | undefined } = {},
+): Map<string, CustomerOutcome> {
   const byCustomer = new Map<string, CustomerEvent[]>();
   for (const e of events) {
     const list = byCustomer.get(e.customerId);
@@ -173,7 +219,11 @@ export function runOracle(events: Iterable<CustomerEvent>, rules: CompiledRules,
     else byCustomer.set(e.customerId, [e]);
   }
   const out = new Map<string, CustomerOutcome>();
-  for (const [customerId, list] of byCustomer) out.set(customerId, oracleForCustomer(customerId, list, rules, options));
+  const { rulesSwitch, ...common } = options;
+  for (const [customerId, list] of byCustomer) {
+    const sw = rulesSwitch?.(customerId, list);
+    out.set(customerId, oracleForCustomer(customerId, list, rules, sw ? { ...common, rulesSwitch: sw } : common));
+  }
   return out;
 }
 

@@ -4,7 +4,7 @@ export type { CommitDecision, CommitItem, OpObserver, OutboxEntry, Population, R
 export { createRedisClient, isCluster, mastersOf, parseRedisUrl } from './client';
 export type { RedisClient, RedisClientOptions, RedisTarget } from './client';
 export { FencedError, NotReplicatedError, RedisAccessError, RulesConflictError, VersionConflictError } from './errors';
-export { PartitionRulesStore, RulesChannel, readPartitionRules, type PartitionRules, type PublishedRules } from './rules-channel';
+export { PartitionRulesStore, RulesChannel, readPartitionRules, type PartitionRules, type PublishedRules, type SwitchPoint } from './rules-channel';
 export { checkRedisAccess, describeRedisAccessFailure, redactRedisUrl } from './access';
 export type { RedisAccessOptions } from './access';
 export { COMMIT, CLAIM, ACK, POPULATION_INIT } from './scripts';

@@ -18,7 +18,7 @@ import { PartitionKeys } from './keys';
  *   <prefix>:{rules}:current    hash: seq, version, hash, publishedAt, note
  *   <prefix>:{rules}:text:<seq> the rules file text of each published sequence (kept: rollback reads them)
  *   <prefix>:{rules}:log        list of "seq|version|hash|publishedAt|note", newest first
- *   <prefix>:{p<n>}:rules       hash: seq, version, switchedAt, cursor ('' = swept), swept, total
+ *   <prefix>:{p<n>}:rules       hash: seq, version, switchedAt, cursor ('' = swept), swept, total, point
  */
 export interface PublishedRules {
   /** Grows by one per deploy or rollback; 0 = the evaluators' rules file (nothing published). */
@@ -40,6 +40,19 @@ export interface PartitionRules {
   swept: number;
   /** Features that started empty at a switch (as the evaluator recorded them: feature, storageKey, until). */
   warming: Array<{ feature: string; storageKey: string; until: number | null }>;
+  /** Where the partition stood at the switch (null: not recorded, e.g. a switch by an older evaluator). */
+  point: SwitchPoint | null;
+}
+
+/**
+ * A partition's switch point, as its owner recorded it with the switch: every input record
+ * before `nextOffset` was applied under the old rules, and every timer due at or before
+ * `timersUntil` fired under them; everything after runs under the new rules. Null fields:
+ * not known to the owner (it switched before applying a batch / firing timers).
+ */
+export interface SwitchPoint {
+  nextOffset: string | null;
+  timersUntil: number | null;
 }
 
 export class RulesChannel {
@@ -119,6 +132,7 @@ export async function readPartitionRules(redis: RedisClient, keys: PartitionKeys
     cursor: h.cursor ? h.cursor : null,
     swept: Number(h.swept ?? 0),
     warming: h.warming ? (JSON.parse(h.warming) as PartitionRules['warming']) : [],
+    point: h.point ? (JSON.parse(h.point) as SwitchPoint) : null,
   };
 }
 
@@ -149,8 +163,8 @@ export class PartitionRulesStore {
   }
 
   /** Puts `seq` in force for the partition, records the features it starts empty, and starts its sweep from the first customer. */
-  async switchTo(seq: number, version: string, now: number, warming: PartitionRules['warming'] = []): Promise<void> {
-    const res = Number(await this.r.lsSwitchRules(this.keys.epoch, this.keys.rules, String(this.epoch()), seq, version, now, JSON.stringify(warming)));
+  async switchTo(seq: number, version: string, now: number, warming: PartitionRules['warming'] = [], point?: SwitchPoint): Promise<void> {
+    const res = Number(await this.r.lsSwitchRules(this.keys.epoch, this.keys.rules, String(this.epoch()), seq, version, now, JSON.stringify(warming), point ? JSON.stringify(point) : ''));
     if (res !== 1) throw new FencedError(this.keys.partition, this.epoch(), 'rules switch refused');
   }
 

@@ -169,12 +169,13 @@ return {1, seq}
 /**
  * SWITCH_RULES — the owner puts a rules sequence in force for its partition and starts the
  * sweep at SCAN cursor 0. Fenced like COMMIT: a stale owner's switch writes nothing.
- * KEYS: epoch, partition rules. ARGV: expectedEpoch, seq, version, switchedAt, warming (JSON).
+ * KEYS: epoch, partition rules. ARGV: expectedEpoch, seq, version, switchedAt, warming (JSON),
+ * switch point (JSON, optional: where the partition's input and timers stood).
  * Returns 1, or -1 when fenced.
  */
 export const SWITCH_RULES = `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
-redis.call('HSET', KEYS[2], 'seq', ARGV[2], 'version', ARGV[3], 'switchedAt', ARGV[4], 'cursor', '0', 'swept', 0, 'warming', ARGV[5])
+redis.call('HSET', KEYS[2], 'seq', ARGV[2], 'version', ARGV[3], 'switchedAt', ARGV[4], 'cursor', '0', 'swept', 0, 'warming', ARGV[5], 'point', ARGV[6] or '')
 return 1
 `;
 

@@ -103,12 +103,16 @@ interface Owned {
   warming: WarmingFeature[];
   /** The same as steps take it (`whileWarming: hold` labels wait for them). */
   warmingUntil: ReadonlyMap<string, number>;
+  /** Every timer due at or before this has fired (recorded with a switch: the fault run's oracle places it). */
+  firedUntil: number;
 }
 
 /** How far a partition's input has been applied: whether it was caught up at its last batch, and the latest event time applied. */
 interface Progress {
   caughtUp: boolean;
   eventTime: number;
+  /** The offset after the last input record applied (recorded with a switch); absent until a batch. */
+  nextOffset?: string;
 }
 
 /**
@@ -220,7 +224,7 @@ export function createEvaluator(deps: EvaluatorDeps) {
         metrics.rulesSweepActive.set({ partition: String(partition) }, inForce.cursor !== null ? 1 : 0);
         showWarming(partition, inForce.warming);
         logger.info({ partition, epoch, drained, rulesSeq: inForce.seq, rulesVersion: rules.version, sweeping: inForce.cursor !== null }, 'took partition over');
-        return { store, seq: inForce.seq, rules, cursor: inForce.cursor, switchedAt: inForce.switchedAt ?? now(), warming: inForce.warming, warmingUntil: warmingMap(inForce.warming) };
+        return { store, seq: inForce.seq, rules, cursor: inForce.cursor, switchedAt: inForce.switchedAt ?? now(), warming: inForce.warming, warmingUntil: warmingMap(inForce.warming), firedUntil: Number.NEGATIVE_INFINITY };
       });
       owned.set(partition, p);
       const mine = p;
@@ -419,7 +423,7 @@ export function createEvaluator(deps: EvaluatorDeps) {
       await sendChunked(deps.producer, new Map([[deps.topics.dlq, dead]]));
     }
     const caughtUp = !last || BigInt(batch.highWatermark) - BigInt(last.offset) - 1n <= 0n;
-    progress.set(partition, { caughtUp, eventTime });
+    progress.set(partition, { caughtUp, eventTime, ...(last ? { nextOffset: String(BigInt(last.offset) + 1n) } : {}) });
   }
 
   /**
@@ -469,7 +473,10 @@ export function createEvaluator(deps: EvaluatorDeps) {
       const horizon = await timerHorizon(partition, t);
       if (!Number.isFinite(horizon)) return;
       const due = await store.dueTimers(horizon, 500);
-      if (!due.length) return;
+      if (!due.length) {
+        o.firedUntil = Math.max(o.firedUntil, horizon);
+        return;
+      }
       const stored = await loadStates(partition, store, due.map((d) => d.customerId));
       const plans = due.map(({ customerId, dueAt }) => {
         const s = stored.get(customerId)!;
@@ -480,7 +487,10 @@ export function createEvaluator(deps: EvaluatorDeps) {
         return { customerId, loaded: s, outcome: outcomeOf([{ result, cause }], undefined, IDS_APART)!, before };
       });
       await commitAndPublish(partition, o, plans);
-      if (due.length < 500) return;
+      if (due.length < 500) {
+        o.firedUntil = Math.max(o.firedUntil, horizon); // every timer due by the horizon has fired
+        return;
+      }
     }
   }
 
@@ -500,7 +510,8 @@ export function createEvaluator(deps: EvaluatorDeps) {
     // backfills again (it replaces the keys' data, so never counts twice).
     const historySince = plan ? await backfill(partition, o, rules, plan, at) : undefined;
     const warming = warmingAfterSwitch(o.rules, rules, at, o.warming, historySince);
-    await fenced(partition, () => o.store.rules.switchTo(target, rules.version, at, warming));
+    const point = { nextOffset: progress.get(partition)?.nextOffset ?? null, timersUntil: Number.isFinite(o.firedUntil) ? o.firedUntil : null };
+    await fenced(partition, () => o.store.rules.switchTo(target, rules.version, at, warming, point));
     showWarming(partition, warming);
     logger.info({ partition, from: o.seq, fromVersion: o.rules.version, to: target, rulesVersion: rules.version }, 'rules switched; sweeping customers');
     Object.assign(o, { seq: target, rules, cursor: '0', switchedAt: at, warming, warmingUntil: warmingMap(warming) });

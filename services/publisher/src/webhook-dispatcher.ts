@@ -14,7 +14,9 @@ import {
   type ResilientRunner,
 } from '@labelstream/kafka';
 import type { Logger, Metrics } from '@labelstream/observability';
-import { WEBHOOK_DLQ_HEADERS, WEBHOOK_DLQ_REASONS, matchesLabelFilter, type WebhookDestination } from '@labelstream/publishing';
+import { PUBLIC_HEADERS, WEBHOOK_DLQ_HEADERS, WEBHOOK_DLQ_REASONS, matchesLabelFilter, type WebhookDestination } from '@labelstream/publishing';
+
+const PUBLIC_HEADER_NAMES: readonly string[] = Object.values(PUBLIC_HEADERS);
 import { PartitionInactiveError } from './errors';
 import { deliver, type AttemptReport, type DeliveryResult } from './webhook-delivery';
 
@@ -90,7 +92,9 @@ export function createWebhookDispatcher(opts: WebhookDispatcherOptions): Webhook
   }
 
   async function deadLetter(m: KafkaMessage, partition: number, reason: string, message: string, extra: Record<string, string>): Promise<void> {
-    const dl = toDeadLetter(m, { topic: opts.topic, partition }, { reason, message });
+    // A label event's own headers (ls-seq, …) are the pipeline's, not a producer's: kept, so
+    // the dead letter can be re-driven in order.
+    const dl = toDeadLetter(m, { topic: opts.topic, partition }, { reason, message }, { keepHeaders: PUBLIC_HEADER_NAMES });
     dl.headers = { ...(dl.headers as IHeaders), [WEBHOOK_DLQ_HEADERS.destination]: dest.name, ...extra };
     await sendAll(opts.producer, new Map([[dest.deadLetterTopic, [dl]]]));
     metrics.webhookDeadLetters.inc(labels);
