@@ -149,6 +149,25 @@ describe('PartitionStore', () => {
     expect((await fresh.load(['c-1'])).get('c-1')).toEqual({ version: 2, state: 'v2', dueAt: null });
   });
 
+  it('records the input offset a commit has applied up to, atomically with the states, and never for a stale owner', async () => {
+    const store = new PartitionStore(redis, prefix, 6);
+    await store.claim();
+    expect(await store.appliedOffset()).toBeNull();
+    await store.commit([{ customerId: 'c-1', expectedVersion: 0, state: 's1', decisions: [{ decision: 'd1' }], ids: { add: [['e1', 10]], horizon: 0 }, dueAt: 5 }], '42');
+    expect(await store.appliedOffset()).toBe('42');
+    // Without one (timers, sweeps, backfills): left as it was; the items' own arguments unaffected.
+    await store.commit([{ customerId: 'c-1', expectedVersion: 1, state: 's2', dueAt: null }]);
+    expect(await store.appliedOffset()).toBe('42');
+    expect((await store.load(['c-1'], { ids: true })).get('c-1')).toEqual({ version: 2, state: 's2', dueAt: null, ids: new Map([['e1', 10]]) });
+    // A version conflict or a stale owner writes nothing, the offset included.
+    await expect(store.commit([{ customerId: 'c-1', expectedVersion: 1, state: 'x', dueAt: null }], '50')).rejects.toBeInstanceOf(VersionConflictError);
+    const fresh = new PartitionStore(redis, prefix, 6);
+    await fresh.claim();
+    await expect(store.commit([{ customerId: 'c-1', expectedVersion: 2, state: 'x', dueAt: null }], '60')).rejects.toBeInstanceOf(FencedError);
+    expect(await fresh.appliedOffset()).toBe('42');
+    expect(new Set([store.keys.applied, store.keys.epoch].map((k) => k.slice(k.indexOf('{'), k.indexOf('}') + 1))).size).toBe(1);
+  });
+
   it('keeps every key of a partition in one cluster slot', async () => {
     const store = new PartitionStore(redis, prefix, 7);
     const keys = [store.keys.epoch, store.keys.seq, store.keys.outbox, store.keys.timers, store.keys.customer('c-1'), store.keys.ids('c-1'), store.keys.history, store.keys.population];

@@ -4,7 +4,10 @@
  * removes one; every partition switches once and its sweep re-evaluates every customer —
  * the exact label changes expected, each with cause RULES_CHANGED and version v2, and none
  * spurious; live events after the switch are decided under v2. Bad input: an invalid file
- * and a racing deploy are refused with nothing changed.
+ * and a racing deploy are refused with nothing changed. Backfill: a redefined filter is
+ * filled from the input's history before the sweep decides (no spurious removal, no hold
+ * needed); where the history was cut (records deleted) a new feature warms from the
+ * earliest retained event; a re-run backfill replaces what the key held.
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -12,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import Redis from 'ioredis';
 import type { LabelDecision } from '@labelstream/contracts';
-import { decodeState } from '@labelstream/engine';
+import { decodeState, encodeState } from '@labelstream/engine';
 import { PartitionKeys, RulesChannel, RulesConflictError } from '@labelstream/redis-state';
 import { loadRules } from '@labelstream/rules';
 import { collect, connectStack, testKafka, uniqueName, waitFor, type StackEnv } from '@labelstream/testkit';
@@ -33,14 +36,26 @@ labels:
   legacy: { category: custom, description: d, when: "orders >= 1" }
   big_eur: { category: value, description: d, when: "eur_1h >= 15000" }
 `;
-// threshold 10000 → 5000; loyal added; legacy removed; engaged added, on a new feature (it
-// warms up); eur_1h's filter changes (a new definition, empty) and big_eur holds meanwhile
+// threshold 10000 → 5000; loyal added; legacy removed; engaged added, on a new feature;
+// eur_1h's filter changes (a new definition: a new storage key). Both are backfilled from the
+// input's history, which is complete here (nothing deleted): neither warms up.
 const V2 = V1.replace('it-rules-v1', 'it-rules-v2')
   .replace('eur_1h: { event: purchase, agg: sum, field: amountMinorBase, window: 1h }', `eur_1h: { event: purchase, agg: sum, field: amountMinorBase, window: 1h, where: "event.currency == 'EUR'" }`)
   .replace('when: "eur_1h >= 15000" }', 'when: "eur_1h >= 15000", whileWarming: hold }')
   .replace('spend_1h >= 10000', 'spend_1h >= 5000')
   .replace('orders: { event: purchase, agg: count }', 'orders: { event: purchase, agg: count }\n  clicks_1h: { event: email_click, agg: count, window: 1h }')
   .replace('legacy: { category: custom, description: d, when: "orders >= 1" }', 'loyal: { category: behaviour, description: d, when: "orders >= 3" }\n  engaged: { category: behaviour, description: d, when: "clicks_1h >= 1" }');
+
+const B1 = `version: "it-bf-v1"
+features:
+  eur_1h: { event: purchase, agg: sum, field: amountMinorBase, window: 1h }
+  orders: { event: purchase, agg: count }
+labels:
+  big_eur: { category: value, description: d, when: "eur_1h >= 15000" }
+  repeat: { category: behaviour, description: d, when: "orders >= 2" }
+`;
+// The filter changes, with no whileWarming: hold — the labels reading it decide at once, on backfilled values.
+const B2 = B1.replace('it-bf-v1', 'it-bf-v2').replace('window: 1h }', `window: 1h, where: "event.currency == 'EUR'" }`);
 
 let env: StackEnv;
 let redis: Redis;
@@ -182,20 +197,16 @@ describe('rules rollout', () => {
       if (!why.found) throw new Error('c-b not found');
       expect(why.explanation.rulesVersion).toBe('it-rules-v2');
       expect(why.explanation.labels.filter((l) => l.held).map((l) => `${l.label}@${l.decidedUnder}`)).toEqual(['repeat@it-rules-v2', 'loyal@it-rules-v2']);
-      expect(why.warmingUp).toEqual([
-        { feature: 'eur_1h', until: expect.any(Number) },
-        { feature: 'clicks_1h', until: expect.any(Number) },
-      ]);
-      const switchedAt = (await channel.partition(why.partition)).switchedAt!;
-      expect(switchedAt).toBeGreaterThanOrEqual(t);
-      expect(why.warmingUp[0]!.until).toBe(switchedAt + 3_600_000);
+      // Backfilled from complete history: whole at once, nothing warms.
+      expect(why.warmingUp).toEqual([]);
+      expect((await channel.partition(why.partition)).switchedAt!).toBeGreaterThanOrEqual(t);
       expect(why.recentDecisions[0]).toMatchObject({ cause: 'rules changed', changes: ['-legacy (rules-changed)', '+loyal'], rules: 'it-rules-v2' });
 
-      // big_eur (whileWarming: hold) stays with c-c while its redefined feature is empty: no removal above.
+      // big_eur stays with c-c on its redefined feature's backfilled value (both purchases in EUR): no removal above.
       const cc = await explainCustomer(redis, prefix, 2, ev.evaluator.rulesOf, 'c-c', Date.now());
       if (!cc.found) throw new Error('c-c not found');
-      expect(cc.explanation.labels.find((l) => l.label === 'big_eur')).toMatchObject({ held: true, holds: true, change: null, warmingUntil: cc.warmingUp[0]!.until, decidedUnder: 'it-rules-v2' });
-      expect(cc.explanation.features.eur_1h).toBe(0);
+      expect(cc.explanation.labels.find((l) => l.label === 'big_eur')).toMatchObject({ held: true, holds: true, change: null, warmingUntil: null, decidedUnder: 'it-rules-v2' });
+      expect(cc.explanation.features.eur_1h).toBe(40000);
 
       // Status shows the rollout done; /readyz details name the version per partition.
       const status = await cli(['status', '--prefix', prefix, '--json']);
@@ -208,7 +219,8 @@ describe('rules rollout', () => {
       const metrics = await ev.metrics.registry.getSingleMetricAsString('labelstream_rules_partition_seq');
       expect(metrics).toMatch(/labelstream_rules_partition_seq\{partition="0",service="evaluator"\} 1/);
       const warm = await ev.metrics.registry.getSingleMetricAsString('labelstream_rules_feature_warm_until_seconds');
-      expect(warm).toMatch(/labelstream_rules_feature_warm_until_seconds\{partition="1",feature="clicks_1h",service="evaluator"\} \d+/);
+      expect(warm).not.toMatch(/feature=/);
+      expect(await ev.metrics.registry.getSingleMetricAsString('labelstream_rules_backfill_events_total')).toMatch(/labelstream_rules_backfill_events_total\{service="evaluator"\} 7/);
     } finally {
       await out.stop();
       await ev.stop();
@@ -239,11 +251,142 @@ describe('rules rollout', () => {
       expect(partWay.cursor).not.toBeNull();
       ev = await startEvaluator({ env, topics, rules: loadRules(V1), groupId, keyPrefix: prefix, liveRules: true, sweepRate: 1000 });
       await waitFor('the sweep done by the next owner', async () => ((await channel.partition(0)).cursor === null ? true : undefined), { timeoutMs: 60_000 });
-      await waitFor('every sweep decision', async () => ((await decisions()).filter((d) => d.cause.kind === 'RULES_CHANGED').length >= customers.length ? true : undefined), { timeoutMs: 30_000 });
-      const swept = (await decisions()).filter((d) => d.cause.kind === 'RULES_CHANGED');
+      await waitFor('every sweep decision', async () => (new Set((await decisions()).filter((d) => d.cause.kind === 'RULES_CHANGED').map((d) => d.seq)).size >= customers.length ? true : undefined), { timeoutMs: 30_000 });
+      // A decision Kafka took but whose outbox entry the stopped owner could not acknowledge is
+      // sent again by the next owner under the same sequence number (downstream dedupes by it).
+      const bySeq = new Map((await decisions()).map((d) => [d.seq, d] as const));
+      const swept = [...bySeq.values()].filter((d) => d.cause.kind === 'RULES_CHANGED');
       // Exactly one -legacy per customer, under v2: none lost, none twice across the hand-over.
       expect(swept.map((d) => d.customerId).sort()).toEqual(customers);
       for (const d of swept) expect(describeChanges(d)).toBe(`${d.customerId} RULES_CHANGED it-rules-v2 -legacy(rules-changed)`);
+    } finally {
+      await out.stop();
+      await ev.stop();
+    }
+  });
+
+  it('backfills a redefined filter from the input history (no spurious removal), and a feature the history does not cover warms', async () => {
+    const topics = await makeTopics(env, 1);
+    const prefix = uniqueName('it-rr3');
+    // A new 2h feature, once the input's history no longer reaches back 2h: it warms, and big_2h holds meanwhile.
+    const B3 = B2.replace('it-bf-v2', 'it-bf-v3')
+      .replace('orders: { event: purchase, agg: count }', `orders: { event: purchase, agg: count }\n  eur_2h: { event: purchase, agg: sum, field: amountMinorBase, window: 2h, where: "event.currency == 'EUR'" }`)
+      .replace('repeat: {', 'big_2h: { category: value, description: d, when: "eur_2h >= 15000", whileWarming: hold }\n  repeat: {');
+    const usd = (c: string, at: number, amount: number) => {
+      const e = purchaseEvent(c, at, amount);
+      return { ...e, purchase: { ...e.purchase!, currency: 'USD' } };
+    };
+    const ev = await startEvaluator({ env, topics, rules: loadRules(B1), groupId: uniqueName('it-rr3-g'), keyPrefix: prefix, liveRules: true });
+    const out = await collect(testKafka(env), [topics.decisions]);
+    const decisions = async (): Promise<LabelDecision[]> => decodeDecisions(env, out.messages.map((m) => m.value));
+    const channel = new RulesChannel(redis, prefix);
+    try {
+      const t = Date.now();
+      await produceEvents(env, topics.customerEvents, [
+        purchaseEvent('b-x', t, 20000),
+        purchaseEvent('b-x', t + 1, 20000),
+        purchaseEvent('b-y', t, 10000),
+        usd('b-y', t + 1, 10000),
+        purchaseEvent('b-z', t, 1000),
+      ]);
+      await waitFor('the v1 decisions', async () => ((await decisions()).length >= 3 ? true : undefined), { timeoutMs: 30_000 });
+      expect((await decisions()).map(describeChanges).sort()).toEqual([
+        'b-x EVENT it-bf-v1 +big_eur(enter)',
+        'b-x EVENT it-bf-v1 +repeat(enter)',
+        'b-y EVENT it-bf-v1 +big_eur(enter) +repeat(enter)',
+      ]);
+
+      await channel.publish(B2, { version: 'it-bf-v2', hash: loadRules(B2).hash }, 0, Date.now());
+      await waitFor('switched and swept', async () => {
+        const p = await channel.partition(0);
+        return p.seq === 1 && p.cursor === null ? p : undefined;
+      }, { timeoutMs: 30_000 });
+      await waitFor('the v2 sweep decision', async () => ((await decisions()).length >= 4 ? true : undefined), { timeoutMs: 30_000 });
+      // Exactly one change: b-y's USD purchase no longer counts. b-x keeps big_eur (without the
+      // backfill its redefined feature would start empty and remove it).
+      expect((await decisions()).slice(3).map(describeChanges)).toEqual(['b-y RULES_CHANGED it-bf-v2 -big_eur(exit)']);
+      expect((await channel.partition(0)).warming).toEqual([]);
+      const bx = await explainCustomer(redis, prefix, 1, ev.evaluator.rulesOf, 'b-x', Date.now());
+      if (!bx.found) throw new Error('b-x not found');
+      expect(bx.explanation.features.eur_1h).toBe(40000);
+      expect(bx.warmingUp).toEqual([]);
+
+      // The history now starts at b-w's purchase: everything before it is deleted from the input.
+      const admin = testKafka(env).admin();
+      await admin.connect();
+      const before = Date.now();
+      await produceEvents(env, topics.customerEvents, [purchaseEvent('b-w', Date.now(), 20000)]);
+      const produced = Date.now();
+      await admin.fetchTopicMetadata({ topics: [topics.customerEvents] }); // deleteTopicRecords needs the partition leaders
+      await admin.deleteTopicRecords({ topic: topics.customerEvents, partitions: [{ partition: 0, offset: '5' }] });
+      await admin.disconnect();
+      await waitFor('b-w decided', async () => ((await decisions()).length >= 5 ? true : undefined), { timeoutMs: 30_000 });
+      expect(describeChanges((await decisions())[4]!)).toBe('b-w EVENT it-bf-v2 +big_eur(enter)');
+      const count = (await decisions()).length;
+
+      await channel.publish(B3, { version: 'it-bf-v3', hash: loadRules(B3).hash }, 1, Date.now());
+      const p = await waitFor('switched to v3 and swept', async () => {
+        const q = await channel.partition(0);
+        return q.seq === 2 && q.cursor === null ? q : undefined;
+      }, { timeoutMs: 30_000 });
+      // eur_2h warms until the earliest retained event + 2h (not the switch + 2h: the backfill reached back to b-w).
+      expect(p.warming.map((w) => w.feature)).toEqual(['eur_2h']);
+      const until = p.warming[0]!.until!;
+      expect(until).toBeGreaterThanOrEqual(before + 7_200_000);
+      expect(until).toBeLessThanOrEqual(produced + 7_200_000);
+      expect(until).toBeLessThan(p.switchedAt! + 7_200_000);
+      const bw = await explainCustomer(redis, prefix, 1, ev.evaluator.rulesOf, 'b-w', Date.now());
+      if (!bw.found) throw new Error('b-w not found');
+      // b-w's purchase is in the retained history: backfilled; big_2h holds its state (not held) while warming.
+      expect(bw.explanation.features.eur_2h).toBe(20000);
+      expect(bw.warmingUp).toEqual([{ feature: 'eur_2h', until }]);
+      expect(bw.explanation.labels.find((l) => l.label === 'big_2h')).toMatchObject({ held: false, warmingUntil: until });
+      const bx3 = await explainCustomer(redis, prefix, 1, ev.evaluator.rulesOf, 'b-x', Date.now());
+      if (!bx3.found) throw new Error('b-x not found');
+      expect(bx3.explanation.features.eur_2h).toBe(0); // its purchases were deleted from the history
+      const warm = await ev.metrics.registry.getSingleMetricAsString('labelstream_rules_feature_warm_until_seconds');
+      expect(warm).toContain(`labelstream_rules_feature_warm_until_seconds{partition="0",feature="eur_2h",service="evaluator"} ${until / 1000}`);
+      // No label change from v3: big_2h holds while warming, nothing else changed.
+      expect((await decisions()).length).toBe(count);
+    } finally {
+      await out.stop();
+      await ev.stop();
+    }
+  });
+
+  it('a backfill re-run (after a crash before its switch) replaces what the new feature held: never counts twice', async () => {
+    const topics = await makeTopics(env, 1);
+    const prefix = uniqueName('it-rr4');
+    const groupId = uniqueName('it-rr4-g');
+    let ev = await startEvaluator({ env, topics, rules: loadRules(B1), groupId, keyPrefix: prefix, liveRules: true });
+    const out = await collect(testKafka(env), [topics.decisions]);
+    const decisions = async (): Promise<LabelDecision[]> => decodeDecisions(env, out.messages.map((m) => m.value));
+    const channel = new RulesChannel(redis, prefix);
+    try {
+      const t = Date.now();
+      await produceEvents(env, topics.customerEvents, [purchaseEvent('r-x', t, 20000), purchaseEvent('r-x', t + 1, 20000)]);
+      await waitFor('the v1 decisions', async () => ((await decisions()).length >= 2 ? true : undefined), { timeoutMs: 30_000 });
+      await ev.stop();
+      // What a backfill that crashed before its switch leaves: the new key already filled (here, wrongly).
+      const key = new PartitionKeys(prefix, 0).customer('r-x');
+      const raw = (await redis.get(key))!;
+      const bar = raw.indexOf('|');
+      const state = decodeState(raw.slice(bar + 1));
+      const feature = loadRules(B2).features.find((f) => f.name === 'eur_1h')!;
+      state.f[feature.storageKey] = { k: 'w', b: [[Math.floor(t / feature.bucketMs), 999_999]] };
+      await redis.set(key, `${raw.slice(0, bar)}|${encodeState(state, { idsApart: true })}`);
+      ev = await startEvaluator({ env, topics, rules: loadRules(B1), groupId, keyPrefix: prefix, liveRules: true });
+      await channel.publish(B2, { version: 'it-bf-v2', hash: loadRules(B2).hash }, 0, Date.now());
+      await waitFor('switched and swept', async () => {
+        const p = await channel.partition(0);
+        return p.seq === 1 && p.cursor === null ? p : undefined;
+      }, { timeoutMs: 30_000 });
+      const rx = await explainCustomer(redis, prefix, 1, ev.evaluator.rulesOf, 'r-x', Date.now());
+      if (!rx.found) throw new Error('r-x not found');
+      expect(rx.explanation.features.eur_1h).toBe(40000);
+      expect(rx.explanation.rulesVersion).toBe('it-bf-v2');
+      // Nothing to decide: r-x keeps big_eur and repeat.
+      expect((await decisions()).map(describeChanges)).toEqual(['r-x EVENT it-bf-v1 +big_eur(enter)', 'r-x EVENT it-bf-v1 +repeat(enter)']);
     } finally {
       await out.stop();
       await ev.stop();

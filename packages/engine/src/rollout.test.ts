@@ -138,6 +138,18 @@ labels:
     expect(w[0]!.storageKey).toBe(filtered.features[0]!.storageKey);
   });
 
+  it('after a backfill: a window the history covers is whole at once, one it does not warms from the earliest retained event', () => {
+    // Complete history (nothing ever deleted): nothing warms, not even a lifetime feature.
+    expect(warmingAfterSwitch(base, filtered, T0, [], Number.NEGATIVE_INFINITY)).toEqual([]);
+    // History back to 100 days before the switch: the 90d window is covered, the lifetime count is not.
+    expect(warmingAfterSwitch(base, filtered, T0, [], T0 - 100 * DAY).map((x) => [x.feature, x.until])).toEqual([['orders', null]]);
+    // History back to 30 days: the 90d window is covered 60 days after the switch.
+    expect(warmingAfterSwitch(base, filtered, T0, [], T0 - 30 * DAY).map((x) => [x.feature, x.until])).toEqual([
+      ['spend_90d', T0 + 60 * DAY],
+      ['orders', null],
+    ]);
+  });
+
   it('carries earlier warm-ups that the next rules still read, until their window is covered', () => {
     const first = warmingAfterSwitch(base, filtered, T0);
     const next = loadRules(`version: "v3"${filteredText.replace('orders >= 2', 'orders >= 3')}`);

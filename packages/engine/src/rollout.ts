@@ -148,12 +148,22 @@ export interface WarmingFeature {
  * The features still warming up once a partition switches from `previous` to `next` at
  * `switchedAt`: those the switch starts empty, plus those of earlier switches (`carried`)
  * that `next` still reads under the same storage key and whose window is not covered yet.
- * Labels reading them decide on partial history until `until` (no backfill yet).
+ *
+ * `historySince` says how far back the backfill of the new keys reached (see
+ * backfill.ts): the time of the earliest retained event, or `-Infinity` when the history
+ * is complete (nothing was ever deleted from the partition). A feature whose window it
+ * covers is whole at once and not listed; one it does not cover warms until
+ * `historySince + window` (a lifetime one: for ever). Undefined: no backfill, every new
+ * feature warms until `switchedAt + window`.
  */
-export function warmingAfterSwitch(previous: CompiledRules, next: CompiledRules, switchedAt: number, carried: readonly WarmingFeature[] = []): WarmingFeature[] {
+export function warmingAfterSwitch(previous: CompiledRules, next: CompiledRules, switchedAt: number, carried: readonly WarmingFeature[] = [], historySince?: number): WarmingFeature[] {
   const keyOf = new Map(next.features.map((f) => [f.name, f.storageKey] as const));
-  const started = compareRules(previous, next).features.map((f) => ({ feature: f.name, storageKey: keyOf.get(f.name) ?? '', until: f.historyMs === null ? null : switchedAt + f.historyMs }));
-  const fresh = new Set(started.map((w) => w.feature));
+  const from = historySince === undefined ? switchedAt : Math.min(historySince, switchedAt);
+  const changed = compareRules(previous, next).features;
+  const started = changed
+    .filter((f) => !(from === Number.NEGATIVE_INFINITY || (f.historyMs !== null && from <= switchedAt - f.historyMs)))
+    .map((f) => ({ feature: f.name, storageKey: keyOf.get(f.name) ?? '', until: f.historyMs === null ? null : from + f.historyMs }));
+  const fresh = new Set(changed.map((f) => f.name));
   const still = carried.filter((w) => !fresh.has(w.feature) && keyOf.get(w.feature) === w.storageKey && (w.until === null || w.until > switchedAt));
   return [...still, ...started];
 }

@@ -16,6 +16,9 @@
  *   <prefix>:{p<n>}:rules        hash: the rules version in force for the partition and its
  *                                re-evaluation sweep (seq, version, switchedAt, cursor, swept;
  *                                see rules-channel.ts)
+ *   <prefix>:{p<n>}:applied      the input offset the committed states have applied up to (exclusive),
+ *                                written by the commit of each batch: where a rules switch's backfill
+ *                                stops reading history
  *   <prefix>:{p<n>}:c:<customer> "<version>|<engine state>"
  *   <prefix>:{p<n>}:d:<customer> sorted set: the customer's dedupe event ids scored by occurredAt,
  *                                those of the lateness horizon only (state layout 3 keeps them
@@ -31,6 +34,7 @@ export class PartitionKeys {
   readonly history: string;
   readonly population: string;
   readonly rules: string;
+  readonly applied: string;
 
   constructor(readonly prefix: string, readonly partition: number) {
     this.tag = `${prefix}:{p${partition}}`;
@@ -41,6 +45,7 @@ export class PartitionKeys {
     this.history = `${this.tag}:history`;
     this.population = `${this.tag}:pop`;
     this.rules = `${this.tag}:rules`;
+    this.applied = `${this.tag}:applied`;
   }
 
   customer(customerId: string): string {

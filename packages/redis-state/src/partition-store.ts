@@ -242,9 +242,11 @@ export class PartitionStore {
 
   /**
    * Commits the items atomically: all or none, and only while this store still owns the
-   * partition. Returns, per item, the sequence numbers assigned to its decisions.
+   * partition. Returns, per item, the sequence numbers assigned to its decisions. With
+   * `appliedOffset` (a batch's last offset + 1), records in the same step that the states
+   * now hold every input event before it ({@link appliedOffset}).
    */
-  async commit(items: readonly CommitItem[]): Promise<number[][]> {
+  async commit(items: readonly CommitItem[], appliedOffset?: string): Promise<number[][]> {
     if (!items.length) return [];
     const keys = [this.keys.epoch, this.keys.seq, this.keys.outbox, this.keys.timers, this.keys.history, this.keys.population];
     const args: Array<string | number> = [String(this.epoch), items.length, this.opts.historyCap ?? DEFAULT_HISTORY_CAP];
@@ -260,6 +262,10 @@ export class PartitionStore {
       }
       for (const [id, t] of add) args.push(id, t);
       for (const [field, delta] of pop) args.push(field, delta);
+    }
+    if (appliedOffset !== undefined) {
+      keys.push(this.keys.applied);
+      args.push(appliedOffset);
     }
     const res = await this.timed('commit', () => this.replicated(this.r.lsCommit(keys.length, ...keys, ...args)));
     const status = Number(res[0]);
@@ -311,6 +317,15 @@ export class PartitionStore {
 
   async outboxLength(): Promise<number> {
     return this.redis.xlen(this.keys.outbox);
+  }
+
+  /**
+   * The input offset the committed states have applied up to (exclusive), as the last
+   * batch commit recorded it; null when no commit recorded one (nothing applied yet, or
+   * states written by an evaluator older than the record).
+   */
+  async appliedOffset(): Promise<string | null> {
+    return this.redis.get(this.keys.applied);
   }
 
   /** Customers whose due time is at or before `now`, earliest first. */

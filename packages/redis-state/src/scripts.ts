@@ -9,13 +9,16 @@
  * their next due times scheduled and their recent-decision history updated.
  *
  * KEYS: epoch, seq, outbox, timers, history, population, then per item: customer state key,
- *       customer ids key
+ *       customer ids key, then (with an applied offset) the partition's applied-offset key
  * ARGV: expectedEpoch, itemCount, historyCap, then per item:
  *       customerId, expectedVersion, newState, dueAt ('' = none), idsHorizon ('' = leave the
  *       ids key alone), decisionCount, idCount, populationCount,
  *       then per decision (oldest first): decision, historyEntry ('' = none),
  *       then per new id: eventId, occurredAt,
- *       then per population change: field (a label, or '~none'), delta
+ *       then per population change: field (a label, or '~none'), delta,
+ *       then, optionally, the input offset these states have applied up to (exclusive)
+ * Applied offset: where the backfill of a rules switch stops reading the partition's history
+ * (the states hold every event before it); written in the same atomic step as the states.
  * Ids: the new ones are added to the customer's sorted set, then every id older than the
  * horizon is removed (an empty sorted set is deleted by Redis).
  * History: the hash field of the customer holds its last `historyCap` entries, newest first,
@@ -46,6 +49,7 @@ for i = 1, n do
   versions[i] = ver
   a = a + 8 + 2 * tonumber(ARGV[a + 5]) + 2 * tonumber(ARGV[a + 6]) + 2 * tonumber(ARGV[a + 7])
 end
+if ARGV[a] then redis.call('SET', KEYS[#KEYS], ARGV[a]) end
 local out = {1}
 for i = 1, n do
   a = starts[i]

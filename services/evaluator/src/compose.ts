@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import type { Producer } from 'kafkajs';
 import type { EvaluatorConfig } from '@labelstream/config';
-import { checkKafkaAccess, createBacklogProbe, createKafka, createProducer, createResilientRunner, ensureTopics, Registry } from '@labelstream/kafka';
+import { checkKafkaAccess, createBacklogProbe, createKafka, createProducer, createResilientRunner, ensureTopics, readPartitionHistory, Registry } from '@labelstream/kafka';
 import type { Logger, Metrics } from '@labelstream/observability';
 import { checkRedisAccess, createRedisClient, RulesChannel, type RedisClient } from '@labelstream/redis-state';
 import { loadRules, type CompiledRules } from '@labelstream/rules';
@@ -88,6 +88,8 @@ export async function composeEvaluator(config: EvaluatorConfig, deps: EvaluatorD
     rulesChannel: new RulesChannel(redis, config.redis.keyPrefix),
     rulesPollMs: config.rulesPollMs,
     sweepPerSecond: config.sweepPerSecond,
+    // A rules switch that adds or redefines a feature fills it from the input's retained history.
+    history: (range, onRecords) => readPartitionHistory(kafka, { topic: config.topics.customerEvents, ...range }, onRecords, { groupIdPrefix: `${config.groupId}-backfill` }),
   });
   await evaluator.init();
 

@@ -1,8 +1,8 @@
-import type { Message, Producer } from 'kafkajs';
+import type { KafkaMessage, Message, Producer } from 'kafkajs';
 import { customerEventType, labelDecisionType, subjectFor, COMPATIBILITY, type CustomerEvent, type LabelDecision } from '@labelstream/contracts';
-import { attachIds, compactIds, decodeState, evaluateAt, idEntries, reevaluate, switchTarget, toEngineEvent, warmingAfterSwitch, warmingMap, type EngineEvent, type WarmingFeature } from '@labelstream/engine';
+import { attachIds, backfillPlan, compactIds, decodeState, encodeState, evaluateAt, foldHistory, idEntries, mergeBackfill, reevaluate, switchTarget, toEngineEvent, warmingAfterSwitch, warmingMap, type BackfillFold, type BackfillPlan, type EngineEvent, type WarmingFeature } from '@labelstream/engine';
 import type { CompiledRules } from '@labelstream/rules';
-import { AdapterError, chunkMessages, isRetriable, sendChunked, toDeadLetter, type BacklogProbe, type Batch, type BatchContext, type Registry } from '@labelstream/kafka';
+import { AdapterError, chunkMessages, isRetriable, sendChunked, toDeadLetter, type BacklogProbe, type Batch, type BatchContext, type HistoryReach, type Registry } from '@labelstream/kafka';
 import type { Logger, Metrics } from '@labelstream/observability';
 import { FencedError, PartitionKeys, PartitionStore, readPopulation, type CommitItem, type RedisClient, type ReplicaWait, type RulesChannel } from '@labelstream/redis-state';
 import { KeyedMutex } from './ownership';
@@ -46,7 +46,15 @@ export interface EvaluatorDeps {
   rulesPollMs?: number;
   /** Customers per second this instance's re-evaluation sweeps may take, all partitions together (default 2000). */
   sweepPerSecond?: number;
+  /**
+   * Reads a partition's retained input history (labels.customer-events.v1), for the backfill
+   * of the features a rules switch adds. Absent: no backfill, such features start empty.
+   */
+  history?: HistoryReader;
 }
+
+/** Reads the retained records of one input partition from `sinceMs` (null: the log start) up to `until` (exclusive; null: the end). */
+export type HistoryReader = (range: { partition: number; sinceMs: number | null; until: string | null }, onRecords: (records: KafkaMessage[]) => Promise<void>) => Promise<HistoryReach>;
 
 /**
  * States are changed in place (no copy per event): they belong to the state cache, and a
@@ -150,6 +158,8 @@ export function createEvaluator(deps: EvaluatorDeps) {
     now,
   });
   const flapWindowMs = deps.flapWindowMs ?? 24 * 3_600_000;
+  /** Backfills running, per partition: their progress (for `/readyz`) and when they end. */
+  const backfills = new Map<number, { done: Promise<void>; events: number; customers: number; startedAt: number }>();
   /** Population series exported per partition (label names), so a revoked partition's are removed. */
   const exported = new Map<number, Set<string>>();
 
@@ -253,7 +263,7 @@ export function createEvaluator(deps: EvaluatorDeps) {
    * due time and every decision on the way — in one atomic, fenced Redis call, then
    * publishes the decisions.
    */
-  async function commitAndPublish(partition: number, { store, rules }: Owned, plans: Plan[]): Promise<void> {
+  async function commitAndPublish(partition: number, { store, rules }: Owned, plans: Plan[], appliedOffset?: string): Promise<void> {
     if (!plans.length) return;
     const categoryOfLabel = categoryOf(rules);
     const decidedAt = now();
@@ -289,7 +299,7 @@ export function createEvaluator(deps: EvaluatorDeps) {
     if (hasDecisions) undelivered.add(partition);
     let seqs: number[][];
     try {
-      seqs = await fenced(partition, () => store.commit(items));
+      seqs = await fenced(partition, () => store.commit(items, appliedOffset));
     } catch (err) {
       cache.drop(partition);
       throw err;
@@ -351,6 +361,11 @@ export function createEvaluator(deps: EvaluatorDeps) {
   async function handleBatch(batch: Batch, ctx: BatchContext): Promise<void> {
     const { partition } = batch;
     const o = await own(partition);
+    // A backfill holds the partition (its live events wait): keep the membership alive meanwhile.
+    for (let b = backfills.get(partition); b; b = backfills.get(partition)) {
+      await ctx.heartbeat();
+      await Promise.race([b.done, new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
+    }
     await mutex.run(partition, () => applyBatch(partition, o, batch, ctx).catch((err: unknown) => {
       cache.drop(partition); // a failed commit's outcome is unknown
       throw err;
@@ -401,11 +416,12 @@ export function createEvaluator(deps: EvaluatorDeps) {
       plans.push({ customerId, loaded: s, outcome, before });
     }
     if (!ctx.isActive()) throw new OwnershipLostError(partition, new Error('revoked mid-batch'));
-    await commitAndPublish(partition, o, plans);
+    const last = batch.messages[batch.messages.length - 1];
+    // The states now hold every event up to the batch's last: where a backfill stops reading.
+    await commitAndPublish(partition, o, plans, last ? String(BigInt(last.offset) + 1n) : undefined);
     if (dead.length) {
       await sendChunked(deps.producer, new Map([[deps.topics.dlq, dead]]));
     }
-    const last = batch.messages[batch.messages.length - 1];
     const caughtUp = !last || BigInt(batch.highWatermark) - BigInt(last.offset) - 1n <= 0n;
     progress.set(partition, { caughtUp, eventTime, ...(last ? { nextOffset: String(BigInt(last.offset) + 1n) } : {}) });
   }
@@ -489,7 +505,11 @@ export function createEvaluator(deps: EvaluatorDeps) {
     if (target === null) return;
     const rules = await rollout.rules(target);
     const at = now();
-    const warming = warmingAfterSwitch(o.rules, rules, at, o.warming);
+    const plan = deps.history ? backfillPlan(o.rules, rules) : null;
+    // Before the switch: a crash half-way leaves the old rules in force, and the next owner
+    // backfills again (it replaces the keys' data, so never counts twice).
+    const historySince = plan ? await backfill(partition, o, rules, plan, at) : undefined;
+    const warming = warmingAfterSwitch(o.rules, rules, at, o.warming, historySince);
     const point = { nextOffset: progress.get(partition)?.nextOffset ?? null, timersUntil: Number.isFinite(o.firedUntil) ? o.firedUntil : null };
     await fenced(partition, () => o.store.rules.switchTo(target, rules.version, at, warming, point));
     showWarming(partition, warming);
@@ -498,6 +518,75 @@ export function createEvaluator(deps: EvaluatorDeps) {
     cache.drop(partition); // states were decoded for the old rules' plan
     metrics.rulesPartitionSeq.set({ partition: String(partition) }, target);
     metrics.rulesSweepActive.set({ partition: String(partition) }, 1);
+  }
+
+  /**
+   * Fills the storage keys `plan` adds from the partition's retained input history, before
+   * the switch to `rules`: reads the history from `at` − the longest window (all of it for
+   * a lifetime feature) up to the offset the states have applied (recorded by each batch
+   * commit), folds each customer's events into only those keys as live processing would
+   * have, then puts the result in every stored state of the partition (SCAN; a customer
+   * with no event in the history gets the keys emptied) through the fenced commit, with no
+   * decision: the sweep that follows decides, under the new rules. Runs under the
+   * partition's mutex, so its live events wait until it is done (bounded by the history's
+   * size); other partitions go on. Returns how far back the history reached (see
+   * {@link warmingAfterSwitch}).
+   */
+  async function backfill(partition: number, o: Owned, rules: CompiledRules, plan: BackfillPlan, at: number): Promise<number> {
+    let release!: () => void;
+    const entry = { done: new Promise<void>((r) => (release = r)), events: 0, customers: 0, startedAt: at };
+    backfills.set(partition, entry);
+    metrics.rulesBackfillActive.set({ partition: String(partition) }, 1);
+    const t0 = now();
+    try {
+      const until = await o.store.appliedOffset();
+      const folds = new Map<string, BackfillFold>();
+      const reach = await deps.history!({ partition, sinceMs: plan.historyMs === null ? null : at - plan.historyMs, until }, async (records) => {
+        const byCustomer = new Map<string, EngineEvent[]>();
+        for (const m of records) {
+          let ev: CustomerEvent;
+          try {
+            ev = deps.registry.decodeIfLoaded<CustomerEvent>(m.value, customerEventType) ?? (await deps.registry.decode<CustomerEvent>(m.value, customerEventType));
+          } catch (err) {
+            if (isRetriable(err)) throw err;
+            continue; // dead-lettered when it was live: it never counted
+          }
+          const e = toEngineEvent(ev);
+          const list = byCustomer.get(e.customerId);
+          if (list) list.push(e);
+          else byCustomer.set(e.customerId, [e]);
+        }
+        for (const [customerId, events] of byCustomer) folds.set(customerId, foldHistory(folds.get(customerId), events, rules, plan.keys));
+        entry.events += records.length;
+        metrics.rulesBackfillEvents.inc(records.length);
+      });
+      let cursor = '0';
+      do {
+        const step = await o.store.scanCustomers(cursor, 1000);
+        cursor = step.cursor;
+        const customers = [...new Set(step.customers)];
+        if (!customers.length) continue;
+        const stored = await o.store.load(customers);
+        const items: CommitItem[] = [];
+        for (const customerId of customers) {
+          const s = stored.get(customerId)!;
+          if (!s.state) continue;
+          const state = decodeState(s.state);
+          if (!mergeBackfill(state, folds.get(customerId), rules, plan.keys)) continue;
+          // The layout it had: a state holding its ids (layout 2) keeps them.
+          items.push({ customerId, expectedVersion: s.version, state: encodeState(state, idEntries(state).length > 0 ? undefined : { idsApart: true }), dueAt: s.dueAt });
+        }
+        if (items.length) await fenced(partition, () => o.store.commit(items));
+        entry.customers += items.length;
+      } while (cursor !== '0');
+      logger.info({ partition, rulesVersion: rules.version, events: reach.records, customers: entry.customers, from: reach.from, to: reach.end, complete: reach.since === Number.NEGATIVE_INFINITY, ms: now() - t0 }, 'features backfilled from history');
+      return reach.since;
+    } finally {
+      cache.drop(partition);
+      backfills.delete(partition);
+      metrics.rulesBackfillActive.set({ partition: String(partition) }, 0);
+      release();
+    }
   }
 
   /** Features warming up per partition, as metrics (the previous ones of the partition removed). */
@@ -602,7 +691,9 @@ export function createEvaluator(deps: EvaluatorDeps) {
         timerRuns.delete(p);
       }
     });
-    void Promise.all(work).finally(() => {
+    // The next tick does not wait for a long run (a backfill): the partitions that are done
+    // go on firing their timers; `timerRuns` keeps one run per partition at a time.
+    void Promise.race([Promise.all(work), new Promise((resolve) => setTimeout(resolve, deps.timerPollMs).unref())]).finally(() => {
       if (!stopped) timer = setTimeout(tick, deps.timerPollMs);
     });
   }
@@ -645,10 +736,11 @@ export function createEvaluator(deps: EvaluatorDeps) {
     },
     /** For `/readyz`: the newest published rules and, per owned partition, the sequence in force and whether it is sweeping. */
     rulesStatus: () => {
-      const partitions: Record<string, { seq: number; version: string; sweeping: boolean }> = {};
+      const partitions: Record<string, { seq: number; version: string; sweeping: boolean; backfill?: { events: number; customers: number; since: string } }> = {};
       for (const p of [...claimed].sort((a, b) => a - b)) {
         const o = settled.get(p);
-        if (o) partitions[p] = { seq: o.seq, version: o.rules.version, sweeping: o.cursor !== null };
+        const b = backfills.get(p);
+        if (o) partitions[p] = { seq: o.seq, version: o.rules.version, sweeping: o.cursor !== null, ...(b ? { backfill: { events: b.events, customers: b.customers, since: new Date(b.startedAt).toISOString() } } : {}) };
       }
       return { published: rollout.published(), partitions };
     },

@@ -47,7 +47,7 @@ describe('formatDiff', () => {
       'labels added:    loyal',
       'labels removed:  legacy (holders lose them, reason rules-changed)',
       'feature clicks_14d added: needs 2w of history, read by engaged',
-      '  warming up: clicks_14d starts empty; full from 2026-12-21T00:00:00.000Z',
+      '  clicks_14d: backfilled from the input topic at the switch; if it holds less than 2w, warming up until 2026-12-21T00:00:00.000Z at the latest',
       '',
       'customers: 10 scanned, 3 would change',
       'label      enter     leave  examples',

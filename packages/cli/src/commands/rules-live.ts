@@ -145,7 +145,7 @@ export interface DiffReport {
   to: { version: string };
   rules: RulesComparison;
   customers: DiffSummary;
-  /** Features that start empty, with when they are full if no backfill fills them. */
+  /** New or redefined features (backfilled at the switch), with when they are full at the latest, should the input topic hold none of their history. */
   warmingUp: Array<{ feature: string; history: string; fullFrom: string | null }>;
   sweep: { perSecond: number; instances: number; estimatedMs: number };
 }
@@ -210,7 +210,13 @@ export function formatDiff(r: DiffReport): string {
   if (c.labelsChanged.length) lines.push(`labels changed:  ${c.labelsChanged.join(', ')}`);
   if (c.windowsChanged.length) lines.push(`windows changed: ${c.windowsChanged.join(', ')} (stored buckets reused)`);
   for (const f of c.features) lines.push(`feature ${f.name} ${f.change}: needs ${f.history} of history, read by ${f.readBy.join(', ')}`);
-  for (const w of r.warmingUp) lines.push(`  warming up: ${w.feature} starts empty; full from ${w.fullFrom ?? 'never (lifetime)'}`);
+  // The dry run does not read the input topic: it names the worst case the backfill leaves.
+  for (const w of r.warmingUp)
+    lines.push(
+      w.fullFrom === null
+        ? `  ${w.feature}: backfilled from the input topic at the switch; if the topic ever deleted events, warming up for ever (lifetime)`
+        : `  ${w.feature}: backfilled from the input topic at the switch; if it holds less than ${w.history}, warming up until ${w.fullFrom} at the latest`,
+    );
   lines.push('');
   lines.push(`customers: ${r.customers.customers} scanned, ${r.customers.changed} would change${r.customers.unreadable ? `, ${r.customers.unreadable} unreadable` : ''}`);
   const names = Object.keys(r.customers.labels);
