@@ -4,7 +4,8 @@
 # storefront into the raw topics, and shows label changes as they happen with a periodic
 # summary. Ctrl-C stops everything it started.
 #
-#   DEMO_RATE=200 DEMO_CUSTOMERS=500 DEMO_DURATION=0 (forever) DEMO_RULES=rules/demo.yaml
+#   DEMO_RATE=200 DEMO_CUSTOMERS=500 DEMO_DURATION=0 (forever; else a number and a unit: 90s, 5m)
+#   DEMO_RULES=rules/demo.yaml
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -49,14 +50,16 @@ start ingest 9464 node services/ingest/dist/main.js
 start evaluator 9465 node services/evaluator/dist/main.js
 start publisher 9466 node services/publisher/dist/main.js
 
+i=0
 for svc in ingest:9464 evaluator:9465 publisher:9466; do
-  name=${svc%%:*}; port=${svc##*:}
+  name=${svc%%:*}; port=${svc##*:}; pid=${pids[$i]}; i=$((i + 1))
   ok=no
   for _ in $(seq 1 120); do
     if curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1; then ok=yes; break; fi
+    kill -0 "$pid" 2>/dev/null || break # it exited (e.g. invalid configuration): no point waiting
     sleep 0.5
   done
-  if [ $ok = no ]; then echo "$name did not become ready within 60 s; last log lines:"; tail -n 30 "$LOGS/$name.log"; exit 1; fi
+  if [ $ok = no ]; then echo "$name did not become ready; last log lines:"; tail -n 30 "$LOGS/$name.log"; exit 1; fi
 done
 
 cat <<MSG
@@ -76,6 +79,14 @@ MSG
 node packages/cli/dist/main.js generate --rate "${DEMO_RATE:-200}" --customers "${DEMO_CUSTOMERS:-500}" \
   --duration "${DEMO_DURATION:-0}" --seed "${DEMO_SEED:-42}" --malformed-ratio 0.01 >>"$LOGS/generator.log" 2>&1 &
 pids+=($!)
+# A generator that refuses its options (e.g. DEMO_DURATION=100: a duration needs a unit,
+# 100s) exits at once: say so instead of showing an idle pipeline.
+sleep 2
+if ! kill -0 "${pids[-1]}" 2>/dev/null; then
+  echo "the demo's event generator stopped at once; its log ($LOGS/generator.log) says:"
+  head -n 3 "$LOGS/generator.log"
+  exit 1
+fi
 
 if [ -n "${DEMO_DURATION:-}" ] && [ "${DEMO_DURATION}" != 0 ]; then
   timeout --signal=INT "${DEMO_DURATION}" node packages/cli/dist/main.js watch || true
