@@ -510,7 +510,10 @@ export function createEvaluator(deps: EvaluatorDeps) {
     // backfills again (it replaces the keys' data, so never counts twice).
     const historySince = plan ? await backfill(partition, o, rules, plan, at) : undefined;
     const warming = warmingAfterSwitch(o.rules, rules, at, o.warming, historySince);
-    const point = { nextOffset: progress.get(partition)?.nextOffset ?? null, timersUntil: Number.isFinite(o.firedUntil) ? o.firedUntil : null };
+    // Where the input stood at the switch: this owner's last applied batch, else (a new owner
+    // that has applied nothing yet) the offset the committed states record they applied up to.
+    const nextOffset = progress.get(partition)?.nextOffset ?? (await o.store.appliedOffset());
+    const point = { nextOffset, timersUntil: Number.isFinite(o.firedUntil) ? o.firedUntil : null };
     await fenced(partition, () => o.store.rules.switchTo(target, rules.version, at, warming, point));
     showWarming(partition, warming);
     logger.info({ partition, from: o.seq, fromVersion: o.rules.version, to: target, rulesVersion: rules.version }, 'rules switched; sweeping customers');
