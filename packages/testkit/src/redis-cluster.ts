@@ -7,6 +7,7 @@ import { execFile } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { waitFor } from './wait';
 
 const run = promisify(execFile);
 const SCRIPT = join(__dirname, '..', '..', '..', 'deploy', 'local', 'cluster.sh');
@@ -73,14 +74,16 @@ export class LocalRedisCluster {
     const pid = await this.pid(port);
     if (!pid) throw new Error(`no redis-server runs on :${port}`);
     process.kill(pid, 'SIGKILL');
-    for (;;) {
+    const gone = (): boolean => {
       try {
         process.kill(pid, 0);
+        return false;
       } catch {
-        return pid;
+        return true;
       }
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    };
+    await waitFor(`redis-server :${port} (pid ${pid}) to be gone after kill -9`, gone, { timeoutMs: 10_000, intervalMs: 20 });
+    return pid;
   }
 
   /** Starts the node on `port` again on its data; it rejoins the cluster (a replaced master as a replica). */
