@@ -207,9 +207,9 @@ describe('graceful shutdown and overload', () => {
     const progress = async (s: RunningService, name: string, min: number) =>
       waitFor(`${s.name} to have consumed ${min}`, async () => metricSum(await s.metrics(), name) >= min, { timeoutMs: 120_000, intervalMs: 200 });
     let ingest = await start(p, 'ingest');
-    // The evaluator starts behind a backlog of canonical events, so that it is still working
-    // through one when it is stopped (started together, a fast evaluator can keep up with ingest).
-    await progress(ingest, 'labelstream_events_consumed_total', 12_000);
+    // The evaluator starts behind the whole backlog of canonical events, so that it is still
+    // working through it when it is stopped (started earlier, a fast evaluator keeps up with ingest).
+    await progress(ingest, 'labelstream_events_consumed_total', 30_000);
     let evaluator = await start(p, 'evaluator');
     let publisher = await start(p, 'publisher');
 
