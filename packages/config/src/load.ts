@@ -246,6 +246,8 @@ export interface EvaluatorConfig extends CommonConfig {
   rulesPollMs: number;
   /** Customers per second this instance re-evaluates after a rules switch, all its partitions together. */
   sweepPerSecond: number;
+  /** Customers whose backfill folds one pass holds in memory (a rules switch that adds or redefines a feature); more take more passes over the history. */
+  backfillMaxCustomers: number;
 }
 
 export function loadEvaluatorConfig(env: Env): EvaluatorConfig {
@@ -268,6 +270,7 @@ export function loadEvaluatorConfig(env: Env): EvaluatorConfig {
       LABEL_FLAP_WINDOW: envDuration('24h'),
       EVALUATOR_RULES_POLL: envDuration('1s'),
       EVALUATOR_SWEEP_RATE: envInt(2000, 1, 1_000_000),
+      EVALUATOR_BACKFILL_MAX_CUSTOMERS: envInt(100_000, 1, 50_000_000),
     },
     env,
   );
@@ -284,6 +287,7 @@ export function loadEvaluatorConfig(env: Env): EvaluatorConfig {
     flapWindowMs: e.LABEL_FLAP_WINDOW,
     rulesPollMs: e.EVALUATOR_RULES_POLL,
     sweepPerSecond: e.EVALUATOR_SWEEP_RATE,
+    backfillMaxCustomers: e.EVALUATOR_BACKFILL_MAX_CUSTOMERS,
   };
 }
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { loadRules, type CompiledRules } from '@labelstream/rules';
-import { backfillPlan, foldHistory, mergeBackfill } from './backfill';
+import { backfillPlan, customerHash, foldHistory, inShard, mergeBackfill, runBackfill, type BackfillFold, type BackfillIo } from './backfill';
 import { applyEvents, evaluateAt } from './engine';
 import { DAY, HOUR, MIN, purchase, T0 } from './fixtures.test-helper';
 import type { EngineEvent } from './event';
@@ -128,5 +128,92 @@ describe('a backfill equals live processing under the new rules', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('runBackfill: passes of bounded memory', () => {
+  const plan = backfillPlan(before, web)!;
+  const key = keysOf(web, 'spend_90d');
+
+  /** A partition in memory: its history (in log order, read in pages of `page`) and its stored customers. */
+  function partition(history: readonly EngineEvent[], stored: readonly string[], page: number) {
+    const applied = new Map<string, BackfillFold | undefined>();
+    let reads = 0;
+    const io: BackfillIo<{ since: number }> = {
+      async readHistory(keep, onEvents) {
+        reads++;
+        for (let i = 0; i < history.length; i += page) await onEvents(history.slice(i, i + page).filter((e) => keep(e.customerId) || i % 2 === 0));
+        return { since: Number.NEGATIVE_INFINITY };
+      },
+      async scanCustomers(cursor) {
+        const at = Number(cursor);
+        const next = at + 7 >= stored.length ? '0' : String(at + 7);
+        return { cursor: next, customers: stored.slice(at, at + 7) };
+      },
+      async apply(customers, folds) {
+        for (const c of customers) {
+          if (applied.has(c)) throw new Error(`${c} applied twice`);
+          applied.set(c, folds.get(c));
+        }
+      },
+    };
+    return { io, applied, reads: () => reads };
+  }
+
+  const customerEvents = (n: number, perCustomer: number): EngineEvent[] => {
+    const out: EngineEvent[] = [];
+    for (let i = 0; i < perCustomer; i++) for (let c = 0; c < n; c++) out.push({ ...purchase(`e${c}-${i}`, T0 + i * HOUR, { amountMinorBase: 100 * (c + 1), channel: i % 2 ? 'WEB' : 'MARKETPLACE' }), customerId: `c${c}` });
+    return out;
+  };
+
+  it('shards divide the customers exactly, and a split shard into its two halves', () => {
+    const ids = Array.from({ length: 500 }, (_, i) => `c${i}`);
+    for (const id of ids) {
+      const h = customerHash(id);
+      expect(inShard(id, { index: 0, of: 1 })).toBe(true);
+      expect([0, 1, 2, 3].filter((index) => inShard(id, { index, of: 4 }))).toEqual([h & 3]);
+      expect(inShard(id, { index: 1, of: 2 })).toBe(inShard(id, { index: 1, of: 4 }) || inShard(id, { index: 3, of: 4 }));
+    }
+    expect(customerHash('c1')).toBe(customerHash('c1'));
+  });
+
+  it('folds every stored customer once, with the folds of one unbounded pass, holding at most the bound', async () => {
+    const history = customerEvents(120, 5);
+    const stored = [...Array.from({ length: 120 }, (_, i) => `c${i}`), 'quiet-1', 'quiet-2'];
+    const whole = partition(history, stored, 50);
+    const one = await runBackfill(whole.io, web, plan.keys, { maxCustomers: 1000 });
+    expect(one.passes).toBe(1);
+    expect(one.peakCustomers).toBe(120);
+
+    const bounded = partition(history, stored, 50);
+    const passes: number[] = [];
+    const run = await runBackfill(bounded.io, web, plan.keys, { maxCustomers: 25, onPass: (p) => passes.push(p.customers) });
+    expect(run.peakCustomers).toBeLessThanOrEqual(25);
+    expect(run.passes).toBeGreaterThanOrEqual(5);
+    expect(bounded.reads()).toBe(run.passes);
+    expect(passes.reduce((a, b) => a + b, 0)).toBe(120);
+    expect([...bounded.applied.keys()].sort()).toEqual([...stored].sort());
+    for (const c of stored) expect(bounded.applied.get(c)?.f[key]).toEqual(whole.applied.get(c)?.f[key]);
+    expect(bounded.applied.get('quiet-1')).toBeUndefined();
+    expect(bounded.applied.get('c7')?.f[key]).toBeDefined();
+  });
+
+  it('whatever the bound and the pages, each customer gets what live processing under the new rules holds', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 30 }), fc.integer({ min: 1, max: 4 }), async (bound, page, perCustomer) => {
+        const history = customerEvents(30, perCustomer);
+        const p = partition(history, Array.from({ length: 30 }, (_, i) => `c${i}`), page);
+        await runBackfill(p.io, web, plan.keys, { maxCustomers: bound });
+        for (let c = 0; c < 30; c++) {
+          const mine = history.filter((e) => e.customerId === `c${c}`);
+          expect(p.applied.get(`c${c}`)?.f[key]).toEqual(live(mine, web).f[key]);
+        }
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('refuses a bound below one customer', async () => {
+    await expect(runBackfill(partition([], [], 1).io, web, plan.keys, { maxCustomers: 0 })).rejects.toThrow(RangeError);
   });
 });

@@ -109,3 +109,123 @@ export function mergeBackfill(state: CustomerState, fold: BackfillFold | undefin
   }
   return changed;
 }
+
+/**
+ * The customers one backfill pass folds: those whose {@link customerHash} modulo `of` (a
+ * power of two) is `index`. Splitting a shard gives (index, 2·of) and (index + of, 2·of):
+ * the shards of a run always divide the customers exactly, whichever ones were split.
+ */
+export interface Shard {
+  readonly index: number;
+  readonly of: number;
+}
+
+/** FNV-1a over the id's UTF-16 code units: stable across processes and releases (a shard is a pure function of the id). */
+export function customerHash(customerId: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < customerId.length; i++) {
+    h ^= customerId.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+export function inShard(customerId: string, shard: Shard): boolean {
+  return shard.of === 1 || (customerHash(customerId) & (shard.of - 1)) === shard.index;
+}
+
+/** The I/O of {@link runBackfill}: one partition's input history and its stored customers. */
+export interface BackfillIo<R extends { readonly since: number }> {
+  /**
+   * Reads the partition's history once (the same range on every call), handing its events
+   * to `onEvents` batch by batch in log order, awaited. Events of customers `keep` refuses
+   * may be left out (before decoding, when the record's key tells the customer): the driver
+   * drops them anyway. Returns how far back it reached (`since`, as the evaluator's
+   * warm-up reads it: −Infinity when complete).
+   */
+  readHistory(keep: (customerId: string) => boolean, onEvents: (events: readonly EngineEvent[]) => Promise<void> | void): Promise<R>;
+  /** One page of the partition's stored customers: cursor '0' starts, a returned '0' ends (duplicates allowed, as SCAN gives). */
+  scanCustomers(cursor: string): Promise<{ readonly cursor: string; readonly customers: readonly string[] }>;
+  /**
+   * Puts the backfill of a page of stored customers (every one of the pass's shard) in
+   * place: `folds.get(id)` undefined means the customer has no event in the history, and the
+   * plan's keys are emptied ({@link mergeBackfill} does both).
+   */
+  apply(customers: readonly string[], folds: ReadonlyMap<string, BackfillFold>): Promise<void>;
+}
+
+export interface BackfillOptions {
+  /**
+   * At most this many customers' folds in memory at once. A pass that would hold more
+   * splits its shard in two, keeps folding the half it is in (whose folds are complete so
+   * far) and leaves the other half to a later pass, which reads the history again. So
+   * memory is bounded by this, whatever the partition's size; the price of a small bound is
+   * one more read of the history per split.
+   */
+  readonly maxCustomers: number;
+  /** After each pass: which shard it folded, how many customers it held. */
+  readonly onPass?: (pass: { shard: Shard; customers: number }) => void;
+}
+
+export interface BackfillRun<R> {
+  /** The reach of the pass that reached least far back (the retention may move between passes). */
+  readonly reach: R;
+  readonly passes: number;
+  /** The most folds held at once. */
+  readonly peakCustomers: number;
+}
+
+/** Shards are never split past this: ids colliding in this many hash bits go over the bound rather than loop. */
+const MAX_SHARDS = 1 << 20;
+
+/**
+ * A backfill of one partition in passes of bounded memory (see {@link BackfillOptions}):
+ * each pass reads the whole history folding only its shard's customers
+ * ({@link foldHistory}), then scans the stored customers and applies the folds of those in
+ * the shard. Applying replaces the keys' data, so a run cut short (a crash) and run again
+ * gives the same states. The folds of a customer are those of live processing, since a
+ * customer's events are folded in log order within one pass.
+ */
+export async function runBackfill<R extends { readonly since: number }>(io: BackfillIo<R>, rules: CompiledRules, keys: ReadonlySet<string>, opts: BackfillOptions): Promise<BackfillRun<R>> {
+  if (!(opts.maxCustomers >= 1)) throw new RangeError(`maxCustomers must be at least 1, got ${opts.maxCustomers}`);
+  const todo: Shard[] = [{ index: 0, of: 1 }];
+  let reach: R | undefined;
+  let passes = 0;
+  let peak = 0;
+  for (let shard = todo.pop(); shard; shard = todo.pop()) {
+    let current: Shard = shard;
+    const folds = new Map<string, BackfillFold>();
+    const keep = (id: string) => inShard(id, current);
+    const got = await io.readHistory(keep, (events) => {
+      const byCustomer = new Map<string, EngineEvent[]>();
+      for (const e of events) {
+        if (!keep(e.customerId)) continue;
+        const list = byCustomer.get(e.customerId);
+        if (list) list.push(e);
+        else byCustomer.set(e.customerId, [e]);
+      }
+      for (const [id, list] of byCustomer) {
+        if (!keep(id)) continue; // its half was left for later by a split in this batch
+        folds.set(id, foldHistory(folds.get(id), list, rules, keys));
+        if (folds.size > opts.maxCustomers && current.of < MAX_SHARDS) {
+          // Split: keep the lower half (its folds are whole so far), leave the upper half for later.
+          todo.push({ index: current.index + current.of, of: current.of * 2 });
+          current = { index: current.index, of: current.of * 2 };
+          for (const held of folds.keys()) if (!inShard(held, current)) folds.delete(held);
+        }
+      }
+      peak = Math.max(peak, folds.size);
+    });
+    passes++;
+    if (reach === undefined || got.since > reach.since) reach = got;
+    let cursor = '0';
+    do {
+      const page = await io.scanCustomers(cursor);
+      cursor = page.cursor;
+      const mine = [...new Set(page.customers)].filter(keep);
+      if (mine.length) await io.apply(mine, folds);
+    } while (cursor !== '0');
+    opts.onPass?.({ shard: current, customers: folds.size });
+  }
+  return { reach: reach!, passes, peakCustomers: peak };
+}

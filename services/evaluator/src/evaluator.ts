@@ -1,6 +1,6 @@
 import type { KafkaMessage, Message, Producer } from 'kafkajs';
 import { customerEventType, labelDecisionType, subjectFor, COMPATIBILITY, type CustomerEvent, type LabelDecision } from '@labelstream/contracts';
-import { attachIds, backfillPlan, compactIds, decodeState, encodeState, evaluateAt, foldHistory, idEntries, mergeBackfill, reevaluate, switchTarget, toEngineEvent, warmingAfterSwitch, warmingMap, type BackfillFold, type BackfillPlan, type EngineEvent, type WarmingFeature } from '@labelstream/engine';
+import { attachIds, backfillPlan, compactIds, decodeState, encodeState, evaluateAt, idEntries, mergeBackfill, reevaluate, runBackfill, switchTarget, toEngineEvent, warmingAfterSwitch, warmingMap, type BackfillIo, type BackfillPlan, type EngineEvent, type WarmingFeature } from '@labelstream/engine';
 import type { CompiledRules } from '@labelstream/rules';
 import { AdapterError, chunkMessages, isRetriable, sendChunked, toDeadLetter, type BacklogProbe, type Batch, type BatchContext, type HistoryReach, type Registry } from '@labelstream/kafka';
 import type { Logger, Metrics } from '@labelstream/observability';
@@ -51,6 +51,8 @@ export interface EvaluatorDeps {
    * of the features a rules switch adds. Absent: no backfill, such features start empty.
    */
   history?: HistoryReader;
+  /** EVALUATOR_BACKFILL_MAX_CUSTOMERS: customers whose backfill folds one pass holds in memory; more take more passes over the history (see `runBackfill`). */
+  backfillMaxCustomers: number;
 }
 
 /** Reads the retained records of one input partition from `sinceMs` (null: the log start) up to `until` (exclusive; null: the end). */
@@ -159,7 +161,7 @@ export function createEvaluator(deps: EvaluatorDeps) {
   });
   const flapWindowMs = deps.flapWindowMs ?? 24 * 3_600_000;
   /** Backfills running, per partition: their progress (for `/readyz`) and when they end. */
-  const backfills = new Map<number, { done: Promise<void>; events: number; customers: number; startedAt: number }>();
+  const backfills = new Map<number, { done: Promise<void>; events: number; customers: number; passes: number; startedAt: number }>();
   /** Population series exported per partition (label names), so a revoked partition's are removed. */
   const exported = new Map<number, Set<string>>();
 
@@ -537,52 +539,55 @@ export function createEvaluator(deps: EvaluatorDeps) {
    */
   async function backfill(partition: number, o: Owned, rules: CompiledRules, plan: BackfillPlan, at: number): Promise<number> {
     let release!: () => void;
-    const entry = { done: new Promise<void>((r) => (release = r)), events: 0, customers: 0, startedAt: at };
+    const entry = { done: new Promise<void>((r) => (release = r)), events: 0, customers: 0, passes: 0, startedAt: at };
     backfills.set(partition, entry);
     metrics.rulesBackfillActive.set({ partition: String(partition) }, 1);
     const t0 = now();
     try {
       const until = await o.store.appliedOffset();
-      const folds = new Map<string, BackfillFold>();
-      const reach = await deps.history!({ partition, sinceMs: plan.historyMs === null ? null : at - plan.historyMs, until }, async (records) => {
-        const byCustomer = new Map<string, EngineEvent[]>();
-        for (const m of records) {
-          let ev: CustomerEvent;
-          try {
-            ev = deps.registry.decodeIfLoaded<CustomerEvent>(m.value, customerEventType) ?? (await deps.registry.decode<CustomerEvent>(m.value, customerEventType));
-          } catch (err) {
-            if (isRetriable(err)) throw err;
-            continue; // dead-lettered when it was live: it never counted
+      const range = { partition, sinceMs: plan.historyMs === null ? null : at - plan.historyMs, until };
+      const io: BackfillIo<HistoryReach> = {
+        readHistory: (keep, onEvents) =>
+          deps.history!(range, async (records) => {
+            const events: EngineEvent[] = [];
+            for (const m of records) {
+              // The input is keyed by customer: another shard's records are not even decoded.
+              if (m.key && !keep(m.key.toString())) continue;
+              let ev: CustomerEvent;
+              try {
+                ev = deps.registry.decodeIfLoaded<CustomerEvent>(m.value, customerEventType) ?? (await deps.registry.decode<CustomerEvent>(m.value, customerEventType));
+              } catch (err) {
+                if (isRetriable(err)) throw err;
+                continue; // dead-lettered when it was live: it never counted
+              }
+              events.push(toEngineEvent(ev));
+            }
+            await onEvents(events);
+            entry.events += records.length;
+            metrics.rulesBackfillEvents.inc(records.length);
+          }),
+        scanCustomers: (cursor) => o.store.scanCustomers(cursor, 1000),
+        apply: async (customers, folds) => {
+          const stored = await o.store.load([...customers]);
+          const items: CommitItem[] = [];
+          for (const customerId of customers) {
+            const s = stored.get(customerId)!;
+            if (!s.state) continue;
+            const state = decodeState(s.state);
+            if (!mergeBackfill(state, folds.get(customerId), rules, plan.keys)) continue;
+            // The layout it had: a state holding its ids (layout 2) keeps them.
+            items.push({ customerId, expectedVersion: s.version, state: encodeState(state, idEntries(state).length > 0 ? undefined : { idsApart: true }), dueAt: s.dueAt });
           }
-          const e = toEngineEvent(ev);
-          const list = byCustomer.get(e.customerId);
-          if (list) list.push(e);
-          else byCustomer.set(e.customerId, [e]);
-        }
-        for (const [customerId, events] of byCustomer) folds.set(customerId, foldHistory(folds.get(customerId), events, rules, plan.keys));
-        entry.events += records.length;
-        metrics.rulesBackfillEvents.inc(records.length);
-      });
-      let cursor = '0';
-      do {
-        const step = await o.store.scanCustomers(cursor, 1000);
-        cursor = step.cursor;
-        const customers = [...new Set(step.customers)];
-        if (!customers.length) continue;
-        const stored = await o.store.load(customers);
-        const items: CommitItem[] = [];
-        for (const customerId of customers) {
-          const s = stored.get(customerId)!;
-          if (!s.state) continue;
-          const state = decodeState(s.state);
-          if (!mergeBackfill(state, folds.get(customerId), rules, plan.keys)) continue;
-          // The layout it had: a state holding its ids (layout 2) keeps them.
-          items.push({ customerId, expectedVersion: s.version, state: encodeState(state, idEntries(state).length > 0 ? undefined : { idsApart: true }), dueAt: s.dueAt });
-        }
-        if (items.length) await fenced(partition, () => o.store.commit(items));
-        entry.customers += items.length;
-      } while (cursor !== '0');
-      logger.info({ partition, rulesVersion: rules.version, events: reach.records, customers: entry.customers, from: reach.from, to: reach.end, complete: reach.since === Number.NEGATIVE_INFINITY, ms: now() - t0 }, 'features backfilled from history');
+          if (items.length) await fenced(partition, () => o.store.commit(items));
+          entry.customers += items.length;
+        },
+      };
+      const run = await runBackfill(io, rules, plan.keys, { maxCustomers: deps.backfillMaxCustomers, onPass: () => entry.passes++ });
+      const { reach } = run;
+      logger.info(
+        { partition, rulesVersion: rules.version, events: entry.events, customers: entry.customers, passes: run.passes, peakCustomers: run.peakCustomers, from: reach.from, to: reach.end, complete: reach.since === Number.NEGATIVE_INFINITY, ms: now() - t0 },
+        'features backfilled from history',
+      );
       return reach.since;
     } finally {
       cache.drop(partition);
@@ -739,11 +744,11 @@ export function createEvaluator(deps: EvaluatorDeps) {
     },
     /** For `/readyz`: the newest published rules and, per owned partition, the sequence in force and whether it is sweeping. */
     rulesStatus: () => {
-      const partitions: Record<string, { seq: number; version: string; sweeping: boolean; backfill?: { events: number; customers: number; since: string } }> = {};
+      const partitions: Record<string, { seq: number; version: string; sweeping: boolean; backfill?: { events: number; customers: number; passes: number; since: string } }> = {};
       for (const p of [...claimed].sort((a, b) => a - b)) {
         const o = settled.get(p);
         const b = backfills.get(p);
-        if (o) partitions[p] = { seq: o.seq, version: o.rules.version, sweeping: o.cursor !== null, ...(b ? { backfill: { events: b.events, customers: b.customers, since: new Date(b.startedAt).toISOString() } } : {}) };
+        if (o) partitions[p] = { seq: o.seq, version: o.rules.version, sweeping: o.cursor !== null, ...(b ? { backfill: { events: b.events, customers: b.customers, passes: b.passes, since: new Date(b.startedAt).toISOString() } } : {}) };
       }
       return { published: rollout.published(), partitions };
     },
