@@ -17,6 +17,8 @@
  *   compression the throughput phase once per codec of our producers (none, lz4, zstd): CPU and broker bytes per event
  *   timers      a second pipeline with short-window rules; lateness of time-based changes
  *   memory      Redis bytes per customer at growing customer counts
+ *   backfill    a rules deploy that redefines a feature, on the throughput phase's states and
+ *               history: backfill time and memory, one pass against passes of bounded memory
  */
 const fs = require('node:fs');
 const path = require('node:path');
@@ -32,6 +34,7 @@ const { latency, curve } = require('./lib/phase-latency.cjs');
 const { compression } = require('./lib/phase-compression.cjs');
 const { timers } = require('./lib/phase-timers.cjs');
 const { memory } = require('./lib/phase-memory.cjs');
+const { backfill } = require('./lib/phase-backfill.cjs');
 const { redisCeiling } = require('./lib/phase-redis.cjs');
 const { targets, table, writeResults } = require('./lib/report.cjs');
 const { TMP, stopAll } = require('./lib/services.cjs');
@@ -181,6 +184,13 @@ async function main() {
     if (has('memory')) {
       log(`memory: Redis bytes per customer at ${opts.memorySizes.map((n) => n.toLocaleString('en')).join(', ')} customers`);
       result.phases.memory = await memory({ redis, opts, names: memNames, templatesFrom: mainNames, log });
+    }
+    if (has('backfill')) {
+      log('backfill: a rules deploy redefines spend_90d on the throughput phase\'s states; one pass, then passes of bounded memory');
+      // One evaluator takes every partition: the main pipeline leaves first.
+      if (svcs) await stopPipeline(svcs);
+      svcs = undefined;
+      result.phases.backfill = await backfill({ env, names: mainNames, opts, redis, log, tag: `${runId}-main` });
     }
   } catch (err) {
     failed = err;

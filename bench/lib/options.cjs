@@ -7,7 +7,7 @@
 const { parseArgs } = require('node:util');
 const pkgs = require('./pkgs.cjs');
 
-const PHASES = ['redis', 'preload', 'baseline', 'throughput', 'latency', 'curve', 'scaling', 'compression', 'timers', 'memory'];
+const PHASES = ['redis', 'preload', 'baseline', 'throughput', 'latency', 'curve', 'scaling', 'compression', 'timers', 'memory', 'backfill'];
 
 const FULL = {
   events: 1_000_000,
@@ -174,7 +174,8 @@ function parseOptions(argv) {
   const quick = values.quick === true;
   const o = { ...(quick ? QUICK : FULL), quick, phases: [...PHASES], profile: values.profile === true, keep: values.keep === true, note: '', seed: 7 };
   for (const [flag, set] of Object.entries(VALUED)) if (values[flag] !== undefined) set(o, values[flag], `--${flag}`);
-  // The baseline and throughput phases read what the preload wrote.
+  // The backfill phase works on what the throughput phase left; that one, and the baseline, read what the preload wrote.
+  if (o.phases.includes('backfill') && !o.phases.includes('throughput')) o.phases.splice(o.phases.indexOf('backfill'), 0, 'throughput');
   if ((o.phases.includes('baseline') || o.phases.includes('throughput')) && !o.phases.includes('preload')) o.phases.unshift('preload');
   return o;
 }

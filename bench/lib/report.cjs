@@ -66,6 +66,10 @@ function table(r) {
   for (const r of p.compression?.runs ?? []) {
     rows.push([`compression ${r.codec}`, `services ${r.services_cpu_us_per_event} µs CPU/event, kafka ${r.cpu_us_per_event.kafka ?? '?'} µs, broker ${r.broker_bytes_per_event_total ?? '?'} B/event on our topics, ${num(r.end_to_end_events_per_s)} ev/s`, '', '']);
   }
+  for (const b of p.backfill?.runs ?? []) {
+    rows.push([`backfill, ${b.variant} (≤ ${num(b.max_customers)} customers/pass)`, `${b.seconds} s, ${b.passes} passes, at most ${num(b.peak_folds)} folds held, ${num(b.records_per_s)} history records/s, peak RSS ${b.peak_rss_mb_before} -> ${b.peak_rss_mb_after} MB`, '', '']);
+  }
+  if (p.backfill?.fold_heap_bytes) rows.push([`  heap per customer fold (${p.backfill.fold_events_per_customer} events)`, num(p.backfill.fold_heap_bytes, ' B'), '', '']);
   for (const c of p.curve?.points ?? []) {
     rows.push([`latency curve at ${num(c.offered_rate)} ev/s p50 / p99`, `${num(c.p50)} / ${num(c.p99)} ms${c.saturated ? ' (saturated)' : ''}`, '', '']);
   }

@@ -514,6 +514,8 @@ export function createEvaluator(deps: EvaluatorDeps) {
     const warming = warmingAfterSwitch(o.rules, rules, at, o.warming, historySince);
     // Where the input stood at the switch: this owner's last applied batch, else (a new owner
     // that has applied nothing yet) the offset the committed states record they applied up to.
+    // Not the recorded offset alone: a batch with nothing to store (only duplicates or late
+    // events) commits nothing, so the record lags behind such a batch.
     const nextOffset = progress.get(partition)?.nextOffset ?? (await o.store.appliedOffset());
     const point = { nextOffset, timersUntil: Number.isFinite(o.firedUntil) ? o.firedUntil : null };
     await fenced(partition, () => o.store.rules.switchTo(target, rules.version, at, warming, point));
