@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DEFAULT_TOPICS } from '@labelstream/contracts';
-import { DURATION_GRAMMAR, parseDuration } from '@labelstream/duration';
+import { DURATION_GRAMMAR, formatDuration, parseDuration } from '@labelstream/duration';
+import { DEFAULT_RETRY_BOUNDS, DEFAULT_SESSION_TIMEOUT_MS } from '@labelstream/kafka';
 
 /** `true`/`false`/`1`/`0`/`yes`/`no` (case-insensitive). */
 export const envBool = (fallback: boolean) =>
@@ -110,14 +111,15 @@ export const commonEnv = {
     .transform((v) => (v === '' ? undefined : v))
     .refine((v) => v === undefined || v.length >= 16, 'must be at least 16 characters'),
   SHUTDOWN_TIMEOUT: envDuration('10s'),
-  CONSUMER_RETRY_BUDGET: envDuration('5m'),
-  CONSUMER_MAX_RETRIES: envInt(100, 1, 1_000_000),
+  // The consumer runner's own defaults: a service and a runner built without them agree.
+  CONSUMER_RETRY_BUDGET: envDuration(formatDuration(DEFAULT_RETRY_BOUNDS.budgetMs)),
+  CONSUMER_MAX_RETRIES: envInt(DEFAULT_RETRY_BOUNDS.maxAttempts, 1, 1_000_000),
   /**
    * How long the group waits for a silent member before giving its partitions to others:
    * the time a crashed (SIGKILLed, OOM-killed) instance's partitions stand still. Members
-   * heartbeat every tenth of it, between slices too.
+   * heartbeat every tenth of it, between slices too. Default: the runner's ({@link DEFAULT_SESSION_TIMEOUT_MS}).
    */
-  CONSUMER_SESSION_TIMEOUT: envDuration('8s'),
+  CONSUMER_SESSION_TIMEOUT: envDuration(formatDuration(DEFAULT_SESSION_TIMEOUT_MS)),
   DECODE_MAX_DEPTH: envInt(32, 4, 1000),
   DECODE_MAX_ITEMS: envInt(100_000, 1, 10_000_000),
   TOPIC_PARTITIONS: envInt(6, 1, 10_000),

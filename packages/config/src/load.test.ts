@@ -1,3 +1,4 @@
+import { DEFAULT_RETRY_BOUNDS, DEFAULT_SESSION_TIMEOUT_MS } from '@labelstream/kafka';
 import { ConfigError, loadEvaluatorConfig, loadIngestConfig, loadPublisherConfig } from './index';
 
 const base = { KAFKA_BROKERS: '127.0.0.1:9092', SCHEMA_REGISTRY_URL: 'http://127.0.0.1:8081/apis/ccompat/v7' };
@@ -48,6 +49,15 @@ describe('config', () => {
     expect(d.consumerRetry).toEqual({ maxAttempts: 7, budgetMs: 90_000 });
     expect(d.decodeLimits).toEqual({ maxDepth: 16, maxItems: 500 });
     expect(issuesOf(() => loadPublisherConfig({ ...base, CONSUMER_MAX_RETRIES: '0' }))).toEqual(['CONSUMER_MAX_RETRIES']);
+  });
+
+  it("defaults the consumer's session timeout and retry bounds to the runner's own (8 s, as the README says)", () => {
+    const c = loadIngestConfig(base);
+    expect(c.consumerSessionTimeoutMs).toBe(DEFAULT_SESSION_TIMEOUT_MS);
+    expect(c.consumerSessionTimeoutMs).toBe(8000);
+    expect(c.consumerRetry).toEqual(DEFAULT_RETRY_BOUNDS);
+    expect(loadPublisherConfig({ ...base, CONSUMER_SESSION_TIMEOUT: '6s' }).consumerSessionTimeoutMs).toBe(6000);
+    expect(issuesOf(() => loadPublisherConfig({ ...base, CONSUMER_SESSION_TIMEOUT: '8000' }))).toEqual(['CONSUMER_SESSION_TIMEOUT']);
   });
 
   it('names every missing or invalid variable at once', () => {

@@ -44,6 +44,10 @@ export interface ConsumerRunnerOptions {
    * belongs in the handler.
    */
   onAssignment?: (assignment: Record<string, number[]>) => Promise<void> | void;
+  /**
+   * How long the group waits for a silent member before giving its partitions to others
+   * (default {@link DEFAULT_SESSION_TIMEOUT_MS}); the member heartbeats every tenth of it.
+   */
   sessionTimeoutMs?: number;
   maxBytesPerPartition?: number;
   /**
@@ -75,6 +79,23 @@ export interface ConsumerRunnerOptions {
 export interface RetryBounds {
   maxAttempts?: number;
   budgetMs?: number;
+}
+
+/**
+ * Default consumer group session timeout, and the services' (`CONSUMER_SESSION_TIMEOUT`):
+ * the time a crashed member's partitions stand still before others take them over. 8 s
+ * keeps that, plus the replacement's join, within the 10 s recovery target with a margin
+ * (docs/RELIABILITY.md); the broker refuses less than 6 s (`group.min.session.timeout.ms`).
+ */
+export const DEFAULT_SESSION_TIMEOUT_MS = 8000;
+
+/**
+ * kafkajs' session timeout and heartbeat interval for a session timeout (default
+ * {@link DEFAULT_SESSION_TIMEOUT_MS}): several heartbeats per session, so that one late
+ * heartbeat does not expel the member — a tenth of it, within 0.3–3 s.
+ */
+export function groupTimings(sessionTimeoutMs = DEFAULT_SESSION_TIMEOUT_MS): { sessionTimeout: number; heartbeatInterval: number } {
+  return { sessionTimeout: sessionTimeoutMs, heartbeatInterval: Math.max(300, Math.min(3000, Math.floor(sessionTimeoutMs / 10))) };
 }
 
 /** Defaults of {@link RetryBounds}: long enough to ride out broker and Redis restarts. */
@@ -127,9 +148,7 @@ export function createConsumerRunner(opts: ConsumerRunnerOptions): ConsumerRunne
   const commitIntervalMs = opts.commitIntervalMs ?? 1000;
   const consumer = opts.kafka.consumer({
     groupId: opts.groupId,
-    sessionTimeout: opts.sessionTimeoutMs ?? 10_000,
-    // Several heartbeats per session timeout, so one late heartbeat does not expel the member.
-    heartbeatInterval: Math.max(300, Math.min(3000, Math.floor((opts.sessionTimeoutMs ?? 10_000) / 10))),
+    ...groupTimings(opts.sessionTimeoutMs),
     maxBytesPerPartition: opts.maxBytesPerPartition ?? 4 * 1024 * 1024,
     maxBytes: 32 * 1024 * 1024,
     maxWaitTimeInMs: 100,

@@ -6,7 +6,7 @@ export { Registry, isConfluentFramed, schemaIdOf } from './registry';
 export { avroDecodeError, AvroBoundsError, checkAvroBounds, DEFAULT_AVRO_DECODE_LIMITS } from './avro-bounds';
 export type { AvroDecodeLimits } from './avro-bounds';
 export type { RegistryConnection } from './registry';
-export { createConsumerRunner, DEFAULT_RETRY_BOUNDS } from './consumer';
+export { createConsumerRunner, DEFAULT_RETRY_BOUNDS, DEFAULT_SESSION_TIMEOUT_MS } from './consumer';
 export { createResilientRunner, DEFAULT_REJOIN_BOUNDS, rejoinAllowed } from './resilient-runner';
 export type { RejoinBounds, ResilientRunner, ResilientRunnerOptions } from './resilient-runner';
 export type { Batch, BatchContext, BatchHandler, ConsumerRunner, ConsumerRunnerOptions, RetryBounds } from './consumer';

@@ -9,6 +9,17 @@ export const LABEL_EVENTS_ENV: readonly EnvVar[] = [
   ['SCHEMA_REGISTRY_URL', 'default for --registry'],
 ];
 
+/** The variables {@link colorOutput} reads: every command that calls it lists them. */
+export const COLOR_ENV: readonly EnvVar[] = [['NO_COLOR', 'no colours even on a terminal']];
+
+/**
+ * Whether to colour what goes to `stream`: on a terminal only (not in a log file or a pipe),
+ * and never with NO_COLOR set to anything but the empty string (https://no-color.org).
+ */
+export function colorOutput(stream: { isTTY?: boolean } = process.stdout): boolean {
+  return Boolean(stream.isTTY) && !process.env.NO_COLOR;
+}
+
 /**
  * Adds an "Environment:" section to the command's --help naming every variable it reads
  * (or saying it reads none), and an optional note after it.

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { formatExplanation, type ExplainAnswer } from './explain-format';
-import { withEnvironment } from './environment';
+import { COLOR_ENV, colorOutput, withEnvironment } from './environment';
 
 /**
  * `labelstream explain <customerId>`: asks the evaluator's admin endpoint why a customer has
@@ -18,7 +18,7 @@ export function registerExplain(program: Command): void {
     [
       ['ADMIN_TOKEN', "the evaluator's admin token (required)"],
       ['EVALUATOR_ADMIN_URL', 'default for --url'],
-      ['NO_COLOR', 'no colours even on a terminal'],
+      ...COLOR_ENV,
     ],
   ).action(async (customerId: string, opts: { url: string; json?: boolean }) => {
       const token = process.env.ADMIN_TOKEN;
@@ -45,7 +45,6 @@ export function registerExplain(program: Command): void {
         console.log(JSON.stringify(body, null, 2));
         return;
       }
-      const color = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
-      console.log(formatExplanation(customerId, body as unknown as ExplainAnswer, { color }));
+      console.log(formatExplanation(customerId, body as unknown as ExplainAnswer, { color: colorOutput() }));
     });
 }
