@@ -183,7 +183,7 @@ async function main() {
     }
     if (has('memory')) {
       log(`memory: Redis bytes per customer at ${opts.memorySizes.map((n) => n.toLocaleString('en')).join(', ')} customers`);
-      result.phases.memory = await memory({ redis, opts, names: memNames, templatesFrom: mainNames, log });
+      result.phases.memory = await memory({ redis, redisUrl: env.redisUrl, opts, names: memNames, templatesFrom: mainNames, log });
     }
     if (has('backfill')) {
       log('backfill: a rules deploy redefines spend_90d on the throughput phase\'s states; one pass, then passes of bounded memory');

@@ -123,7 +123,7 @@ async function backfill({ env, names, opts, redis, log, tag }) {
     try {
       // Every partition taken over (the previous owner is gone; its session may still hold them a while).
       for (let t = Date.now(); ; await sleep(200)) {
-        const body = await (await fetch(`http://127.0.0.1:${svc.port}/readyz`)).json().catch(() => ({}));
+        const body = await (await globalThis.fetch(`http://127.0.0.1:${svc.port}/readyz`)).json().catch(() => ({}));
         if ((body.owned ?? []).length === opts.partitions) break;
         if (Date.now() - t > 120_000) throw new Error(`the backfill evaluator owns ${(body.owned ?? []).length} of ${opts.partitions} partitions after 120 s`);
       }

@@ -18,9 +18,18 @@
  *    is in this state at any moment.
  *  - just active: the states as written, every id of the run still held — since state
  *    layout 3 in the customer's own sorted set of ids (`…:d:<customer>`), copied too.
+ *
+ * At each size of the at-rest variant, `labelstream rules diff` (the dry run of a rules
+ * change) runs over all of them: its time and peak memory (which must stay flat).
  */
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { execFile } = require('node:child_process');
+const { promisify } = require('node:util');
 const pkgs = require('./pkgs.cjs');
-const { round } = require('./system.cjs');
+const { round, ROOT } = require('./system.cjs');
+const execFileP = promisify(execFile);
 const { deleteKeys } = require('./pipeline.cjs');
 
 /** used_memory once Redis has freed what UNLINK handed to its background thread (large hashes). */
@@ -131,8 +140,36 @@ async function writeCustomers(redis, keyPrefix, partitions, templates, from, to)
   }
 }
 
-/** Writes up to each of `sizes` customers and measures after each step. */
-async function measureVariant(redis, keyPrefix, partitions, templates, sizes, log, label) {
+/**
+ * `labelstream rules diff` (the dry run of a rules change, read-only) over every customer
+ * under `keyPrefix`: a threshold change of the default rules (no new feature, so no input
+ * history is read), run as the CLI runs but with V8's old space capped at DIFF_HEAP_MB, with
+ * its peak resident memory (max-rss.cjs).
+ */
+const DIFF_HEAP_MB = 96;
+
+async function diffRun(redisUrl, keyPrefix, customers, log) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-diff-'));
+  const file = path.join(dir, 'rules.yaml');
+  const base = fs.readFileSync(path.join(ROOT, 'rules/default.yaml'), 'utf8');
+  if (!base.includes('enter: "spend_90d >= 50000"')) throw new Error('rules/default.yaml no longer has the threshold the diff measurement changes');
+  const next = base.replace(/^version:.*$/m, 'version: "bench-diff"').replace('enter: "spend_90d >= 50000"', 'enter: "spend_90d >= 45000"');
+  fs.writeFileSync(file, next);
+  const t0 = Date.now();
+  // V8's old space capped: a dry run whose memory grew with the customers would fail here at a large size.
+  const { stdout, stderr } = await execFileP(process.execPath, [`--max-old-space-size=${DIFF_HEAP_MB}`, '--require', path.join(__dirname, 'max-rss.cjs'), path.join(ROOT, 'packages/cli/dist/main.js'), 'rules', 'diff', file, '--json', '--redis', redisUrl, '--prefix', keyPrefix, '--current', path.join(ROOT, 'rules/default.yaml')], { cwd: ROOT, maxBuffer: 64 << 20 });
+  const seconds = (Date.now() - t0) / 1000;
+  const report = JSON.parse(stdout);
+  const kb = Number(/bench-max-rss-kb=(\d+)/.exec(stderr)?.[1]);
+  fs.rmSync(dir, { recursive: true, force: true });
+  const out = { customers: report.customers.customers, changed: report.customers.changed, seconds: round(seconds, 1), customers_per_s: Math.round(report.customers.customers / seconds), max_rss_mb: round(kb / 1024, 1), old_space_cap_mb: DIFF_HEAP_MB };
+  if (out.customers !== customers) throw new Error(`rules diff scanned ${out.customers} customers, ${customers} were written`);
+  log(`  rules diff over ${customers.toLocaleString('en')} customers: ${out.seconds} s (${out.customers_per_s.toLocaleString('en')} customers/s), ${out.changed.toLocaleString('en')} would change, peak RSS ${out.max_rss_mb} MB (old space capped at ${DIFF_HEAP_MB} MB)`);
+  return out;
+}
+
+/** Writes up to each of `sizes` customers and measures after each step (`atSize(size)` too, when given). */
+async function measureVariant(redis, keyPrefix, partitions, templates, sizes, log, label, atSize) {
   await deleteKeys(redis, `${keyPrefix}:*`);
   const base = await usedMemory(redis);
   const rows = [];
@@ -144,6 +181,7 @@ async function measureVariant(redis, keyPrefix, partitions, templates, sizes, lo
       const used = await usedMemory(redis);
       const sampled = await sampleUsage(redis, keyPrefix, partitions, size);
       const row = { customers: size, used_memory_delta_bytes: used - base, bytes_per_customer: Math.round((used - base) / size), sampled };
+      if (atSize) row.diff = await atSize(size);
       rows.push(row);
       log(`  ${label}, ${size.toLocaleString('en')} customers: ${row.bytes_per_customer} B/customer (INFO delta); sampled ${sampled.total} B = state ${sampled.state_key} + ids ${sampled.ids_key} + history ${sampled.history_entry} + timer ${sampled.timer_entry}`);
     }
@@ -153,7 +191,7 @@ async function measureVariant(redis, keyPrefix, partitions, templates, sizes, lo
   return rows;
 }
 
-async function memory({ redis, opts, names, templatesFrom, log }) {
+async function memory({ redis, redisUrl, opts, names, templatesFrom, log }) {
   const real = await collectTemplates(redis, templatesFrom.keyPrefix, opts.partitions, 20_000);
   if (!real.length) return { skipped: 'no customer state to copy: run the throughput or latency phase in the same run' };
   const rest = real.map((t) => ({ ...t, value: atRest(t.value), ids: [] }));
@@ -165,7 +203,8 @@ async function memory({ redis, opts, names, templatesFrom, log }) {
   log(`  ${real.length} template customers; state bytes just active p50 ${stateBytes.just_active.p50} / mean ${stateBytes.just_active.mean} / max ${stateBytes.just_active.max}, at rest p50 ${stateBytes.at_rest.p50} / mean ${stateBytes.at_rest.mean}`);
   const sizes = [...opts.memorySizes].sort((a, b) => a - b);
   const started = Date.now();
-  const restRows = await measureVariant(redis, names.keyPrefix, opts.partitions, rest, sizes, log, 'at rest');
+  // The dry run's time and memory at each size: its memory must not grow with the customers.
+  const restRows = await measureVariant(redis, names.keyPrefix, opts.partitions, rest, sizes, log, 'at rest', (size) => diffRun(redisUrl, names.keyPrefix, size, log));
   // Just-active customers only up to 100k: enough to show what the de-duplication ids cost.
   const activeRows = await measureVariant(redis, names.keyPrefix, opts.partitions, real, sizes.filter((s) => s <= 100_000), log, 'just active');
   const avgHistory = real.reduce((n, t) => n + t.history.length, 0) / real.length;
@@ -180,6 +219,7 @@ async function memory({ redis, opts, names, templatesFrom, log }) {
     just_active: activeRows,
     redis_bytes_per_customer: Object.fromEntries(restRows.map((r) => [String(r.customers), r.bytes_per_customer])),
     redis_bytes_per_customer_just_active: Object.fromEntries(activeRows.map((r) => [String(r.customers), r.bytes_per_customer])),
+    rules_diff: restRows.map((r) => r.diff),
   };
 }
 

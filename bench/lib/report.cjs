@@ -66,6 +66,9 @@ function table(r) {
   for (const r of p.compression?.runs ?? []) {
     rows.push([`compression ${r.codec}`, `services ${r.services_cpu_us_per_event} µs CPU/event, kafka ${r.cpu_us_per_event.kafka ?? '?'} µs, broker ${r.broker_bytes_per_event_total ?? '?'} B/event on our topics, ${num(r.end_to_end_events_per_s)} ev/s`, '', '']);
   }
+  for (const d of p.memory?.rules_diff ?? []) {
+    if (d) rows.push([`rules diff (dry run), ${num(d.customers)} customers`, `${d.seconds} s, ${num(d.customers_per_s)} customers/s, peak RSS ${d.max_rss_mb} MB, heap capped at ${d.old_space_cap_mb} MB`, 'memory flat', '']);
+  }
   for (const b of p.backfill?.runs ?? []) {
     rows.push([`backfill, ${b.variant} (≤ ${num(b.max_customers)} customers/pass)`, `${b.seconds} s, ${b.passes} passes, at most ${num(b.peak_folds)} folds held, ${num(b.records_per_s)} history records/s, peak RSS ${b.peak_rss_mb_before} -> ${b.peak_rss_mb_after} MB`, '', '']);
   }
