@@ -3,10 +3,16 @@ import type { Command } from 'commander';
 /** An environment variable a command reads, and what for. */
 export type EnvVar = readonly [name: string, meaning: string];
 
-/** The variables of the commands that read the public label events (see label-events-source.ts). */
-export const LABEL_EVENTS_ENV: readonly EnvVar[] = [
+/** The variables of the commands that read a topic through the registry (see kafka-source.ts). */
+export const KAFKA_SOURCE_ENV: readonly EnvVar[] = [
   ['KAFKA_BROKERS', 'default for --brokers'],
   ['SCHEMA_REGISTRY_URL', 'default for --registry'],
+];
+
+/** The variables of the commands that talk to the evaluators' Redis (`rules deploy | rollback | status | diff`). */
+export const REDIS_ENV: readonly EnvVar[] = [
+  ['REDIS_URL', 'default for --redis'],
+  ['REDIS_KEY_PREFIX', 'default for --prefix'],
 ];
 
 /**
