@@ -7,7 +7,10 @@
  * and a racing deploy are refused with nothing changed. Backfill: a redefined filter is
  * filled from the input's history before the sweep decides (no spurious removal, no hold
  * needed); where the history was cut (records deleted) a new feature warms from the
- * earliest retained event; a re-run backfill replaces what the key held.
+ * earliest retained event; a re-run backfill replaces what the key held. The dry run
+ * (`rules diff`) simulates that backfill from the same history: it predicts exactly the
+ * changes the deploy then makes and the warm-up it records, where counting the redefined
+ * feature as empty (`--no-backfill`) predicts spurious removals; without Kafka it fails.
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -75,6 +78,45 @@ function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: st
   });
 }
 
+/** The dry run's Kafka options: the stack's brokers and registry, the test's input topic. */
+function kafkaArgs(topic: string): string[] {
+  return ['--brokers', env.kafkaBrokers.join(','), '--registry', env.schemaRegistryUrl, '--topic', topic];
+}
+
+/** The part of `rules diff --json` these tests read. */
+interface DiffJson {
+  backfill: string;
+  customers: { customers: number; changed: number; unreadable: number; labels: Record<string, { enter: number; leave: number; enterExamples: string[]; leaveExamples: string[] }> };
+  warmingUp: Array<{ feature: string; history: string; fullFrom: string | null; partitions?: Array<{ partition: number; reachedBack: string | null; whole: boolean; warmsUntil: string | null }> }>;
+}
+
+type LabelMoves = Record<string, { enter: string[]; leave: string[] }>;
+
+/** Per label, the customers a dry run says would enter and leave (whole when each count is within its examples). */
+function predicted(report: DiffJson): LabelMoves {
+  const out: LabelMoves = {};
+  for (const [label, d] of Object.entries(report.customers.labels)) {
+    expect([d.enterExamples.length, d.leaveExamples.length]).toEqual([d.enter, d.leave]);
+    out[label] = { enter: [...d.enterExamples].sort(), leave: [...d.leaveExamples].sort() };
+  }
+  return out;
+}
+
+/** Per label, the customers that decisions made enter and leave. */
+function moved(decisions: LabelDecision[]): LabelMoves {
+  const out: LabelMoves = {};
+  for (const d of decisions)
+    for (const c of d.changes) {
+      const m = (out[c.label] ??= { enter: [], leave: [] });
+      (c.change === 'ASSIGNED' ? m.enter : m.leave).push(d.customerId);
+    }
+  for (const m of Object.values(out)) {
+    m.enter.sort();
+    m.leave.sort();
+  }
+  return out;
+}
+
 function file(name: string, text: string): string {
   const p = join(dir, name);
   writeFileSync(p, text);
@@ -119,7 +161,7 @@ describe('rules rollout', () => {
       expect(await channel.current()).toBeNull();
 
       // The dry run: read-only, against the rules in force (the evaluators' file: nothing published yet) and the live states.
-      const dry = await cli(['diff', file('v2-dry.yaml', V2), '--prefix', prefix, '--current', file('v1.yaml', V1), '--json', '--max-changed', '3']);
+      const dry = await cli(['diff', file('v2-dry.yaml', V2), '--prefix', prefix, '--current', file('v1.yaml', V1), '--json', '--max-changed', '3', ...kafkaArgs(topics.customerEvents)]);
       expect(dry.code).toBe(4); // 4 customers would change, more than --max-changed allows
       const report = JSON.parse(dry.stdout) as { customers: { customers: number; changed: number; labels: Record<string, { enter: number; leave: number; enterExamples: string[]; leaveExamples: string[] }> }; rules: { labelsAdded: string[]; labelsRemoved: string[]; labelsChanged: string[]; features: unknown[] } };
       expect(report.rules).toMatchObject({ labelsAdded: ['loyal', 'engaged'], labelsRemoved: ['legacy'], labelsChanged: ['high_value', 'big_eur'] });
@@ -131,6 +173,10 @@ describe('rules rollout', () => {
       expect(report.customers.labels.high_value).toEqual({ enter: 1, leave: 0, enterExamples: ['c-a'], leaveExamples: [] });
       expect(report.customers.labels.loyal).toEqual({ enter: 1, leave: 0, enterExamples: ['c-b'], leaveExamples: [] });
       expect(report.customers.labels.legacy).toMatchObject({ enter: 0, leave: 4 });
+      // Both new features backfilled from the input's complete history (nothing deleted): whole at the switch.
+      expect((JSON.parse(dry.stdout) as DiffJson).warmingUp.map((w) => [w.feature, w.partitions])).toEqual(
+        ['eur_1h', 'clicks_1h'].map((f) => [f, [0, 1].map((partition) => ({ partition, reachedBack: null, whole: true, warmsUntil: null }))]),
+      );
       expect(await channel.current()).toBeNull();
       expect((await decisions()).length).toBe(v1Count);
 
@@ -265,7 +311,7 @@ describe('rules rollout', () => {
     }
   });
 
-  it('backfills a redefined filter from the input history (no spurious removal), and a feature the history does not cover warms', async () => {
+  it('backfills a redefined filter from the input history (no spurious removal, as the dry run predicts), and a feature the history does not cover warms', async () => {
     const topics = await makeTopics(env, 1);
     const prefix = uniqueName('it-rr3');
     // A new 2h feature, once the input's history no longer reaches back 2h: it warms, and big_2h holds meanwhile.
@@ -296,6 +342,31 @@ describe('rules rollout', () => {
         'b-y EVENT it-bf-v1 +big_eur(enter) +repeat(enter)',
       ]);
 
+      // The dry run backfills eur_1h from the same history as the switch will.
+      const dryB2 = ['diff', file('b2.yaml', B2), '--prefix', prefix, '--current', file('b1.yaml', B1), '--json', ...kafkaArgs(topics.customerEvents)];
+      const dry = await cli(dryB2);
+      expect(dry.stderr).toBe('');
+      expect(dry.code).toBe(0);
+      const prediction = JSON.parse(dry.stdout) as DiffJson;
+      expect(prediction.backfill).toBe('simulated');
+      expect(prediction.customers).toMatchObject({ customers: 3, changed: 1, unreadable: 0 });
+      expect(prediction.warmingUp).toEqual([{ feature: 'eur_1h', history: '1h', fullFrom: expect.any(String), partitions: [{ partition: 0, reachedBack: null, whole: true, warmsUntil: null }] }]);
+      // One customer's folds in memory at a time (a pass per customer with history): the same figures.
+      const bounded = await cli([...dryB2, '--backfill-max-customers', '1']);
+      expect(bounded.code).toBe(0);
+      expect((JSON.parse(bounded.stdout) as DiffJson).customers).toEqual(prediction.customers);
+      // Counted empty instead (the old worst case): b-x would lose big_eur too.
+      const worst = await cli([...dryB2, '--no-backfill']);
+      expect(worst.code).toBe(0);
+      const worstCase = JSON.parse(worst.stdout) as DiffJson;
+      expect(worstCase.backfill).toBe('skipped');
+      expect(predicted(worstCase)).toEqual({ big_eur: { enter: [], leave: ['b-x', 'b-y'] } });
+      // Kafka unreachable: a clear failure, no silent fallback to the worst case.
+      const down = await cli([...dryB2, '--brokers', '127.0.0.1:1']);
+      expect(down.code).toBe(1);
+      expect(down.stdout).toBe('');
+      expect(down.stderr).toMatch(new RegExp(`cannot read the history of ${topics.customerEvents} partition 0 \\(brokers 127\\.0\\.0\\.1:1, registry .*--no-backfill`));
+
       await channel.publish(B2, { version: 'it-bf-v2', hash: loadRules(B2).hash }, 0, Date.now());
       await waitFor('switched and swept', async () => {
         const p = await channel.partition(0);
@@ -305,6 +376,9 @@ describe('rules rollout', () => {
       // Exactly one change: b-y's USD purchase no longer counts. b-x keeps big_eur (without the
       // backfill its redefined feature would start empty and remove it).
       expect((await decisions()).slice(3).map(describeChanges)).toEqual(['b-y RULES_CHANGED it-bf-v2 -big_eur(exit)']);
+      // The dry run predicted exactly the deploy's changes; the worst case did not.
+      expect(predicted(prediction)).toEqual(moved((await decisions()).slice(3)));
+      expect(predicted(worstCase)).not.toEqual(moved((await decisions()).slice(3)));
       expect((await channel.partition(0)).warming).toEqual([]);
       const bx = await explainCustomer(redis, prefix, 1, ev.evaluator.rulesOf, 'b-x', Date.now());
       if (!bx.found) throw new Error('b-x not found');
@@ -324,6 +398,14 @@ describe('rules rollout', () => {
       expect(describeChanges((await decisions())[4]!)).toBe('b-w EVENT it-bf-v2 +big_eur(enter)');
       const count = (await decisions()).length;
 
+      // The dry run of v3 reads the cut history as the switch will: the warm-up it predicts is the one recorded below.
+      const dry3 = await cli(['diff', file('b3.yaml', B3), '--prefix', prefix, '--json', ...kafkaArgs(topics.customerEvents)]);
+      expect(dry3.code).toBe(0);
+      const prediction3 = JSON.parse(dry3.stdout) as DiffJson;
+      expect(prediction3.customers).toMatchObject({ customers: 4, changed: 0 });
+      const text3 = await cli(['diff', file('b3.yaml', B3), '--prefix', prefix, ...kafkaArgs(topics.customerEvents)]);
+      expect(text3.code).toBe(0);
+
       await channel.publish(B3, { version: 'it-bf-v3', hash: loadRules(B3).hash }, 1, Date.now());
       const p = await waitFor('switched to v3 and swept', async () => {
         const q = await channel.partition(0);
@@ -335,6 +417,9 @@ describe('rules rollout', () => {
       expect(until).toBeGreaterThanOrEqual(before + 7_200_000);
       expect(until).toBeLessThanOrEqual(produced + 7_200_000);
       expect(until).toBeLessThan(p.switchedAt! + 7_200_000);
+      const reachedBack = new Date(until - 7_200_000).toISOString(); // b-w's record, the earliest retained
+      expect(prediction3.warmingUp).toEqual([{ feature: 'eur_2h', history: '2h', fullFrom: expect.any(String), partitions: [{ partition: 0, reachedBack, whole: false, warmsUntil: new Date(until).toISOString() }] }]);
+      expect(text3.stdout).toContain(`  eur_2h: backfilled from the input topic, whose history reaches back only to ${reachedBack} (p0): warming up until ${new Date(until).toISOString()}`);
       const bw = await explainCustomer(redis, prefix, 1, ev.evaluator.rulesOf, 'b-w', Date.now());
       if (!bw.found) throw new Error('b-w not found');
       // b-w's purchase is in the retained history: backfilled; big_2h holds its state (not held) while warming.

@@ -55,8 +55,12 @@ describe('labelstream --help', () => {
     [['rules', 'check'], ['rules.ts']],
     [['explain'], ['explain.ts']],
     [['generate'], ['generate.ts']],
-    [['watch'], ['watch.ts', 'label-events-source.ts']],
-    [['report'], ['report.ts', 'label-events-source.ts']],
+    [['rules', 'deploy'], ['rules-live.ts']],
+    [['rules', 'rollback'], ['rules-live.ts']],
+    [['rules', 'status'], ['rules-live.ts']],
+    [['rules', 'diff'], ['rules-diff.ts', 'rules-live.ts', 'kafka-source.ts']],
+    [['watch'], ['watch.ts', 'kafka-source.ts']],
+    [['report'], ['report.ts', 'kafka-source.ts']],
   ])('%j names every environment variable the command reads', (path, files) => {
     const text = help(path);
     expect(text).toContain(`Usage: labelstream ${path.join(' ')}`);

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { loadRules, type CompiledRules } from '@labelstream/rules';
-import { backfillPlan, customerHash, foldHistory, inShard, mergeBackfill, runBackfill, type BackfillFold, type BackfillIo } from './backfill';
+import { backfillPlan, backfillSince, customerHash, foldHistory, inShard, mergeBackfill, runBackfill, type BackfillFold, type BackfillIo } from './backfill';
 import { applyEvents, evaluateAt } from './engine';
 import { DAY, HOUR, MIN, purchase, T0 } from './fixtures.test-helper';
 import type { EngineEvent } from './event';
@@ -37,6 +37,11 @@ describe('backfillPlan', () => {
     const plan = backfillPlan(before, next)!;
     expect([...plan.keys]).toEqual([keysOf(next, 'spend_all')]);
     expect(plan.historyMs).toBeNull();
+  });
+
+  it('reads the history from one longest window before the switch, or from the log start for a lifetime feature', () => {
+    expect(backfillSince(backfillPlan(before, web)!, T0)).toBe(T0 - 90 * DAY);
+    expect(backfillSince(backfillPlan(before, rulesWith('v2', '', `  spend_all: { event: purchase, agg: sum, field: amountMinorBase }\n`))!, T0)).toBeNull();
   });
 });
 

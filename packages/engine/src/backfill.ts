@@ -35,6 +35,15 @@ export function backfillPlan(previous: CompiledRules, next: CompiledRules): Back
   return keys.size ? { keys, historyMs } : null;
 }
 
+/**
+ * Where the history of a backfill for `plan` starts when the switch happens at `at` (epoch
+ * ms): one longest window back; null for a lifetime feature (the log start). The evaluator's
+ * switch and the dry run (`labelstream rules diff`) read the same range through this.
+ */
+export function backfillSince(plan: BackfillPlan, at: number): number | null {
+  return plan.historyMs === null ? null : at - plan.historyMs;
+}
+
 /** One customer's backfill in progress: the new keys' data, with the fold's own clock and dedupe ids. */
 export interface BackfillFold {
   /** The clock as live processing would have advanced it with these events. */

@@ -2,7 +2,8 @@ import { loadRules } from '@labelstream/rules';
 import { applyEvents, evaluateAt } from './engine';
 import { explain } from './explain';
 import { DAY, purchase, T0 } from './fixtures.test-helper';
-import { DiffTally, labelsUnder, RateBudget, reevaluate, sweepDurationMs, switchTarget, warmingAfterSwitch, warmingMap } from './rollout';
+import { backfillPlan, foldHistory, mergeBackfill } from './backfill';
+import { DiffTally, labelsUnder, labelsUnderBackfill, RateBudget, reevaluate, sweepDurationMs, switchTarget, warmingAfterSwitch, warmingMap } from './rollout';
 import { decodeState, encodeState } from './state';
 
 const v = (version: string, threshold: number, extra = ''): ReturnType<typeof loadRules> =>
@@ -198,5 +199,40 @@ labels:
     expect(explain(held, after, T0, warming).labels[0]).toMatchObject({ label: 'big', held: true, holds: true, change: null, warmingUntil: T0 + 90 * DAY });
     expect(labelsUnder(held, after, warming)).toEqual({ before: ['big'], after: ['big'] });
     expect(labelsUnder(held, after)).toEqual({ before: ['big'], after: [] });
+  });
+});
+
+describe('labelsUnderBackfill', () => {
+  const text = (version: string, where: string) => `version: "${version}"
+features:
+  spend_90d: { event: purchase, agg: sum, field: amountMinorBase, window: 90d${where} }
+labels:
+  big: { category: value, description: d, when: "spend_90d >= 2000" }
+`;
+  const before = loadRules(text('v1', ''));
+  const after = loadRules(text('v2', `, where: "event.channel == 'WEB'"`));
+  const plan = backfillPlan(before, after)!;
+  const web = [purchase('p1', T0, { amountMinorBase: 3000, channel: 'WEB' })];
+  const market = [purchase('p2', T0, { amountMinorBase: 3000, channel: 'MARKETPLACE' })];
+
+  it('counts a redefined feature with its backfill, as the sweep after the switch decides: only the customers whose events no longer pass leave', () => {
+    const keeps = applyEvents(null, web, before).state;
+    const leaves = applyEvents(null, market, before).state;
+    // Counted empty (no backfill), both would leave: the worst case.
+    expect(labelsUnder(keeps, after).after).toEqual([]);
+    expect(labelsUnderBackfill(decodeState(encodeState(keeps)), foldHistory(undefined, web, after, plan.keys), after, plan.keys)).toEqual({ before: ['big'], after: ['big'] });
+    expect(labelsUnderBackfill(decodeState(encodeState(leaves)), foldHistory(undefined, market, after, plan.keys), after, plan.keys)).toEqual({ before: ['big'], after: [] });
+    // No event in the history: the key stays empty.
+    expect(labelsUnderBackfill(decodeState(encodeState(keeps)), undefined, after, plan.keys).after).toEqual([]);
+  });
+
+  it('predicts exactly what the switch decides: mergeBackfill, then the sweep', () => {
+    for (const events of [web, market]) {
+      const stored = applyEvents(null, events, before).state;
+      const fold = foldHistory(undefined, events, after, plan.keys);
+      const switched = decodeState(encodeState(stored));
+      mergeBackfill(switched, fold, after, plan.keys);
+      expect(labelsUnderBackfill(decodeState(encodeState(stored)), fold, after, plan.keys).after).toEqual(reevaluate(switched, after)!.labels);
+    }
   });
 });

@@ -5,6 +5,7 @@
  * and what a dry run (`labelstream rules diff`) counts. No I/O, no wall clock.
  */
 import { compareRules, type CompiledRules } from '@labelstream/rules';
+import { mergeBackfill, type BackfillFold } from './backfill';
 import { evaluateAt, type StepOptions, type StepResult } from './engine';
 import type { CustomerState } from './state';
 
@@ -127,6 +128,17 @@ export class DiffTally {
 /** The labels `state` holds now and would hold if evaluated under `rules` at its clock (the state is not changed). */
 export function labelsUnder(state: CustomerState, rules: CompiledRules, warming?: ReadonlyMap<string, number>): { before: string[]; after: string[] } {
   return { before: Object.keys(state.l), after: evaluateAt(state, state.c, rules, warming ? { warming } : undefined).labels };
+}
+
+/**
+ * As {@link labelsUnder}, once the switch's backfill has put `fold` (the customer's events
+ * in the retained history; undefined: none) in the new storage `keys`: what the sweep after
+ * the switch decides on. The dry run's view of a backfill. Changes `state` (pass a decoded
+ * copy, never one to be written back).
+ */
+export function labelsUnderBackfill(state: CustomerState, fold: BackfillFold | undefined, rules: CompiledRules, keys: ReadonlySet<string>, warming?: ReadonlyMap<string, number>): { before: string[]; after: string[] } {
+  mergeBackfill(state, fold, rules, keys);
+  return labelsUnder(state, rules, warming);
 }
 
 /** The warm-up map a step takes ({@link StepOptions.warming}): windowed features only (a lifetime one is never whole, so never held for). */

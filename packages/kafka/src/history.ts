@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Kafka, KafkaMessage } from 'kafkajs';
-import { AdapterError } from './errors';
+import { customerEventType, type CustomerEvent } from '@labelstream/contracts';
+import { AdapterError, isRetriable } from './errors';
+import type { Registry } from './registry';
 
 /** What {@link readPartitionHistory} reads. */
 export interface HistoryRange {
@@ -141,3 +143,23 @@ export async function readPartitionHistory(kafka: Kafka, range: HistoryRange, on
   }
 }
 
+/**
+ * The customer events of one page of the input's history (labels.customer-events.v1, keyed
+ * by customerId), as a backfill counts them — the evaluator's switch and the dry run
+ * (`labelstream rules diff`) alike: a record whose key `keep` refuses (another pass's
+ * customer) is skipped before decoding; one that does not decode is left out, since live
+ * it was dead-lettered and never counted; a retriable failure (the registry unreachable)
+ * throws, so no event is silently missed.
+ */
+export async function decodeCustomerHistory(registry: Registry, records: readonly KafkaMessage[], keep: (customerId: string) => boolean): Promise<CustomerEvent[]> {
+  const events: CustomerEvent[] = [];
+  for (const m of records) {
+    if (m.key && !keep(m.key.toString())) continue;
+    try {
+      events.push(registry.decodeIfLoaded<CustomerEvent>(m.value, customerEventType) ?? (await registry.decode<CustomerEvent>(m.value, customerEventType)));
+    } catch (err) {
+      if (isRetriable(err)) throw err;
+    }
+  }
+  return events;
+}

@@ -26,5 +26,5 @@ export { createBacklogProbe } from './backlog';
 export type { BacklogProbe } from './backlog';
 export { readTailRecords } from './tail';
 export type { ReadTailOptions } from './tail';
-export { readPartitionHistory } from './history';
+export { decodeCustomerHistory, readPartitionHistory } from './history';
 export type { HistoryRange, HistoryReach, ReadHistoryOptions } from './history';

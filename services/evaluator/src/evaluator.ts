@@ -1,8 +1,8 @@
 import type { KafkaMessage, Message, Producer } from 'kafkajs';
 import { customerEventType, labelDecisionType, subjectFor, COMPATIBILITY, type CustomerEvent, type LabelDecision } from '@labelstream/contracts';
-import { attachIds, backfillPlan, compactIds, decodeState, encodeState, evaluateAt, idEntries, mergeBackfill, reevaluate, runBackfill, switchTarget, toEngineEvent, warmingAfterSwitch, warmingMap, type BackfillIo, type BackfillPlan, type EngineEvent, type WarmingFeature } from '@labelstream/engine';
+import { attachIds, backfillPlan, backfillSince, compactIds, decodeState, encodeState, evaluateAt, idEntries, mergeBackfill, reevaluate, runBackfill, switchTarget, toEngineEvent, warmingAfterSwitch, warmingMap, type BackfillIo, type BackfillPlan, type EngineEvent, type WarmingFeature } from '@labelstream/engine';
 import type { CompiledRules } from '@labelstream/rules';
-import { AdapterError, chunkMessages, isRetriable, sendChunked, toDeadLetter, type BacklogProbe, type Batch, type BatchContext, type HistoryReach, type Registry } from '@labelstream/kafka';
+import { AdapterError, chunkMessages, decodeCustomerHistory, isRetriable, sendChunked, toDeadLetter, type BacklogProbe, type Batch, type BatchContext, type HistoryReach, type Registry } from '@labelstream/kafka';
 import type { Logger, Metrics } from '@labelstream/observability';
 import { FencedError, PartitionKeys, PartitionStore, readPopulation, type CommitItem, type RedisClient, type ReplicaWait, type RulesChannel } from '@labelstream/redis-state';
 import { KeyedMutex } from './ownership';
@@ -547,24 +547,11 @@ export function createEvaluator(deps: EvaluatorDeps) {
     const t0 = now();
     try {
       const until = await o.store.appliedOffset();
-      const range = { partition, sinceMs: plan.historyMs === null ? null : at - plan.historyMs, until };
+      const range = { partition, sinceMs: backfillSince(plan, at), until };
       const io: BackfillIo<HistoryReach> = {
         readHistory: (keep, onEvents) =>
           deps.history!(range, async (records) => {
-            const events: EngineEvent[] = [];
-            for (const m of records) {
-              // The input is keyed by customer: another shard's records are not even decoded.
-              if (m.key && !keep(m.key.toString())) continue;
-              let ev: CustomerEvent;
-              try {
-                ev = deps.registry.decodeIfLoaded<CustomerEvent>(m.value, customerEventType) ?? (await deps.registry.decode<CustomerEvent>(m.value, customerEventType));
-              } catch (err) {
-                if (isRetriable(err)) throw err;
-                continue; // dead-lettered when it was live: it never counted
-              }
-              events.push(toEngineEvent(ev));
-            }
-            await onEvents(events);
+            await onEvents((await decodeCustomerHistory(deps.registry, records, keep)).map(toEngineEvent));
             entry.events += records.length;
             metrics.rulesBackfillEvents.inc(records.length);
           }),

@@ -3,8 +3,8 @@ import type { Command } from 'commander';
 /** An environment variable a command reads, and what for. */
 export type EnvVar = readonly [name: string, meaning: string];
 
-/** The variables of the commands that read the public label events (see label-events-source.ts). */
-export const LABEL_EVENTS_ENV: readonly EnvVar[] = [
+/** The variables of the commands that read a topic through the registry (see kafka-source.ts). */
+export const KAFKA_SOURCE_ENV: readonly EnvVar[] = [
   ['KAFKA_BROKERS', 'default for --brokers'],
   ['SCHEMA_REGISTRY_URL', 'default for --registry'],
 ];
@@ -19,6 +19,12 @@ export const COLOR_ENV: readonly EnvVar[] = [['NO_COLOR', 'no colours even on a 
 export function colorOutput(stream: { isTTY?: boolean } = process.stdout): boolean {
   return Boolean(stream.isTTY) && !process.env.NO_COLOR;
 }
+
+/** The variables of the commands that talk to the evaluators' Redis (`rules deploy | rollback | status | diff`). */
+export const REDIS_ENV: readonly EnvVar[] = [
+  ['REDIS_URL', 'default for --redis'],
+  ['REDIS_KEY_PREFIX', 'default for --prefix'],
+];
 
 /**
  * Adds an "Environment:" section to the command's --help naming every variable it reads

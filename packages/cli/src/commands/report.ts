@@ -6,8 +6,8 @@ import { readRulesFile } from '@labelstream/rules';
 import { buildReport, type ReportRules } from '../report/model';
 import { renderReportHtml } from '../report/html';
 import { readLabelEvents, type ReadProgress } from '../report/read-label-events';
-import { labelEventsClients, labelEventsSourceOptions, type LabelEventsSourceOptions } from './label-events-source';
-import { LABEL_EVENTS_ENV, withEnvironment } from './environment';
+import { kafkaClients, labelEventsSourceOptions, type KafkaSourceOptions } from './kafka-source';
+import { KAFKA_SOURCE_ENV, withEnvironment } from './environment';
 
 /** `--since`: a duration back from now (`7d`, `12h`) or an ISO time. */
 export function parseSince(text: string, now: number): number {
@@ -23,7 +23,7 @@ function progressLine(p: ReadProgress): string {
   return `reading label events: ${p.read.toLocaleString('en-US')} of ~${p.total.toLocaleString('en-US')} (${share}%), ${p.partitionsDone}/${p.partitions} partitions at their end`;
 }
 
-interface ReportCliOptions extends LabelEventsSourceOptions {
+interface ReportCliOptions extends KafkaSourceOptions {
   since?: string;
   out: string;
   flapWindow: string;
@@ -45,7 +45,7 @@ export function registerReport(program: Command): void {
       .option('--out <file>', 'where to write the page', 'report.html')
       .option('--flap-window <duration>', 'an exit within this long of the entry counts as a flap', '24h')
       .option('--rules <file>', 'the rules file in force (for the per-category advice and labels that never fired)', process.env.RULES_FILE ?? 'rules/default.yaml'),
-    [...LABEL_EVENTS_ENV, ['RULES_FILE', 'default for --rules']],
+    [...KAFKA_SOURCE_ENV, ['RULES_FILE', 'default for --rules']],
     'Progress goes to stderr; the page is written to --out.',
   ).action(async (opts: ReportCliOptions) => {
       const now = Date.now();
@@ -59,7 +59,7 @@ export function registerReport(program: Command): void {
       } else {
         console.error(`report: rules file ${opts.rules} not found; the per-category advice is not checked (--rules)`);
       }
-      const { kafka, registry } = labelEventsClients(opts, 'labelstream-report');
+      const { kafka, registry } = kafkaClients(opts, 'labelstream-report');
       const tty = Boolean(process.stderr.isTTY);
       let lastLine = '';
       const events = await readLabelEvents(kafka, registry, opts.topic, {

@@ -1,39 +1,43 @@
 /**
  * `labelstream rules deploy | rollback | status | diff`: changing the rules of the running
- * evaluators through the rules channel in Redis (README "Changing rules"). Exit codes, for
- * deploy pipelines:
+ * evaluators through the rules channel in Redis (README "Changing rules"); `diff` is in
+ * rules-diff.ts. Exit codes, for deploy pipelines:
  *
  *   0  done (deploy published, diff computed, status printed)
- *   1  could not run (Redis unreachable, file unreadable)
+ *   1  could not run (Redis unreachable, file unreadable; diff: the input history unreadable)
  *   2  the rules file is invalid (nothing changed), or its version is not new
  *   3  refused: another deploy published first (nothing changed; deploy again after a review)
  *   4  diff: more customers would change than --max-changed allows
  */
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { compareRules, formatIssues, lintRules, parseRules, type CompiledRules, type RulesComparison } from '@labelstream/rules';
-import { decodeState, DiffTally, labelsUnder, sweepDurationMs, type DiffSummary } from '@labelstream/engine';
+import { formatIssues, lintRules, parseRules, type CompiledRules } from '@labelstream/rules';
 import { createRedisClient, mastersOf, RulesChannel, RulesConflictError, readPartitionRules, PartitionKeys, type PublishedRules, type RedisClient } from '@labelstream/redis-state';
+import { REDIS_ENV, withEnvironment, type EnvVar } from './environment';
 
 export const EXIT = { ok: 0, failed: 1, invalid: 2, conflict: 3, tooManyChanges: 4 } as const;
 
-interface RedisOpts {
+export interface RedisOpts {
   redis: string;
   prefix: string;
 }
 
-function connect(o: RedisOpts): RedisClient {
+export function connect(o: RedisOpts): RedisClient {
   return createRedisClient(o.redis, { redis: { maxRetriesPerRequest: 2, retryStrategy: (n) => (n > 3 ? null : 200) } });
 }
 
-function withRedis(cmd: Command): Command {
-  return cmd
-    .option('--redis <url>', 'the evaluators\' Redis (REDIS_URL)', process.env.REDIS_URL ?? 'redis://127.0.0.1:6379')
-    .option('--prefix <prefix>', 'the evaluators\' key prefix (REDIS_KEY_PREFIX)', process.env.REDIS_KEY_PREFIX ?? 'lbl');
+/** Adds `--redis` and `--prefix`, and the environment section naming them and `more`. */
+export function withRedis(cmd: Command, more: readonly EnvVar[] = []): Command {
+  return withEnvironment(
+    cmd
+      .option('--redis <url>', 'the evaluators\' Redis (REDIS_URL)', process.env.REDIS_URL ?? 'redis://127.0.0.1:6379')
+      .option('--prefix <prefix>', 'the evaluators\' key prefix (REDIS_KEY_PREFIX)', process.env.REDIS_KEY_PREFIX ?? 'lbl'),
+    [...REDIS_ENV, ...more],
+  );
 }
 
 /** Reads and compiles a rules file; prints the reasons and returns null when it is invalid. */
-function compileFile(file: string): { text: string; rules: CompiledRules } | null {
+export function compileFile(file: string): { text: string; rules: CompiledRules } | null {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -64,7 +68,7 @@ export function versionProblem(next: { version: string; hash: string }, history:
 }
 
 /** The rules in force now: the channel's newest, or the evaluators' rules file when nothing was published. */
-async function rulesInForce(channel: RulesChannel, fallbackFile: string): Promise<{ seq: number; rules: CompiledRules } | null> {
+export async function rulesInForce(channel: RulesChannel, fallbackFile: string): Promise<{ seq: number; rules: CompiledRules } | null> {
   const cur = await channel.current();
   if (cur) {
     const text = await channel.text(cur.seq);
@@ -114,8 +118,8 @@ export interface RolloutStatus {
   done: number;
 }
 
-async function rolloutStatus(redis: RedisClient, prefix: string, channel: RulesChannel): Promise<RolloutStatus> {
-  const published = await channel.current();
+/** The partitions that have state: those whose owner fenced them (a `{p<n>}:epoch` key), in order. */
+export async function partitionsWithState(redis: RedisClient, prefix: string): Promise<number[]> {
   const found = new Set<number>();
   const re = new RegExp(`^${prefix.replace(/[-]/g, '\\-')}:\\{p(\\d+)\\}:epoch$`);
   for (const node of mastersOf(redis)) {
@@ -129,108 +133,18 @@ async function rolloutStatus(redis: RedisClient, prefix: string, channel: RulesC
       cursor = next;
     } while (cursor !== '0');
   }
+  return [...found].sort((a, b) => a - b);
+}
+
+async function rolloutStatus(redis: RedisClient, prefix: string, channel: RulesChannel): Promise<RolloutStatus> {
+  const published = await channel.current();
   const partitions = [];
-  for (const p of [...found].sort((a, b) => a - b)) {
+  for (const p of await partitionsWithState(redis, prefix)) {
     const r = await readPartitionRules(redis, new PartitionKeys(prefix, p));
     partitions.push({ partition: p, seq: r.seq, version: r.version || '(rules file)', sweeping: r.cursor !== null, swept: r.swept });
   }
   const target = published?.seq ?? 0;
   return { published, partitions, done: partitions.filter((p) => p.seq === target && !p.sweeping).length };
-}
-
-/** A dry run's full answer (`--json`). */
-export interface DiffReport {
-  valid: true;
-  from: { seq: number; version: string };
-  to: { version: string };
-  rules: RulesComparison;
-  customers: DiffSummary;
-  /** New or redefined features (backfilled at the switch), with when they are full at the latest, should the input topic hold none of their history. */
-  warmingUp: Array<{ feature: string; history: string; fullFrom: string | null }>;
-  sweep: { perSecond: number; instances: number; estimatedMs: number };
-}
-
-/** Streams every customer state (SCAN, MGET per page): bounded memory whatever the number of customers. */
-async function tallyCustomers(redis: RedisClient, prefix: string, next: CompiledRules, warming: ReadonlyMap<string, number>, onProgress: (n: number) => void): Promise<DiffSummary> {
-  const tally = new DiffTally(5);
-  const idOf = /:\{p\d+\}:c:(.*)$/s;
-  let seen = 0;
-  // SCAN runs per node (every master of a Redis Cluster); the keys of one page share a slot only per partition, so one GET each.
-  for (const node of mastersOf(redis)) {
-    let cursor = '0';
-    do {
-      const [nextCursor, keys] = await node.scan(cursor, 'MATCH', `${prefix}:{p*}:c:*`, 'COUNT', 2000);
-      cursor = nextCursor;
-      if (keys.length) {
-        const values = await Promise.all(keys.map((k) => node.get(k)));
-        keys.forEach((k, i) => {
-          const v = values[i];
-          const id = idOf.exec(k)?.[1] ?? k;
-          if (v == null) return; // gone since the SCAN
-          try {
-            const { before, after } = labelsUnder(decodeState(v.slice(v.indexOf('|') + 1)), next, warming);
-            tally.add(id, before, after);
-          } catch {
-            tally.unreadable();
-          }
-        });
-        seen += keys.length;
-        onProgress(seen);
-      }
-    } while (cursor !== '0');
-  }
-  return tally.result();
-}
-
-function progressBar(total: number): { update(n: number): void; done(): void } {
-  const tty = Boolean(process.stderr.isTTY);
-  let last = 0;
-  return {
-    update(n) {
-      if (!tty || Date.now() - last < 100) return;
-      last = Date.now();
-      const frac = total > 0 ? Math.min(1, n / total) : 0;
-      const width = 30;
-      const fill = Math.round(frac * width);
-      process.stderr.write(`\r[${'#'.repeat(fill)}${'.'.repeat(width - fill)}] ${n}${total ? ` of ~${total}` : ''} keys`);
-    },
-    done() {
-      if (tty) process.stderr.write('\r\x1b[K');
-    },
-  };
-}
-
-export function formatDiff(r: DiffReport): string {
-  const lines: string[] = [];
-  lines.push(`rules ${r.from.version} (sequence ${r.from.seq}) -> ${r.to.version}`);
-  const c = r.rules;
-  if (c.same) lines.push('no customer-visible change (only comments, formatting or the version)');
-  if (c.labelsAdded.length) lines.push(`labels added:    ${c.labelsAdded.join(', ')}`);
-  if (c.labelsRemoved.length) lines.push(`labels removed:  ${c.labelsRemoved.join(', ')} (holders lose them, reason rules-changed)`);
-  if (c.labelsChanged.length) lines.push(`labels changed:  ${c.labelsChanged.join(', ')}`);
-  if (c.windowsChanged.length) lines.push(`windows changed: ${c.windowsChanged.join(', ')} (stored buckets reused)`);
-  for (const f of c.features) lines.push(`feature ${f.name} ${f.change}: needs ${f.history} of history, read by ${f.readBy.join(', ')}`);
-  // The dry run does not read the input topic: it names the worst case the backfill leaves.
-  for (const w of r.warmingUp)
-    lines.push(
-      w.fullFrom === null
-        ? `  ${w.feature}: backfilled from the input topic at the switch; if the topic ever deleted events, warming up for ever (lifetime)`
-        : `  ${w.feature}: backfilled from the input topic at the switch; if it holds less than ${w.history}, warming up until ${w.fullFrom} at the latest`,
-    );
-  lines.push('');
-  lines.push(`customers: ${r.customers.customers} scanned, ${r.customers.changed} would change${r.customers.unreadable ? `, ${r.customers.unreadable} unreadable` : ''}`);
-  const names = Object.keys(r.customers.labels);
-  if (names.length) {
-    const w = Math.max(5, ...names.map((n) => n.length));
-    lines.push(`${'label'.padEnd(w)}  ${'enter'.padStart(8)}  ${'leave'.padStart(8)}  examples`);
-    for (const n of names) {
-      const d = r.customers.labels[n]!;
-      const ex = [...d.enterExamples.map((x) => `+${x}`), ...d.leaveExamples.map((x) => `-${x}`)].join(' ');
-      lines.push(`${n.padEnd(w)}  ${String(d.enter).padStart(8)}  ${String(d.leave).padStart(8)}  ${ex}`);
-    }
-  }
-  lines.push(`sweep: about ${Math.ceil(r.sweep.estimatedMs / 1000)} s at ${r.sweep.perSecond} customers/s x ${r.sweep.instances} evaluator(s)`);
-  return lines.join('\n');
 }
 
 export function registerRulesLive(rules: Command): void {
@@ -293,47 +207,4 @@ export function registerRulesLive(rules: Command): void {
       }
     },
   );
-
-  withRedis(
-    rules
-      .command('diff')
-      .description('dry run: what a rules file would change against the rules in force and the live customer states (read-only)')
-      .argument('<file>', 'rules file')
-      .option('--current <file>', 'the evaluators\' rules file, used when nothing was deployed', 'rules/default.yaml')
-      .option('--json', 'machine-readable output')
-      .option('--max-changed <n>', 'exit 4 when more customers would change than this')
-      .option('--sweep-rate <n>', 'EVALUATOR_SWEEP_RATE of the evaluators', '2000')
-      .option('--instances <n>', 'evaluator instances sharing the sweep', '1'),
-  ).action(async (file: string, opts: RedisOpts & { current: string; json?: boolean; maxChanged?: string; sweepRate: string; instances: string }) => {
-    const compiled = compileFile(file);
-    if (!compiled) return;
-    const redis = connect(opts);
-    try {
-      const from = await rulesInForce(new RulesChannel(redis, opts.prefix), opts.current);
-      if (!from) return;
-      const comparison = compareRules(from.rules, compiled.rules);
-      const total = (await Promise.all(mastersOf(redis).map((n) => n.dbsize()))).reduce((a, b) => a + b, 0);
-      const bar = progressBar(total);
-      const now = Date.now();
-      // As the switch would start them: labels with `whileWarming: hold` keep their state.
-      const warming = new Map(comparison.features.filter((f) => f.historyMs !== null).map((f) => [f.name, now + f.historyMs!] as const));
-      const customers = await tallyCustomers(redis, opts.prefix, compiled.rules, warming, (n) => bar.update(n));
-      bar.done();
-      const perSecond = Number(opts.sweepRate);
-      const instances = Math.max(1, Number(opts.instances));
-      const report: DiffReport = {
-        valid: true,
-        from: { seq: from.seq, version: from.rules.version },
-        to: { version: compiled.rules.version },
-        rules: comparison,
-        customers,
-        warmingUp: comparison.features.map((f) => ({ feature: f.name, history: f.history, fullFrom: f.historyMs === null ? null : new Date(now + f.historyMs).toISOString() })),
-        sweep: { perSecond, instances, estimatedMs: sweepDurationMs(customers.customers, perSecond * instances) },
-      };
-      console.log(opts.json ? JSON.stringify(report, null, 2) : formatDiff(report));
-      if (opts.maxChanged !== undefined && customers.changed > Number(opts.maxChanged)) process.exitCode = EXIT.tooManyChanges;
-    } finally {
-      redis.disconnect();
-    }
-  });
 }

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { checkRulesFile, formatCheckResult } from '@labelstream/rules';
+import { registerRulesDiff } from './rules-diff';
 import { registerRulesLive } from './rules-live';
 import { withEnvironment } from './environment';
 
@@ -20,4 +21,5 @@ export function registerRules(program: Command): void {
       if (!result.ok || (opts.strict && result.warnings.length)) process.exitCode = 1;
     });
   registerRulesLive(rules);
+  registerRulesDiff(rules);
 }

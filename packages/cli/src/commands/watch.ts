@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { labelEventType, type LabelEvent } from '@labelstream/contracts';
-import { labelEventsClients, labelEventsSourceOptions, type LabelEventsSourceOptions } from './label-events-source';
-import { COLOR_ENV, colorOutput, LABEL_EVENTS_ENV, withEnvironment } from './environment';
+import { kafkaClients, labelEventsSourceOptions, type KafkaSourceOptions } from './kafka-source';
+import { COLOR_ENV, colorOutput, KAFKA_SOURCE_ENV, withEnvironment } from './environment';
 import { parsePrometheusText, summarise, type Scrape } from './metrics-text';
 
 const C = { green: '\x1b[32m', red: '\x1b[31m', dim: '\x1b[2m', bold: '\x1b[1m', reset: '\x1b[0m', cyan: '\x1b[36m' };
@@ -33,9 +33,9 @@ export function registerWatch(program: Command): void {
       .option('--metrics <urls>', 'comma-separated /metrics URLs of ingest, evaluator, publisher', 'http://127.0.0.1:9464/metrics,http://127.0.0.1:9465/metrics,http://127.0.0.1:9466/metrics')
       .option('--summary-every <s>', 'seconds between summaries', '10')
       .option('--max-lines-per-second <n>', 'print at most this many changes per second (the rest are counted)', '25'),
-    [...LABEL_EVENTS_ENV, ...COLOR_ENV],
-  ).action(async (opts: LabelEventsSourceOptions & { metrics: string; summaryEvery: string; maxLinesPerSecond: string }) => {
-      const { kafka, registry } = labelEventsClients(opts, 'labelstream-watch');
+    [...KAFKA_SOURCE_ENV, ...COLOR_ENV],
+  ).action(async (opts: KafkaSourceOptions & { metrics: string; summaryEvery: string; maxLinesPerSecond: string }) => {
+      const { kafka, registry } = kafkaClients(opts, 'labelstream-watch');
       const consumer = kafka.consumer({ groupId: `labelstream-watch-${process.pid}-${Date.now()}`, maxWaitTimeInMs: 100 });
       await consumer.connect();
       await consumer.subscribe({ topic: opts.topic, fromBeginning: false });
