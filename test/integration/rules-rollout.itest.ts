@@ -22,7 +22,7 @@ import { decodeState, encodeState } from '@labelstream/engine';
 import { PartitionKeys, RulesChannel, RulesConflictError } from '@labelstream/redis-state';
 import { loadRules } from '@labelstream/rules';
 import { collect, connectStack, testKafka, uniqueName, waitFor, type StackEnv } from '@labelstream/testkit';
-import { decodeDecisions, makeTopics, produceEvents, purchaseEvent, startEvaluator } from '../support/evaluator-harness';
+import { decodeDecisions, describeChanges, makeTopics, produceEvents, purchaseEvent, startEvaluator } from '../support/evaluator-harness';
 import { explainCustomer } from '../../services/evaluator/src/explain';
 
 const ROOT = resolve(__dirname, '../..');
@@ -122,8 +122,6 @@ function file(name: string, text: string): string {
   writeFileSync(p, text);
   return p;
 }
-
-const describeChanges = (d: LabelDecision): string => `${d.customerId} ${d.cause.kind} ${d.rulesVersion} ${d.changes.map((c) => `${c.change === 'ASSIGNED' ? '+' : '-'}${c.label}(${c.reason})`).join(' ')}`;
 
 describe('rules rollout', () => {
   it('switches every partition once, re-evaluates every customer under the new rules, and refuses bad deploys', async () => {

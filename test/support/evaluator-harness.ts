@@ -143,3 +143,8 @@ export async function decodeDecisions(env: StackEnv, values: Array<Buffer | null
   const registry = new Registry({ url: env.schemaRegistryUrl });
   return Promise.all(values.map((v) => registry.decode<LabelDecision>(v, labelDecisionType)));
 }
+
+/** A decision in one line: customer, cause, rules version and changes (`+label(reason)`, `-label(reason)`). */
+export function describeChanges(d: LabelDecision): string {
+  return `${d.customerId} ${d.cause.kind} ${d.rulesVersion} ${d.changes.map((c) => `${c.change === 'ASSIGNED' ? '+' : '-'}${c.label}(${c.reason})`).join(' ')}`;
+}

@@ -1,6 +1,6 @@
 import { applyEvents, evaluateAt } from './engine';
 import { click, DAY, HOUR, MIN, purchase, rules, T0, ticket } from './fixtures.test-helper';
-import { emptyState } from './state';
+import { emptyState, encodeState } from './state';
 
 describe('late and duplicate events', () => {
   const r = rules(`
@@ -33,6 +33,29 @@ labels:
     expect(b.outcomes).toEqual([{ eventId: 'e1', outcome: 'duplicate' }]);
     expect(b.features.c).toBe(1);
     expect(b.changes).toEqual([]);
+  });
+
+  it('a duplicate or late event decides nothing: the state as it was, its labels and pending due time reported', () => {
+    const w = rules(`
+allowedLateness: 1h
+features:
+  c: { event: any, agg: count, window: 2h, bucket: 1h }
+labels:
+  x: { category: behaviour, description: d, when: "c >= 1" }
+`);
+    const a = applyEvents(null, [click('e1', T0), click('e2', T0 + 2 * HOUR)], w);
+    expect(a.labels).toEqual(['x']);
+    expect(a.nextDueAt).not.toBeNull();
+    for (const [e, outcome] of [[click('e2', T0 + 2 * HOUR), 'duplicate'], [click('old', T0 + 30 * MIN), 'late']] as const) {
+      const b = applyEvents(a.state, [e], w, { dueAt: a.nextDueAt });
+      expect(b.outcomes).toEqual([{ eventId: e.eventId, outcome }]);
+      expect(b).toMatchObject({ changes: [], labels: ['x'], effectiveAt: T0 + 2 * HOUR, nextDueAt: a.nextDueAt, features: a.features, errors: [] });
+      expect(encodeState(b.state)).toBe(encodeState(a.state));
+    }
+    // Not given the pending due time: found at the clock (what the last evaluation gave).
+    expect(applyEvents(a.state, [click('e2', T0 + 2 * HOUR)], w).nextDueAt).toBe(a.nextDueAt);
+    // No event at all: nothing to decide either.
+    expect(applyEvents(a.state, [], w, { dueAt: a.nextDueAt })).toMatchObject({ changes: [], labels: ['x'], outcomes: [] });
   });
 
   it('forgets ids once a re-delivery would be late anyway, and reports such a re-delivery as late', () => {

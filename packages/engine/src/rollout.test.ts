@@ -73,6 +73,54 @@ labels:
   });
 });
 
+describe('a re-delivered event after a switch (applied under the old rules, before the switch point)', () => {
+  const old = v('v1', 5000);
+  const next = v('v2', 2000);
+  const applied = applyEvents(null, [purchase('p1', T0, { amountMinorBase: 3000 })], old);
+
+  it('decides nothing under the new rules: no change, the state and its version as they were, the pending due time kept', () => {
+    for (const e of [purchase('p1', T0, { amountMinorBase: 3000 }), purchase('p0', T0 - 2 * DAY, { amountMinorBase: 3000 })]) {
+      const before = encodeState(applied.state);
+      const step = applyEvents(applied.state, [e], next, { dueAt: applied.nextDueAt });
+      expect(step.outcomes.map((o) => o.outcome)).toEqual([e.eventId === 'p1' ? 'duplicate' : 'late']);
+      // Evaluated under v2 it would assign big (3000 ≥ 2000), caused by the re-delivered event.
+      expect(step.changes).toEqual([]);
+      expect(step.labels).toEqual([]);
+      expect(step.state.r).toBe('v1');
+      expect(encodeState(step.state)).toBe(before);
+      expect(step.effectiveAt).toBe(T0);
+      expect(step.nextDueAt).toBe(applied.nextDueAt);
+      expect(step.features).toEqual({ spend_90d: 3000 });
+      expect(encodeState(applied.state)).toBe(before); // the input untouched
+      // So the sweep still reaches the customer, and decides the change (cause RULES_CHANGED).
+      expect(reevaluate(step.state, next)!.changes.map((c) => `${c.change} ${c.label}`)).toEqual(['ASSIGNED big']);
+    }
+  });
+
+  it('in place too; and without the pending due time given, finds it at the clock', () => {
+    const mine = decodeState(encodeState(applied.state));
+    const step = applyEvents(mine, [purchase('p1', T0, { amountMinorBase: 3000 })], next, { inPlace: true });
+    expect(step.state).toBe(mine);
+    expect(mine.r).toBe('v1');
+    expect(step.changes).toEqual([]);
+    expect(step.nextDueAt).toBe(applied.nextDueAt);
+  });
+
+  it('reports the labels the state holds, those the rules no longer define last', () => {
+    const held = applyEvents(null, [purchase('p1', T0, { amountMinorBase: 6000 })], v('v1', 5000, '  legacy: { category: custom, description: d, when: "spend_90d >= 1" }')).state;
+    const step = applyEvents(held, [purchase('p1', T0, { amountMinorBase: 6000 })], v('v2', 5000, '  small: { category: value, description: d, when: "spend_90d >= 1" }'));
+    expect(step.changes).toEqual([]);
+    expect(step.labels).toEqual(['big', 'legacy']);
+  });
+
+  it('an event applied with it decides as usual, under the rules given', () => {
+    const step = applyEvents(applied.state, [purchase('p1', T0, { amountMinorBase: 3000 }), purchase('p2', T0 + 1, { amountMinorBase: 10 })], next);
+    expect(step.outcomes.map((o) => o.outcome)).toEqual(['duplicate', 'applied']);
+    expect(step.changes.map((c) => `${c.change} ${c.label}`)).toEqual(['ASSIGNED big']);
+    expect(step.state.r).toBe('v2');
+  });
+});
+
 describe('RateBudget', () => {
   it('gives a burst first, then the rate, never more than asked', () => {
     const b = new RateBudget(100, 50);

@@ -111,7 +111,7 @@ export function logArb(shape: LogShape): fc.Arbitrary<CustomerEvent[]> {
 }
 
 /** Small windows and buckets, every aggregation, hysteresis, dwell, filters and two exclusive groups. */
-export const SMALL = loadRules(`
+export const SMALL_TEXT = `
 version: "oracle-small"
 allowedLateness: 5s
 features:
@@ -151,4 +151,5 @@ groups:
   satisfaction: { exclusive: true, priority: [unhappy, happy, rated] }
   lifecycle:    { exclusive: true, priority: [regular, buyer, lead] }
   value:        { exclusive: true, priority: [big, pricey] }
-`);
+`;
+export const SMALL = loadRules(SMALL_TEXT);

@@ -46,6 +46,20 @@ describe('oracle across a rules switch', () => {
     expect(tagged(never.changes)).toEqual([]);
   });
 
+  it('an event applied before the switch point and delivered again after it decides nothing: the sweep or the next applied event decides', () => {
+    // p1 and c1 applied under the old rules; after the switch both arrive again (a crash before the offset commit), then p2.
+    const again = [events[0]!, events[1]!, events[0]!, events[1]!, events[2]!];
+    const notSwept = oracleForCustomer('c-1', again, OLD, { horizon: T0 + 2 * S, rulesSwitch: { rules: NEW, firstEvent: 2, timersUntil: null, swept: false } });
+    // Not '+big@1s p1 new': the copy of p1 was applied under the old rules, it decides nothing now.
+    expect(tagged(notSwept.changes)).toEqual(['+big@2s p2 new', '+clicky@2s p2 new']);
+    expect(notSwept).toMatchObject({ applied: 3, duplicates: 2 });
+    const swept = oracleForCustomer('c-1', again, OLD, { horizon: T0 + 2 * S, rulesSwitch: { rules: NEW, firstEvent: 2, timersUntil: null, swept: true } });
+    expect(tagged(swept.changes)).toEqual(['+big@1s RULES_CHANGED new', '+clicky@1s RULES_CHANGED new']);
+    // Exactly as if they had not arrived again.
+    const once = oracleForCustomer('c-1', events, OLD, { horizon: T0 + 2 * S, rulesSwitch: { rules: NEW, firstEvent: 2, timersUntil: null, swept: true } });
+    expect(once.changes).toEqual(swept.changes);
+  });
+
   it('due times after the last event: old rules up to timersUntil, new rules after it', () => {
     const one = [eventOf(buy(60), 'p1', T0)];
     // activity leaves at 1s + 5s = 6s (inactive); spend leaves at 2s + 10s = 12s.

@@ -9,8 +9,11 @@
  * - a per-customer clock: max(event times applied, evaluation times); every evaluation
  *   happens at the clock;
  * - an event older than clock − allowedLateness is late (skipped); an event id applied
- *   before and still within that horizon is a duplicate (skipped); each arriving event is
- *   followed by one evaluation at the clock, skipped or not;
+ *   before and still within that horizon is a duplicate (skipped); each applied event is
+ *   followed by one evaluation at the clock; a late or duplicate one decides nothing (no
+ *   evaluation: under unchanged rules it could change nothing, and across a rules switch
+ *   the re-delivered copy of an event applied under the old rules must not decide the new
+ *   rules' changes — the sweep does);
  * - an event counts until its bucket's end + the window;
  * - hysteresis (enter/exit), minimum dwell, exclusive groups;
  * - time-based evaluations at each due time: the earliest time after the clock at which a
@@ -48,8 +51,10 @@ export interface OracleChange {
  * A live rules change as one customer lived it (README "Changing rules"): the evaluations
  * before the switch point run under the options' `rules`, those after under `rules` here.
  * The switch point is its partition's, as its owner recorded it: the customer's events from
- * index `firstEvent` on (in the order given) are evaluated under the new rules, and so is
- * every due time after `timersUntil` that is not followed by an earlier event. At the
+ * index `firstEvent` on (in the order given) are evaluated under the new rules (those
+ * applied: a duplicate or late one, such as an event applied before the switch point and
+ * delivered again after it, decides nothing), and so is every due time after
+ * `timersUntil` that is not followed by an earlier event. At the
  * switch point, when `swept`, the re-evaluation sweep evaluates the customer once at its
  * clock under the new rules (cause RULES_CHANGED). Feature definitions must be the same in
  * both rule sets (no backfill is modelled).
@@ -184,8 +189,8 @@ export function oracleForCustomer(customerId: string, events: readonly CustomerE
       applied.push(appliedEvent(rules, event.eventId, event.occurredAt, viewOf(event)));
       firstSeen.set(event.eventId, event.occurredAt);
       clock = Math.max(clock, event.occurredAt);
+      evaluate(event.eventId, 'EVENT');
     }
-    evaluate(event.eventId, 'EVENT');
   }
   if (applied.length > 0) runTimersUntil(horizon, sw !== undefined);
   // Swept with nothing after the switch point: the sweep's evaluation is the last one.

@@ -67,6 +67,31 @@ describe('replayCustomer', () => {
     expect(outcomeOf([])).toBeUndefined();
   });
 
+  it('re-delivered events decide nothing, under new rules too: no decision, nothing to store, the stored due time kept', () => {
+    const demoText = readFileSync(join(__dirname, '..', '..', '..', 'rules', 'demo.yaml'), 'utf8');
+    const lower = loadRules(demoText.replace('spend_2m >= 50000', 'spend_2m >= 2000').replace(/^version: .*$/m, 'version: "demo-lower"'));
+    const applied = replayCustomer(null, [event('purchase', 'p1', T0, 3000), event('click', 'k1', T0 + S)].map(toEngineEvent), DEMO);
+    const stored = applied[applied.length - 1]!.result;
+    expect(stored.labels).not.toContain('high_value');
+    expect(stored.nextDueAt).not.toBeNull();
+    // A crash before the offset commit: the next owner, switched to rules under which p1's
+    // 3000 makes high_value, reads both again. They were applied under the old rules.
+    const again = replayCustomer(stored.state, [event('purchase', 'p1', T0, 3000), event('click', 'k1', T0 + S)].map(toEngineEvent), lower, stored.nextDueAt);
+    expect(again.map((s) => s.result.outcomes[0]!.outcome)).toEqual(['duplicate', 'duplicate']);
+    expect(summary(again)).toEqual([]);
+    expect(changesState(again)).toBe(false);
+    const out = outcomeOf(again)!;
+    expect(out).toMatchObject({ changed: false, decisions: [], nextDueAt: stored.nextDueAt, appliedIds: [] });
+    expect(out.final.r).toBe(DEMO.version); // the sweep still reaches it
+    // A duplicate after an applied event keeps the due time that event's evaluation set.
+    const mixed = replayCustomer(stored.state, [event('click', 'k2', T0 + 70 * S), event('click', 'k2', T0 + 70 * S)].map(toEngineEvent), DEMO, stored.nextDueAt);
+    const byEvent = mixed.filter((s) => s.cause.kind === 'EVENT');
+    expect(byEvent.map((s) => s.result.outcomes[0]!.outcome)).toEqual(['applied', 'duplicate']);
+    const due = byEvent[0]!.result.nextDueAt;
+    expect(due).toBeGreaterThan(T0 + 70 * S);
+    expect(outcomeOf(mixed)).toMatchObject({ changed: true, nextDueAt: due });
+  });
+
   it('gives exactly the oracle’s changes for any split of a log into batches', () => {
     const specs = fc.array(
       fc.record({ kind: fc.constantFrom('purchase' as const, 'click' as const), dt: fc.integer({ min: 0, max: 400 * S }), amount: fc.integer({ min: 1, max: 40_000 }), cut: fc.boolean() }),

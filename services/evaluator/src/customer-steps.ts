@@ -14,7 +14,8 @@ export interface CustomerStep {
  * the timers firing on time in between: each event is applied and evaluated on its own,
  * and every due time at or before an event's time is evaluated first (a due time is when
  * a window bucket expires or a dwell ends, so it comes before a later event in event
- * time).
+ * time). A duplicate or late event decides nothing (the engine's `applyEvents`): its step
+ * has no change, leaves the state and keeps the pending due time.
  *
  * Why not one `applyEvents` per customer per batch: the label changes would then depend on
  * where batch boundaries fall — a first order and a second one in the same batch would
@@ -25,8 +26,10 @@ export interface CustomerStep {
  *
  * `state` is the stored state (null for a new customer), `storedDueAt` the due time stored
  * with it (its timer); when not given it is recomputed, which costs a full evaluation (a
- * third of a customer's per-event cost). Yields at least one step per event, in order,
- * lazily (a long batch need not hold every intermediate state); pure.
+ * third of a customer's per-event cost). Yields one step per event (an evaluated one, or
+ * for a duplicate or late event one that evaluated nothing), each after the timer steps
+ * due before it, in order, lazily (a long batch need not hold every intermediate state);
+ * pure.
  */
 export function* replaySteps(
   state: CustomerState | null,
@@ -36,10 +39,14 @@ export function* replaySteps(
   opts: ReplayOptions = {},
 ): Generator<CustomerStep> {
   let current = state;
-  // In place: the caller hands the state over; every step changes that one object (see ReplayOptions).
-  const step: StepOptions | undefined = opts.warming ? { inPlace: opts.inPlace, warming: opts.warming } : opts.inPlace ? IN_PLACE : undefined;
   // The stored state's pending due time (evaluating at its clock would give it again).
   let due = storedDueAt !== undefined ? storedDueAt : current ? evaluateAt(current, current.c, rules, opts.warming ? { warming: opts.warming } : undefined).nextDueAt : null;
+  // In place: the caller hands the state over; every step changes that one object (see
+  // ReplayOptions). `dueAt` is the pending due time, which a step that applies no event
+  // keeps: one options object per replay, updated before each event.
+  const step: { -readonly [K in keyof StepOptions]: StepOptions[K] } = { dueAt: due };
+  if (opts.inPlace) step.inPlace = true;
+  if (opts.warming) step.warming = opts.warming;
   for (const e of events) {
     while (due !== null && due <= e.occurredAt) {
       const result = evaluateAt(current, due, rules, step);
@@ -47,6 +54,7 @@ export function* replaySteps(
       current = result.state;
       due = result.nextDueAt;
     }
+    step.dueAt = due;
     const result = applyEvents(current, [e], rules, step);
     yield { result, cause: { kind: 'EVENT', eventId: e.eventId, eventType: e.eventType, eventOccurredAt: e.occurredAt } };
     current = result.state;
@@ -66,8 +74,6 @@ export interface ReplayOptions {
   /** Features warming up after a rules change (see the engine's `StepOptions.warming`). */
   readonly warming?: ReadonlyMap<string, number>;
 }
-
-const IN_PLACE: StepOptions = { inPlace: true };
 
 /** {@link replaySteps}, all at once. */
 export function replayCustomer(state: CustomerState | null, events: readonly EngineEvent[], rules: CompiledRules, storedDueAt?: number | null): CustomerStep[] {

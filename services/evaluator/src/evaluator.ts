@@ -82,6 +82,13 @@ function heldBefore(s: CachedState): HeldLabels {
   return s.state ? { ...s.state.l } : null;
 }
 
+/** The later of two input offsets (null: none). */
+function laterOffset(a: string | null, b: string | null): string | null {
+  if (a === null) return b;
+  if (b === null) return a;
+  return BigInt(a) >= BigInt(b) ? a : b;
+}
+
 /** Customers a sweep round asks the rate budget for (per partition, per timer tick). */
 const SWEEP_ROUND = 500;
 
@@ -512,11 +519,13 @@ export function createEvaluator(deps: EvaluatorDeps) {
     // backfills again (it replaces the keys' data, so never counts twice).
     const historySince = plan ? await backfill(partition, o, rules, plan, at) : undefined;
     const warming = warmingAfterSwitch(o.rules, rules, at, o.warming, historySince);
-    // Where the input stood at the switch: this owner's last applied batch, else (a new owner
-    // that has applied nothing yet) the offset the committed states record they applied up to.
-    // Not the recorded offset alone: a batch with nothing to store (only duplicates or late
-    // events) commits nothing, so the record lags behind such a batch.
-    const nextOffset = progress.get(partition)?.nextOffset ?? (await o.store.appliedOffset());
+    // Where the input stood at the switch: the later of this owner's last applied batch and
+    // the offset the committed states record they applied up to. A new owner that has applied
+    // nothing yet has only the record; one whose batches were records delivered again (its
+    // predecessor committed their states but not their offsets) is behind the record: those
+    // records were applied under the old rules, and their copies decide nothing (the engine's
+    // `applyEvents`). A batch that stored nothing records nothing: then the batch is later.
+    const nextOffset = laterOffset(progress.get(partition)?.nextOffset ?? null, await o.store.appliedOffset());
     const point = { nextOffset, timersUntil: Number.isFinite(o.firedUntil) ? o.firedUntil : null };
     await fenced(partition, () => o.store.rules.switchTo(target, rules.version, at, warming, point));
     showWarming(partition, warming);
