@@ -1,7 +1,7 @@
 /**
  * The rules deploy of the fault run (`--rules-deploy`, RELIABILITY.md "A rules deploy under
- * faults"): mid-run, a second rules file — the run's rules with one threshold changed and
- * one label added, the same features (no backfill) — goes out through the real
+ * faults"): mid-run, a second rules file — the run's rules with one threshold changed, one
+ * label added and one feature redefined (so backfilled from the input) — goes out through the real
  * `labelstream rules deploy`; once every partition has switched, an evaluator is SIGKILLed
  * while the re-evaluation sweep runs, and the step ends when every partition's sweep is done.
  * Afterwards the oracle reads each partition's switch point from Redis (what the owner
@@ -27,6 +27,11 @@ const ROOT = join(__dirname, '..', '..', '..');
 const EDITS: ReadonlyArray<{ what: string; from: RegExp; to: (m: string) => string }> = [
   { what: 'version', from: /^version: "([^"]+)"$/m, to: (m) => m.replace(/"$/, '-faults-deploy"') },
   { what: 'high_value threshold 500.00 → 450.00', from: /enter: "spend_2m >= 50000"/, to: () => 'enter: "spend_2m >= 45000"' },
+  {
+    what: 'spend_2m redefined: marketplace orders no longer count (a new definition: backfilled)',
+    from: /^(\s*spend_2m:\s*\{ event: purchase, agg: sum, field: amountMinorBase, window: 2m) \}$/m,
+    to: (m) => m.replace(/ \}$/, `, where: "event.channel != 'MARKETPLACE'" }`),
+  },
   {
     what: 'label busy added (3+ orders in 5 minutes)',
     from: /^labels:\n/m,
@@ -164,16 +169,16 @@ export async function deployMidRun(d: DeployDeps, fromRules: CompiledRules): Pro
 /**
  * Each customer's part of the switch, for the oracle: its partition's switch point (the
  * first of its events at or after the partition's recorded `nextOffset` runs under the new
- * rules; timers after `timersUntil`), and whether the sweep re-evaluated it with a change
- * — the one thing taken from the run's output: the customers with a RULES_CHANGED label
- * event (a sweep evaluation that changed nothing leaves no trace, and changes nothing the
- * oracle computes either).
+ * rules; timers after `timersUntil`). Every customer of a switched partition is re-evaluated
+ * there (`swept`: by the sweep, or by the event or timer that reaches it first), and the
+ * redefined feature is backfilled from the whole history (the run's input topic deletes
+ * nothing). `how` turns either off, for the controls.
  */
 export function switchesForOracle(
   newRules: CompiledRules,
   switches: readonly PartitionSwitch[],
   positions: ReadonlyMap<CustomerEvent, Pick<TopicRecord, 'partition' | 'offset'>>,
-  sweptCustomers: ReadonlySet<string>,
+  how: { swept: boolean; backfill: boolean },
 ): (customerId: string, events: readonly CustomerEvent[]) => RulesSwitch | undefined {
   const byPartition = new Map(switches.map((s) => [s.partition, s]));
   return (customerId, events) => {
@@ -187,6 +192,6 @@ export function switchesForOracle(
       const i = events.findIndex((e) => BigInt(positions.get(e)!.offset) >= from);
       if (i >= 0) firstEvent = i;
     }
-    return { rules: newRules, firstEvent, timersUntil: s.timersUntil, swept: sweptCustomers.has(customerId) };
+    return { rules: newRules, firstEvent, timersUntil: s.timersUntil, swept: how.swept, backfill: how.backfill };
   };
 }

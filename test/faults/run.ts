@@ -206,20 +206,22 @@ async function main(): Promise<number> {
 
     const tOracle = Date.now();
     // With a rules deploy: the oracle switches each customer where its partition's owner
-    // recorded the switch (read from Redis now, the final record), and re-evaluates at the
-    // switch point the customers the sweep changed (rules-deploy.ts, switchesForOracle).
+    // recorded the switch (read from Redis now, the final record), re-evaluates it there
+    // (the sweep, or whichever event or timer reached it first) and backfills the redefined
+    // feature from the whole history (rules-deploy.ts, switchesForOracle). Nothing is taken
+    // from the run's output.
     const switches = o.rulesDeploy ? await readSwitches({ redis: redisClient, keyPrefix, partitions: o.partitions }) : [];
     const newRules = deployed ? loadRules(readFileSync(deployed.file, 'utf8'), { source: deployed.file }) : undefined;
     const sweptCustomers = new Set(labelEvents.filter((e) => e.cause === 'RULES_CHANGED').map((e) => e.customerId));
-    const oracleWith = (sweep: ReadonlySet<string>, moved = 0): Map<string, CustomerOutcome> => {
+    const oracleWith = (how: { swept: boolean; backfill: boolean } = { swept: true, backfill: true }, moved = 0): Map<string, CustomerOutcome> => {
       if (!newRules) return runOracle(canonical, rules, { horizon });
-      const at = switchesForOracle(newRules, switches, positions, sweep);
+      const at = switchesForOracle(newRules, switches, positions, how);
       return runOracle(canonical, rules, { horizon, rulesSwitch: (c, events) => {
         const sw = at(c, events);
         return sw && moved ? { ...sw, firstEvent: Math.max(0, sw.firstEvent - moved) } : sw;
       } });
     };
-    const oracle = oracleWith(sweptCustomers);
+    const oracle = oracleWith();
     log(`oracle: ${canonical.length} canonical records in ${((Date.now() - tOracle) / 1000).toFixed(1)} s`);
     const inputs = {
       sent: { raw: workload.stats.sent, validIds: workload.stats.validIds, malformed: workload.stats.malformed, duplicateCopies: workload.stats.duplicatesSent, late: workload.stats.lateSent, sendErrors: workload.stats.sendErrors },
@@ -244,8 +246,9 @@ async function main(): Promise<number> {
         underNewRules: labelEvents.filter((e) => newRules && e.rulesVersion === newRules.version).length,
         controls: [
           wrong('no switch (old rules throughout)', runOracle(canonical, rules, { horizon })),
-          wrong('switch point one event early per customer', oracleWith(sweptCustomers, 1)),
-          wrong('sweep re-evaluations left out', oracleWith(new Set())),
+          wrong('switch point one event early per customer', oracleWith(undefined, 1)),
+          wrong('re-evaluations at the switch point left out', oracleWith({ swept: false, backfill: true })),
+          wrong('backfill left out (the redefined feature starts empty)', oracleWith({ swept: true, backfill: false })),
         ],
       };
     }

@@ -28,7 +28,8 @@ describe('backfillPlan', () => {
   it('names the storage keys the new rules add, and the history the longest of them needs', () => {
     const plan = backfillPlan(before, web)!;
     expect([...plan.keys]).toEqual([keysOf(web, 'spend_90d')]);
-    expect(plan.historyMs).toBe(90 * DAY);
+    // The window and one bucket (an event counts until its bucket's end + the window).
+    expect(plan.historyMs).toBe(90 * DAY + web.features.find((f) => f.name === 'spend_90d')!.bucketMs);
     expect(backfillPlan(before, rulesWith('v3', ''))).toBeNull();
   });
 
@@ -39,8 +40,12 @@ describe('backfillPlan', () => {
     expect(plan.historyMs).toBeNull();
   });
 
-  it('reads the history from one longest window before the switch, or from the log start for a lifetime feature', () => {
-    expect(backfillSince(backfillPlan(before, web)!, T0)).toBe(T0 - 90 * DAY);
+  it('reads the history from one longest window before the switch or the oldest customer clock, or from the log start for a lifetime feature', () => {
+    const plan = backfillPlan(before, web)!;
+    expect(backfillSince(plan, T0)).toBe(T0 - plan.historyMs!);
+    // A customer whose clock lags 30 days needs the window before its clock.
+    expect(backfillSince(plan, T0, T0 - 30 * DAY)).toBe(T0 - 30 * DAY - plan.historyMs!);
+    expect(backfillSince(plan, T0, T0 + HOUR)).toBe(T0 - plan.historyMs!);
     expect(backfillSince(backfillPlan(before, rulesWith('v2', '', `  spend_all: { event: purchase, agg: sum, field: amountMinorBase }\n`))!, T0)).toBeNull();
   });
 });
@@ -140,15 +145,24 @@ describe('runBackfill: passes of bounded memory', () => {
   const plan = backfillPlan(before, web)!;
   const key = keysOf(web, 'spend_90d');
 
-  /** A partition in memory: its history (in log order, read in pages of `page`) and its stored customers. */
-  function partition(history: readonly EngineEvent[], stored: readonly string[], page: number) {
+  /**
+   * A partition in memory: its history (in log order, read in pages of `page`; an event's
+   * record time is its occurredAt) and its stored customers, with their clocks.
+   */
+  function partition(history: readonly EngineEvent[], stored: readonly string[], page: number, clockOf: (id: string) => number = () => T0 + 10 * HOUR) {
     const applied = new Map<string, BackfillFold | undefined>();
     let reads = 0;
+    const since: Array<number | null> = [];
     const io: BackfillIo<{ since: number }> = {
-      async readHistory(keep, onEvents) {
+      async readHistory(sinceMs, keep, onEvents) {
         reads++;
-        for (let i = 0; i < history.length; i += page) await onEvents(history.slice(i, i + page).filter((e) => keep(e.customerId) || i % 2 === 0));
+        since.push(sinceMs);
+        const from = history.filter((e) => sinceMs === null || e.occurredAt >= sinceMs);
+        for (let i = 0; i < from.length; i += page) await onEvents(from.slice(i, i + page).filter((e) => keep(e.customerId) || i % 2 === 0));
         return { since: Number.NEGATIVE_INFINITY };
+      },
+      async clocks(customers) {
+        return customers.map(clockOf);
       },
       async scanCustomers(cursor) {
         const at = Number(cursor);
@@ -162,7 +176,7 @@ describe('runBackfill: passes of bounded memory', () => {
         }
       },
     };
-    return { io, applied, reads: () => reads };
+    return { io, applied, reads: () => reads, since };
   }
 
   const customerEvents = (n: number, perCustomer: number): EngineEvent[] => {
@@ -186,13 +200,13 @@ describe('runBackfill: passes of bounded memory', () => {
     const history = customerEvents(120, 5);
     const stored = [...Array.from({ length: 120 }, (_, i) => `c${i}`), 'quiet-1', 'quiet-2'];
     const whole = partition(history, stored, 50);
-    const one = await runBackfill(whole.io, web, plan.keys, { maxCustomers: 1000 });
+    const one = await runBackfill(whole.io, web, plan, { at: T0 + 10 * HOUR, maxCustomers: 1000 });
     expect(one.passes).toBe(1);
     expect(one.peakCustomers).toBe(120);
 
     const bounded = partition(history, stored, 50);
     const passes: number[] = [];
-    const run = await runBackfill(bounded.io, web, plan.keys, { maxCustomers: 25, onPass: (p) => passes.push(p.customers) });
+    const run = await runBackfill(bounded.io, web, plan, { at: T0 + 10 * HOUR, maxCustomers: 25, onPass: (p) => passes.push(p.customers) });
     expect(run.peakCustomers).toBeLessThanOrEqual(25);
     expect(run.passes).toBeGreaterThanOrEqual(5);
     expect(bounded.reads()).toBe(run.passes);
@@ -208,7 +222,7 @@ describe('runBackfill: passes of bounded memory', () => {
       fc.asyncProperty(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 30 }), fc.integer({ min: 1, max: 4 }), async (bound, page, perCustomer) => {
         const history = customerEvents(30, perCustomer);
         const p = partition(history, Array.from({ length: 30 }, (_, i) => `c${i}`), page);
-        await runBackfill(p.io, web, plan.keys, { maxCustomers: bound });
+        await runBackfill(p.io, web, plan, { at: T0 + 10 * HOUR, maxCustomers: bound });
         for (let c = 0; c < 30; c++) {
           const mine = history.filter((e) => e.customerId === `c${c}`);
           expect(p.applied.get(`c${c}`)?.f[key]).toEqual(live(mine, web).f[key]);
@@ -218,7 +232,24 @@ describe('runBackfill: passes of bounded memory', () => {
     );
   });
 
+  it('reads from one window before the oldest customer clock: a customer whose clock lags gets its whole window', async () => {
+    // c0 bought 100 days before the switch and nothing since (its clock is its purchase); the
+    // others are active. At c0's clock its spend_90d holds that purchase: so must the backfill.
+    const at = T0 + 100 * DAY;
+    const history: EngineEvent[] = [
+      { ...purchase('old', T0, { amountMinorBase: 7000, channel: 'WEB' }), customerId: 'c0' },
+      { ...purchase('new', at - HOUR, { amountMinorBase: 100, channel: 'WEB' }), customerId: 'c1' },
+    ];
+    const p = partition(history, ['c0', 'c1'], 10, (id) => (id === 'c0' ? T0 : at - HOUR));
+    const run = await runBackfill(p.io, web, plan, { at, maxCustomers: 10 });
+    expect(run.oldestClock).toBe(T0);
+    expect(p.since).toEqual([T0 - plan.historyMs!]);
+    expect(p.applied.get('c0')?.f[key]).toEqual(live([history[0]!], web).f[key]);
+    // Read from the switch − one window only, c0's purchase would be missing.
+    expect(T0).toBeLessThan(at - plan.historyMs!);
+  });
+
   it('refuses a bound below one customer', async () => {
-    await expect(runBackfill(partition([], [], 1).io, web, plan.keys, { maxCustomers: 0 })).rejects.toThrow(RangeError);
+    await expect(runBackfill(partition([], [], 1).io, web, plan, { at: T0, maxCustomers: 0 })).rejects.toThrow(RangeError);
   });
 });

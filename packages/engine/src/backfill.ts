@@ -14,7 +14,11 @@ import { applyEvent, planFor, prune, type StoreDef } from './store';
 export interface BackfillPlan {
   /** Storage keys to fill from history (every feature sharing one is filled at once). */
   readonly keys: ReadonlySet<string>;
-  /** How far back the history must reach for the longest of them, ms; null when one is lifetime (all of it). */
+  /**
+   * How far back of a customer's clock the history must reach for the longest of them, ms:
+   * its window plus one bucket (an event counts until its bucket's end + the window); null
+   * when one is lifetime (all of it).
+   */
   readonly historyMs: number | null;
 }
 
@@ -30,18 +34,24 @@ export function backfillPlan(previous: CompiledRules, next: CompiledRules): Back
   for (const f of next.features) {
     if (old.has(f.storageKey)) continue;
     keys.add(f.storageKey);
-    historyMs = historyMs === null || f.windowMs === null ? null : Math.max(historyMs, f.windowMs);
+    historyMs = historyMs === null || f.windowMs === null ? null : Math.max(historyMs, f.windowMs + f.bucketMs);
   }
   return keys.size ? { keys, historyMs } : null;
 }
 
 /**
  * Where the history of a backfill for `plan` starts when the switch happens at `at` (epoch
- * ms): one longest window back; null for a lifetime feature (the log start). The evaluator's
- * switch and the dry run (`labelstream rules diff`) read the same range through this.
+ * ms) and the partition's oldest customer clock is `oldestClock`: one longest window (plus
+ * a bucket) before the earlier of the two; null for a lifetime feature (the log start).
+ *
+ * Not the switch time alone: the sweep evaluates each customer at its own clock, and a
+ * customer whose clock lags (no event and no timer for a while: its features' windows end
+ * at its clock) needs the events of one window before that clock, which may have been
+ * produced well before `at` − window. The evaluator's switch and the dry run (`labelstream
+ * rules diff`) read the same range through this (in {@link runBackfill}).
  */
-export function backfillSince(plan: BackfillPlan, at: number): number | null {
-  return plan.historyMs === null ? null : at - plan.historyMs;
+export function backfillSince(plan: BackfillPlan, at: number, oldestClock: number = at): number | null {
+  return plan.historyMs === null ? null : Math.min(at, oldestClock) - plan.historyMs;
 }
 
 /** One customer's backfill in progress: the new keys' data, with the fold's own clock and dedupe ids. */
@@ -146,15 +156,18 @@ export function inShard(customerId: string, shard: Shard): boolean {
 /** The I/O of {@link runBackfill}: one partition's input history and its stored customers. */
 export interface BackfillIo<R extends { readonly since: number }> {
   /**
-   * Reads the partition's history once (the same range on every call), handing its events
+   * Reads the partition's history from `sinceMs` (by record time; null: the log start) up
+   * to a fixed end (the same range on every call), handing its events
    * to `onEvents` batch by batch in log order, awaited. Events of customers `keep` refuses
    * may be left out (before decoding, when the record's key tells the customer): the driver
    * drops them anyway. Returns how far back it reached (`since`, as the evaluator's
    * warm-up reads it: −Infinity when complete).
    */
-  readHistory(keep: (customerId: string) => boolean, onEvents: (events: readonly EngineEvent[]) => Promise<void> | void): Promise<R>;
+  readHistory(sinceMs: number | null, keep: (customerId: string) => boolean, onEvents: (events: readonly EngineEvent[]) => Promise<void> | void): Promise<R>;
   /** One page of the partition's stored customers: cursor '0' starts, a returned '0' ends (duplicates allowed, as SCAN gives). */
   scanCustomers(cursor: string): Promise<{ readonly cursor: string; readonly customers: readonly string[] }>;
+  /** The clocks of a page of stored customers (those with no state left out): where the history must start ({@link backfillSince}). */
+  clocks(customers: readonly string[]): Promise<number[]>;
   /**
    * Puts the backfill of a page of stored customers (every one of the pass's shard) in
    * place: `folds.get(id)` undefined means the customer has no event in the history, and the
@@ -164,6 +177,8 @@ export interface BackfillIo<R extends { readonly since: number }> {
 }
 
 export interface BackfillOptions {
+  /** The switch's time (epoch ms). */
+  readonly at: number;
   /**
    * At most this many customers' folds in memory at once. A pass that would hold more
    * splits its shard in two, keeps folding the half it is in (whose folds are complete so
@@ -182,6 +197,10 @@ export interface BackfillRun<R> {
   readonly passes: number;
   /** The most folds held at once. */
   readonly peakCustomers: number;
+  /** Where the history was read from ({@link backfillSince}; null: the log start). */
+  readonly sinceMs: number | null;
+  /** The oldest clock of the partition's stored customers (undefined: none, or a lifetime plan, which reads all). */
+  readonly oldestClock: number | undefined;
 }
 
 /** Shards are never split past this: ids colliding in this many hash bits go over the bound rather than loop. */
@@ -189,14 +208,27 @@ const MAX_SHARDS = 1 << 20;
 
 /**
  * A backfill of one partition in passes of bounded memory (see {@link BackfillOptions}):
- * each pass reads the whole history folding only its shard's customers
+ * a first scan finds the oldest customer clock (where the history must start, see
+ * {@link backfillSince}); then each pass reads the whole history folding only its shard's customers
  * ({@link foldHistory}), then scans the stored customers and applies the folds of those in
  * the shard. Applying replaces the keys' data, so a run cut short (a crash) and run again
  * gives the same states. The folds of a customer are those of live processing, since a
  * customer's events are folded in log order within one pass.
  */
-export async function runBackfill<R extends { readonly since: number }>(io: BackfillIo<R>, rules: CompiledRules, keys: ReadonlySet<string>, opts: BackfillOptions): Promise<BackfillRun<R>> {
+export async function runBackfill<R extends { readonly since: number }>(io: BackfillIo<R>, rules: CompiledRules, plan: BackfillPlan, opts: BackfillOptions): Promise<BackfillRun<R>> {
   if (!(opts.maxCustomers >= 1)) throw new RangeError(`maxCustomers must be at least 1, got ${opts.maxCustomers}`);
+  const keys = plan.keys;
+  // Where the history starts: one window before the oldest customer clock (a first scan).
+  let oldestClock: number | undefined;
+  if (plan.historyMs !== null) {
+    let cursor = '0';
+    do {
+      const page = await io.scanCustomers(cursor);
+      cursor = page.cursor;
+      if (page.customers.length) for (const c of await io.clocks(page.customers)) if (oldestClock === undefined || c < oldestClock) oldestClock = c;
+    } while (cursor !== '0');
+  }
+  const sinceMs = backfillSince(plan, opts.at, oldestClock);
   const todo: Shard[] = [{ index: 0, of: 1 }];
   let reach: R | undefined;
   let passes = 0;
@@ -205,7 +237,7 @@ export async function runBackfill<R extends { readonly since: number }>(io: Back
     let current: Shard = shard;
     const folds = new Map<string, BackfillFold>();
     const keep = (id: string) => inShard(id, current);
-    const got = await io.readHistory(keep, (events) => {
+    const got = await io.readHistory(sinceMs, keep, (events) => {
       const byCustomer = new Map<string, EngineEvent[]>();
       for (const e of events) {
         if (!keep(e.customerId)) continue;
@@ -236,5 +268,5 @@ export async function runBackfill<R extends { readonly since: number }>(io: Back
     } while (cursor !== '0');
     opts.onPass?.({ shard: current, customers: folds.size });
   }
-  return { reach: reach!, passes, peakCustomers: peak };
+  return { reach: reach!, passes, peakCustomers: peak, sinceMs, oldestClock };
 }

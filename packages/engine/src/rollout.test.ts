@@ -199,6 +199,15 @@ labels:
     ]);
   });
 
+  it('covers a window only if the history reaches one window before the oldest customer clock', () => {
+    // History back to 100 days: enough for customers evaluated at the switch, not for one whose clock lags 20 days.
+    expect(warmingAfterSwitch(base, filtered, T0, [], T0 - 100 * DAY, T0 - 20 * DAY).map((x) => [x.feature, x.until])).toEqual([
+      ['spend_90d', T0 - 10 * DAY],
+      ['orders', null],
+    ]);
+    expect(warmingAfterSwitch(base, filtered, T0, [], T0 - 100 * DAY, T0 - 5 * DAY).map((x) => x.feature)).toEqual(['orders']);
+  });
+
   it('carries earlier warm-ups that the next rules still read, until their window is covered', () => {
     const first = warmingAfterSwitch(base, filtered, T0);
     const next = loadRules(`version: "v3"${filteredText.replace('orders >= 2', 'orders >= 3')}`);

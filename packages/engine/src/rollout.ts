@@ -164,16 +164,19 @@ export interface WarmingFeature {
  * `historySince` says how far back the backfill of the new keys reached (see
  * backfill.ts): the time of the earliest retained event, or `-Infinity` when the history
  * is complete (nothing was ever deleted from the partition). A feature whose window it
- * covers is whole at once and not listed; one it does not cover warms until
- * `historySince + window` (a lifetime one: for ever). Undefined: no backfill, every new
- * feature warms until `switchedAt + window`.
+ * covers — one window before the switch, or before `oldestClock`, the partition's oldest
+ * customer clock, when that is earlier (the sweep evaluates each customer at its clock) —
+ * is whole at once and not listed; one it does not cover warms until `historySince +
+ * window` (a lifetime one: for ever). Undefined: no backfill, every new feature warms
+ * until `switchedAt + window`.
  */
-export function warmingAfterSwitch(previous: CompiledRules, next: CompiledRules, switchedAt: number, carried: readonly WarmingFeature[] = [], historySince?: number): WarmingFeature[] {
+export function warmingAfterSwitch(previous: CompiledRules, next: CompiledRules, switchedAt: number, carried: readonly WarmingFeature[] = [], historySince?: number, oldestClock?: number): WarmingFeature[] {
   const keyOf = new Map(next.features.map((f) => [f.name, f.storageKey] as const));
   const from = historySince === undefined ? switchedAt : Math.min(historySince, switchedAt);
+  const needFrom = oldestClock === undefined ? switchedAt : Math.min(switchedAt, oldestClock);
   const changed = compareRules(previous, next).features;
   const started = changed
-    .filter((f) => !(from === Number.NEGATIVE_INFINITY || (f.historyMs !== null && from <= switchedAt - f.historyMs)))
+    .filter((f) => !(from === Number.NEGATIVE_INFINITY || (f.historyMs !== null && from <= needFrom - f.historyMs)))
     .map((f) => ({ feature: f.name, storageKey: keyOf.get(f.name) ?? '', until: f.historyMs === null ? null : from + f.historyMs }));
   const fresh = new Set(changed.map((f) => f.name));
   const still = carried.filter((w) => !fresh.has(w.feature) && keyOf.get(w.feature) === w.storageKey && (w.until === null || w.until > switchedAt));

@@ -20,11 +20,11 @@ export interface AppliedEvent {
 
 type Scalar = number | string | boolean;
 
-/** An applied event with its contributions to every feature of the rules. */
-export function appliedEvent(rules: CompiledRules, eventId: string, occurredAt: number, view: EventView): AppliedEvent {
+/** An applied event with its contributions to every feature of the rules (none to the features named in `without`). */
+export function appliedEvent(rules: CompiledRules, eventId: string, occurredAt: number, view: EventView, without?: ReadonlySet<string>): AppliedEvent {
   const contributes = new Map<string, Scalar[]>();
   const e = { eventId, occurredAt, view, contributes };
-  for (const f of rules.features) contributes.set(f.name, contributions(f, e));
+  for (const f of rules.features) contributes.set(f.name, without?.has(f.name) ? [] : contributions(f, e));
   return e;
 }
 

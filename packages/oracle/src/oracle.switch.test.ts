@@ -68,4 +68,24 @@ describe('oracle across a rules switch', () => {
     const after = oracleForCustomer('c-1', one, OLD, { horizon: T0 + 30 * S, rulesSwitch: { rules: NEW, firstEvent: 1, timersUntil: T0 + 6 * S, swept: false } });
     expect(tagged(after.changes)).toEqual(['+inactive@6s TIMER old']);
   });
+
+  it('a redefined feature is backfilled from the whole history at the switch, or (a control) starts empty', () => {
+    // spend_10s now counts web purchases only: a new definition, a new storage key.
+    const text = (version: string, where: string) => `
+version: "${version}"
+allowedLateness: 5s
+features:
+  spend_10s: { event: purchase, agg: sum, field: amountMinorBase, window: 10s, bucket: 2s${where} }
+labels:
+  big: { category: value, description: d, when: "spend_10s >= 100" }
+`;
+    const all = loadRules(text('all', ''));
+    const web = loadRules(text('web', `, where: "event.channel == 'WEB'"`));
+    const log = [eventOf({ ...buy(70), channel: 'WEB' }, 'p1', T0), eventOf({ ...buy(50), channel: 'STORE' }, 'p2', T0 + S), eventOf({ ...buy(40), channel: 'WEB' }, 'p3', T0 + 2 * S)];
+    const sw = { rules: web, firstEvent: 2, timersUntil: null, swept: true };
+    // Backfilled: at the switch (1s) web spend is 70, so big (120 under the old definition) leaves; p3 brings it to 110.
+    expect(tagged(oracleForCustomer('c-1', log, all, { horizon: T0 + 2 * S, rulesSwitch: sw }).changes)).toEqual(['+big@1s p2 all', '-big@1s RULES_CHANGED web', '+big@2s p3 web']);
+    // Started empty: p3's 40 alone, never big again.
+    expect(tagged(oracleForCustomer('c-1', log, all, { horizon: T0 + 2 * S, rulesSwitch: { ...sw, backfill: false } }).changes)).toEqual(['+big@1s p2 all', '-big@1s RULES_CHANGED web']);
+  });
 });

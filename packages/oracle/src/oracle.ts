@@ -55,9 +55,15 @@ export interface OracleChange {
  * applied: a duplicate or late one, such as an event applied before the switch point and
  * delivered again after it, decides nothing), and so is every due time after
  * `timersUntil` that is not followed by an earlier event. At the
- * switch point, when `swept`, the re-evaluation sweep evaluates the customer once at its
- * clock under the new rules (cause RULES_CHANGED). Feature definitions must be the same in
- * both rule sets (no backfill is modelled).
+ * switch point, when `swept`, the customer is re-evaluated once at its clock under the new
+ * rules (cause RULES_CHANGED): by the sweep, or by whichever event or timer reaches it first
+ * (the evaluator re-checks a customer not yet evaluated under the rules in force before
+ * anything else).
+ *
+ * A new or redefined feature is backfilled at the switch from the whole history (as the
+ * evaluator does from the input topic when it holds the window before the oldest customer
+ * clock): its value is what it would be had it always been defined so. Unless `backfill`
+ * is false (a control): then it starts empty at the switch, counting only what follows.
  */
 export interface RulesSwitch {
   readonly rules: CompiledRules;
@@ -65,6 +71,8 @@ export interface RulesSwitch {
   /** Null: no timer fired under the old rules by the timer loop (only those fired by a following event's replay). */
   readonly timersUntil: number | null;
   readonly swept: boolean;
+  /** Default true: new or redefined features filled from the whole history at the switch; false: they start empty. */
+  readonly backfill?: boolean;
 }
 
 /** Everything the oracle concluded about one customer. */
@@ -132,8 +140,12 @@ export function oracleForCustomer(customerId: string, events: readonly CustomerE
   const switchRules = (): void => {
     if (!sw || switched) return;
     switched = true;
+    const before = new Set(rules.features.map((f) => f.storageKey));
     rules = sw.rules;
     referenced = referencedFeatures(rules);
+    // What the applied events contribute under the new definitions: the backfill.
+    const empty = new Set(sw.backfill === false ? rules.features.filter((f) => !before.has(f.storageKey)).map((f) => f.name) : []);
+    for (const [i, e] of applied.entries()) applied[i] = appliedEvent(rules, e.eventId, e.occurredAt, e.view, empty);
     if (sw.swept) evaluate(null, 'RULES_CHANGED');
   };
 

@@ -67,7 +67,7 @@ describe('replayCustomer', () => {
     expect(outcomeOf([])).toBeUndefined();
   });
 
-  it('re-delivered events decide nothing, under new rules too: no decision, nothing to store, the stored due time kept', () => {
+  it('re-delivered events decide nothing, under new rules too: the change the new rules make is the re-check at the clock (RULES_CHANGED)', () => {
     const demoText = readFileSync(join(__dirname, '..', '..', '..', 'rules', 'demo.yaml'), 'utf8');
     const lower = loadRules(demoText.replace('spend_2m >= 50000', 'spend_2m >= 2000').replace(/^version: .*$/m, 'version: "demo-lower"'));
     const applied = replayCustomer(null, [event('purchase', 'p1', T0, 3000), event('click', 'k1', T0 + S)].map(toEngineEvent), DEMO);
@@ -77,12 +77,23 @@ describe('replayCustomer', () => {
     // A crash before the offset commit: the next owner, switched to rules under which p1's
     // 3000 makes high_value, reads both again. They were applied under the old rules.
     const again = replayCustomer(stored.state, [event('purchase', 'p1', T0, 3000), event('click', 'k1', T0 + S)].map(toEngineEvent), lower, stored.nextDueAt);
-    expect(again.map((s) => s.result.outcomes[0]!.outcome)).toEqual(['duplicate', 'duplicate']);
-    expect(summary(again)).toEqual([]);
-    expect(changesState(again)).toBe(false);
+    // Not evaluated under the new rules yet: first the re-check at its clock, as the sweep
+    // would (its switch point); the copies then decide nothing.
+    expect(again.map((s) => s.cause.kind)).toEqual(['RULES_CHANGED', 'EVENT', 'EVENT']);
+    expect(again.slice(1).map((s) => s.result.outcomes[0]!.outcome)).toEqual(['duplicate', 'duplicate']);
+    expect(again.slice(1).every((s) => s.result.changes.length === 0)).toBe(true);
+    expect(again[0]!.result.effectiveAt).toBe(T0 + S);
+    expect(again[0]!.result.changes.map((c) => `${c.change} ${c.label}`)).toEqual(['ASSIGNED high_value']);
+    expect(changesState(again)).toBe(true);
     const out = outcomeOf(again)!;
-    expect(out).toMatchObject({ changed: false, decisions: [], nextDueAt: stored.nextDueAt, appliedIds: [] });
-    expect(out.final.r).toBe(DEMO.version); // the sweep still reaches it
+    expect(out).toMatchObject({ changed: true, appliedIds: [] });
+    expect(out.decisions.map((d) => d.cause.kind)).toEqual(['RULES_CHANGED']);
+    expect(out.final.r).toBe(lower.version); // the sweep skips it now
+    // Once re-checked, copies under the same rules decide nothing and store nothing.
+    const thrice = replayCustomer(out.final, [event('purchase', 'p1', T0, 3000)].map(toEngineEvent), lower, out.nextDueAt);
+    expect(summary(thrice)).toEqual([]);
+    expect(changesState(thrice)).toBe(false);
+    expect(outcomeOf(thrice)).toMatchObject({ changed: false, decisions: [], nextDueAt: out.nextDueAt });
     // A duplicate after an applied event keeps the due time that event's evaluation set.
     const mixed = replayCustomer(stored.state, [event('click', 'k2', T0 + 70 * S), event('click', 'k2', T0 + 70 * S)].map(toEngineEvent), DEMO, stored.nextDueAt);
     const byEvent = mixed.filter((s) => s.cause.kind === 'EVENT');

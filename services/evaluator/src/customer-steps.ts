@@ -24,6 +24,9 @@ export interface CustomerStep {
  * restarts and lag, so the published changes would too (DESIGN §3.1). With this, the
  * changes are a function of the customer's event sequence alone.
  *
+ * A stored state not evaluated under `rules` yet (a rules switch since) is first
+ * re-evaluated at its clock, as the sweep would (a RULES_CHANGED step).
+ *
  * `state` is the stored state (null for a new customer), `storedDueAt` the due time stored
  * with it (its timer); when not given it is recomputed, which costs a full evaluation (a
  * third of a customer's per-event cost). Yields one step per event (an evaluated one, or
@@ -39,14 +42,28 @@ export function* replaySteps(
   opts: ReplayOptions = {},
 ): Generator<CustomerStep> {
   let current = state;
-  // The stored state's pending due time (evaluating at its clock would give it again).
-  let due = storedDueAt !== undefined ? storedDueAt : current ? evaluateAt(current, current.c, rules, opts.warming ? { warming: opts.warming } : undefined).nextDueAt : null;
   // In place: the caller hands the state over; every step changes that one object (see
   // ReplayOptions). `dueAt` is the pending due time, which a step that applies no event
   // keeps: one options object per replay, updated before each event.
-  const step: { -readonly [K in keyof StepOptions]: StepOptions[K] } = { dueAt: due };
+  const step: { -readonly [K in keyof StepOptions]: StepOptions[K] } = {};
   if (opts.inPlace) step.inPlace = true;
   if (opts.warming) step.warming = opts.warming;
+  let due: number | null;
+  if (current && current.r !== rules.version) {
+    // Not evaluated under the rules in force yet (a rules switch since its last step): the
+    // sweep's re-evaluation at its own clock comes first, whoever reaches the customer first
+    // — the sweep, this event or this timer — so a change the new rules make is always
+    // RULES_CHANGED, at the customer's switch point, and the due times that follow are the
+    // new rules' (the stored one was the old rules').
+    const result = evaluateAt(current, current.c, rules, step);
+    yield { result, cause: { kind: 'RULES_CHANGED', eventId: null, eventType: null, eventOccurredAt: opts.switchedAt ?? current.c } };
+    current = result.state;
+    due = result.nextDueAt;
+  } else {
+    // The stored state's pending due time (evaluating at its clock would give it again).
+    due = storedDueAt !== undefined ? storedDueAt : current ? evaluateAt(current, current.c, rules, opts.warming ? { warming: opts.warming } : undefined).nextDueAt : null;
+  }
+  step.dueAt = due;
   for (const e of events) {
     while (due !== null && due <= e.occurredAt) {
       const result = evaluateAt(current, due, rules, step);
@@ -71,6 +88,8 @@ export interface ReplayOptions {
    * throws, `state` may be half-changed: the caller must drop it.
    */
   readonly inPlace?: boolean;
+  /** When the rules in force were switched to (the `eventOccurredAt` of a RULES_CHANGED step); default the customer's clock. */
+  readonly switchedAt?: number;
   /** Features warming up after a rules change (see the engine's `StepOptions.warming`). */
   readonly warming?: ReadonlyMap<string, number>;
 }
@@ -87,7 +106,7 @@ export function changesState(steps: Iterable<CustomerStep>): boolean {
 }
 
 function changed(s: CustomerStep): boolean {
-  return s.cause.kind === 'TIMER' || s.result.changes.length > 0 || s.result.outcomes.some((o) => o.outcome === 'applied');
+  return s.cause.kind === 'TIMER' || s.cause.kind === 'RULES_CHANGED' || s.result.changes.length > 0 || s.result.outcomes.some((o) => o.outcome === 'applied');
 }
 
 /** A step that changed labels: what it decided, and why. */

@@ -1,13 +1,13 @@
 import type { KafkaMessage, Message, Producer } from 'kafkajs';
 import { customerEventType, labelDecisionType, subjectFor, COMPATIBILITY, type CustomerEvent, type LabelDecision } from '@labelstream/contracts';
-import { attachIds, backfillPlan, backfillSince, compactIds, decodeState, encodeState, evaluateAt, idEntries, mergeBackfill, reevaluate, runBackfill, switchTarget, toEngineEvent, warmingAfterSwitch, warmingMap, type BackfillIo, type BackfillPlan, type EngineEvent, type WarmingFeature } from '@labelstream/engine';
+import { attachIds, backfillPlan, compactIds, decodeState, encodeState, evaluateAt, idEntries, mergeBackfill, reevaluate, runBackfill, switchTarget, toEngineEvent, warmingAfterSwitch, warmingMap, type BackfillIo, type BackfillPlan, type EngineEvent, type WarmingFeature } from '@labelstream/engine';
 import type { CompiledRules } from '@labelstream/rules';
 import { AdapterError, chunkMessages, decodeCustomerHistory, isRetriable, sendChunked, toDeadLetter, type BacklogProbe, type Batch, type BatchContext, type HistoryReach, type Registry } from '@labelstream/kafka';
 import type { Logger, Metrics } from '@labelstream/observability';
 import { FencedError, PartitionKeys, PartitionStore, readPopulation, type CommitItem, type RedisClient, type ReplicaWait, type RulesChannel } from '@labelstream/redis-state';
 import { KeyedMutex } from './ownership';
 import { StateCache, type CachedState } from './state-cache';
-import { outcomeOf, replaySteps, type CustomerOutcome, type OutcomeOptions } from './customer-steps';
+import { outcomeOf, replaySteps, type CustomerOutcome, type OutcomeOptions, type ReplayOptions } from './customer-steps';
 import { historyEntry, toDecision, type PendingDecision } from './decisions';
 import { createRollout } from './rollout';
 import { flaps, populationDelta, type HeldLabels } from './population';
@@ -411,11 +411,12 @@ export function createEvaluator(deps: EvaluatorDeps) {
     for (const list of byCustomer.values()) for (const e of list) if (e.occurredAt > eventTime) eventTime = e.occurredAt;
     const stored = await loadStates(partition, store, customers);
     const plans: Plan[] = [];
+    const replay: ReplayOptions = o.warmingUntil.size ? { ...REPLAY, switchedAt: o.switchedAt, warming: o.warmingUntil } : { ...REPLAY, switchedAt: o.switchedAt };
     for (const customerId of customers) {
       const events = byCustomer.get(customerId)!;
       const s = stored.get(customerId)!;
       const before = heldBefore(s);
-      const outcome = outcomeOf(replaySteps(s.state, events, rules, s.dueAt, o.warmingUntil.size ? { ...REPLAY, warming: o.warmingUntil } : REPLAY), (step) => {
+      const outcome = outcomeOf(replaySteps(s.state, events, rules, s.dueAt, replay), (step) => {
         for (const o of step.result.outcomes) {
           if (o.outcome === 'late') metrics.lateEvents.inc();
           else if (o.outcome === 'duplicate') metrics.duplicateEvents.inc();
@@ -487,11 +488,16 @@ export function createEvaluator(deps: EvaluatorDeps) {
         return;
       }
       const stored = await loadStates(partition, store, due.map((d) => d.customerId));
+      const replay: ReplayOptions = o.warmingUntil.size ? { ...REPLAY, switchedAt: o.switchedAt, warming: o.warmingUntil } : { ...REPLAY, switchedAt: o.switchedAt };
       const plans = due.map(({ customerId, dueAt }) => {
         const s = stored.get(customerId)!;
         metrics.timerLateness.observe(Math.max(0, t - dueAt) / 1000);
         const before = heldBefore(s);
-        const result = evaluateAt(s.state, dueAt, rules, o.warmingUntil.size ? { ...REPLAY, warming: o.warmingUntil } : REPLAY);
+        // Not evaluated under the rules in force yet: its due time is the old rules'. It is
+        // re-evaluated at its clock first (RULES_CHANGED, as the sweep would), which stores the
+        // new rules' due time; the next round fires that one if it has come.
+        if (s.state && s.state.r !== rules.version) return { customerId, loaded: s, outcome: outcomeOf(replaySteps(s.state, [], rules, s.dueAt, replay), undefined, IDS_APART)!, before };
+        const result = evaluateAt(s.state, dueAt, rules, replay);
         const cause = { kind: 'TIMER' as const, eventId: null, eventType: null, eventOccurredAt: dueAt };
         return { customerId, loaded: s, outcome: outcomeOf([{ result, cause }], undefined, IDS_APART)!, before };
       });
@@ -517,8 +523,8 @@ export function createEvaluator(deps: EvaluatorDeps) {
     const plan = deps.history ? backfillPlan(o.rules, rules) : null;
     // Before the switch: a crash half-way leaves the old rules in force, and the next owner
     // backfills again (it replaces the keys' data, so never counts twice).
-    const historySince = plan ? await backfill(partition, o, rules, plan, at) : undefined;
-    const warming = warmingAfterSwitch(o.rules, rules, at, o.warming, historySince);
+    const filled = plan ? await backfill(partition, o, rules, plan, at) : undefined;
+    const warming = warmingAfterSwitch(o.rules, rules, at, o.warming, filled?.since, filled?.oldestClock);
     // Where the input stood at the switch: the later of this owner's last applied batch and
     // the offset the committed states record they applied up to. A new owner that has applied
     // nothing yet has only the record; one whose batches were records delivered again (its
@@ -538,17 +544,18 @@ export function createEvaluator(deps: EvaluatorDeps) {
 
   /**
    * Fills the storage keys `plan` adds from the partition's retained input history, before
-   * the switch to `rules`: reads the history from `at` − the longest window (all of it for
-   * a lifetime feature) up to the offset the states have applied (recorded by each batch
+   * the switch to `rules`: reads the history from one longest window before the earlier of
+   * `at` and the oldest customer clock (all of it for a lifetime feature; `backfillSince`)
+   * up to the offset the states have applied (recorded by each batch
    * commit), folds each customer's events into only those keys as live processing would
    * have, then puts the result in every stored state of the partition (SCAN; a customer
    * with no event in the history gets the keys emptied) through the fenced commit, with no
    * decision: the sweep that follows decides, under the new rules. Runs under the
    * partition's mutex, so its live events wait until it is done (bounded by the history's
-   * size); other partitions go on. Returns how far back the history reached (see
-   * {@link warmingAfterSwitch}).
+   * size); other partitions go on. Returns how far back the history reached and the oldest
+   * customer clock (see {@link warmingAfterSwitch}).
    */
-  async function backfill(partition: number, o: Owned, rules: CompiledRules, plan: BackfillPlan, at: number): Promise<number> {
+  async function backfill(partition: number, o: Owned, rules: CompiledRules, plan: BackfillPlan, at: number): Promise<{ since: number; oldestClock: number | undefined }> {
     let release!: () => void;
     const entry = { done: new Promise<void>((r) => (release = r)), events: 0, customers: 0, passes: 0, startedAt: at };
     backfills.set(partition, entry);
@@ -556,15 +563,15 @@ export function createEvaluator(deps: EvaluatorDeps) {
     const t0 = now();
     try {
       const until = await o.store.appliedOffset();
-      const range = { partition, sinceMs: backfillSince(plan, at), until };
       const io: BackfillIo<HistoryReach> = {
-        readHistory: (keep, onEvents) =>
-          deps.history!(range, async (records) => {
+        readHistory: (sinceMs, keep, onEvents) =>
+          deps.history!({ partition, sinceMs, until }, async (records) => {
             await onEvents((await decodeCustomerHistory(deps.registry, records, keep)).map(toEngineEvent));
             entry.events += records.length;
             metrics.rulesBackfillEvents.inc(records.length);
           }),
         scanCustomers: (cursor) => o.store.scanCustomers(cursor, 1000),
+        clocks: async (customers) => [...(await o.store.load([...customers])).values()].flatMap((s) => (s.state ? [decodeState(s.state).c] : [])),
         apply: async (customers, folds) => {
           const stored = await o.store.load([...customers]);
           const items: CommitItem[] = [];
@@ -580,13 +587,25 @@ export function createEvaluator(deps: EvaluatorDeps) {
           entry.customers += items.length;
         },
       };
-      const run = await runBackfill(io, rules, plan.keys, { maxCustomers: deps.backfillMaxCustomers, onPass: () => entry.passes++ });
+      const run = await runBackfill(io, rules, plan, { at, maxCustomers: deps.backfillMaxCustomers, onPass: () => entry.passes++ });
       const { reach } = run;
       logger.info(
-        { partition, rulesVersion: rules.version, events: entry.events, customers: entry.customers, passes: run.passes, peakCustomers: run.peakCustomers, from: reach.from, to: reach.end, complete: reach.since === Number.NEGATIVE_INFINITY, ms: now() - t0 },
+        {
+          partition,
+          rulesVersion: rules.version,
+          events: entry.events,
+          customers: entry.customers,
+          passes: run.passes,
+          peakCustomers: run.peakCustomers,
+          since: run.sinceMs === null ? null : new Date(run.sinceMs).toISOString(),
+          from: reach.from,
+          to: reach.end,
+          complete: reach.since === Number.NEGATIVE_INFINITY,
+          ms: now() - t0,
+        },
         'features backfilled from history',
       );
-      return reach.since;
+      return { since: reach.since, oldestClock: run.oldestClock };
     } finally {
       cache.drop(partition);
       backfills.delete(partition);

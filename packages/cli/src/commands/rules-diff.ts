@@ -15,7 +15,6 @@ import type { Kafka } from 'kafkajs';
 import { DEFAULT_TOPICS } from '@labelstream/contracts';
 import {
   backfillPlan,
-  backfillSince,
   decodeState,
   DiffTally,
   labelsUnder,
@@ -137,7 +136,7 @@ interface HistorySource {
 
 /**
  * The switch's backfill, simulated per partition with state: `runBackfill` over the
- * history the switch would read (from now − the plan's longest window, or the log start,
+ * history the switch would read (from one longest window before the oldest customer clock, or the log start,
  * up to the offset the partition's states have applied), with an `apply` that merges the
  * folds into decoded copies of the states and tallies the labels the sweep would then
  * decide, under the warm-up the history's reach leaves. Nothing is written. Memory: the
@@ -162,17 +161,19 @@ async function simulateBackfill(
     const store = new PartitionStore(redis, prefix, partition);
     // Features of earlier switches still warming carry over into the switch, as the evaluator carries them.
     const carried = (await readPartitionRules(redis, new PartitionKeys(prefix, partition))).warming;
-    const range = { topic: src.topic, partition, sinceMs: backfillSince(plan, now), until: await store.appliedOffset() };
+    const until = await store.appliedOffset();
+    // The oldest customer clock, as the driver's first scan finds it (where the history starts, and what it must cover).
+    let oldestClock: number | undefined;
     // The warm-up of the customers a pass applies: that of its own read (the switch takes the
     // pass that reached least far back; they differ only if the retention moved meanwhile).
     let warming: ReadonlyMap<string, number> = new Map();
     const io: BackfillIo<HistoryReach> = {
-      readHistory: async (keep, onEvents) => {
+      readHistory: async (sinceMs, keep, onEvents) => {
         let reach: HistoryReach;
         try {
           reach = await readPartitionHistory(
             src.kafka,
-            range,
+            { topic: src.topic, partition, sinceMs, until },
             async (records) => {
               await onEvents((await decodeCustomerHistory(src.registry, records, keep)).map(toEngineEvent));
               seen.events += records.length;
@@ -185,10 +186,15 @@ async function simulateBackfill(
             `cannot read the history of ${src.topic} partition ${partition} (brokers ${src.brokers}, registry ${src.registryUrl}) to simulate the backfill of ${features.join(', ')}: ${(e as Error).message}. With --no-backfill the diff counts those features as empty instead (the most the deploy can change).`,
           );
         }
-        warming = warmingMap(warmingAfterSwitch(from, next, now, carried, reach.since));
+        warming = warmingMap(warmingAfterSwitch(from, next, now, carried, reach.since, oldestClock));
         return reach;
       },
       scanCustomers: (cursor) => store.scanCustomers(cursor, 1000),
+      clocks: async (customers) => {
+        const clocks = [...(await store.load([...customers])).values()].flatMap((s) => (s.state ? [decodeState(s.state).c] : []));
+        for (const c of clocks) if (oldestClock === undefined || c < oldestClock) oldestClock = c;
+        return clocks;
+      },
       apply: async (customers, folds) => {
         const stored = await store.load([...customers]);
         for (const id of customers) {
@@ -205,8 +211,8 @@ async function simulateBackfill(
         onProgress(seen);
       },
     };
-    const run = await runBackfill(io, next, plan.keys, { maxCustomers: src.maxCustomers });
-    const reached = partitionBackfill(partition, features, run.reach.since, warmingAfterSwitch(from, next, now, carried, run.reach.since));
+    const run = await runBackfill(io, next, plan, { at: now, maxCustomers: src.maxCustomers });
+    const reached = partitionBackfill(partition, features, run.reach.since, warmingAfterSwitch(from, next, now, carried, run.reach.since, run.oldestClock));
     for (const [f, p] of reached) byFeature.get(f)!.push(p);
   }
   return { customers: tally.result(), byFeature };
