@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { DEFAULT_TOPICS } from '@labelstream/contracts';
+import { DEFAULT_MAX_FUTURE_SKEW_MS, DEFAULT_TOPICS } from '@labelstream/contracts';
+import { DEFAULT_BACKFILL_MAX_CUSTOMERS } from '@labelstream/engine';
 import { DEFAULT_HISTORY_CAP } from '@labelstream/redis-state';
 import { ConfigError } from './errors';
 import { commonEnv, envDuration, envInt, envOptional, envString } from './common';
@@ -176,7 +177,7 @@ export function loadIngestConfig(env: Env): IngestConfig {
       RAW_MAX_RECORD_BYTES: envInt(2 * 1024 * 1024, 64 * 1024, 64 * 1024 * 1024),
       INGEST_MAX_MESSAGE_BYTES: envInt(1_000_000, 64, 64 * 1024 * 1024),
       INGEST_MAX_LATENESS: envDuration('7d'),
-      INGEST_MAX_FUTURE_SKEW: envDuration('5m'),
+      INGEST_MAX_FUTURE_SKEW: envDuration(`${DEFAULT_MAX_FUTURE_SKEW_MS}ms`),
       INGEST_BASE_CURRENCY: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as EUR').default('EUR'),
       INGEST_FX_RATES: envOptional,
       INGEST_CUSTOMER_ID_PATTERN: envString('^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$'),
@@ -248,6 +249,8 @@ export interface EvaluatorConfig extends CommonConfig {
   sweepPerSecond: number;
   /** Customers whose backfill folds one pass holds in memory (a rules switch that adds or redefines a feature); more take more passes over the history. */
   backfillMaxCustomers: number;
+  /** INGEST_MAX_FUTURE_SKEW, ingest's: how far an event's time may be ahead of its canonical record's time (the backfill reads that much more history). */
+  maxFutureSkewMs: number;
 }
 
 export function loadEvaluatorConfig(env: Env): EvaluatorConfig {
@@ -270,7 +273,9 @@ export function loadEvaluatorConfig(env: Env): EvaluatorConfig {
       LABEL_FLAP_WINDOW: envDuration('24h'),
       EVALUATOR_RULES_POLL: envDuration('1s'),
       EVALUATOR_SWEEP_RATE: envInt(2000, 1, 1_000_000),
-      EVALUATOR_BACKFILL_MAX_CUSTOMERS: envInt(100_000, 1, 50_000_000),
+      EVALUATOR_BACKFILL_MAX_CUSTOMERS: envInt(DEFAULT_BACKFILL_MAX_CUSTOMERS, 1, 50_000_000),
+      // Ingest's setting: how far ahead of its record's time an event's time may be (the backfill allows for it).
+      INGEST_MAX_FUTURE_SKEW: envDuration(`${DEFAULT_MAX_FUTURE_SKEW_MS}ms`),
     },
     env,
   );
@@ -288,6 +293,7 @@ export function loadEvaluatorConfig(env: Env): EvaluatorConfig {
     rulesPollMs: e.EVALUATOR_RULES_POLL,
     sweepPerSecond: e.EVALUATOR_SWEEP_RATE,
     backfillMaxCustomers: e.EVALUATOR_BACKFILL_MAX_CUSTOMERS,
+    maxFutureSkewMs: e.INGEST_MAX_FUTURE_SKEW,
   };
 }
 

@@ -21,7 +21,7 @@ export {
   labelEventType,
   typeForSchema,
 } from './avro-types';
-export { COMPATIBILITY, DEFAULT_TOPICS, DLQ_HEADERS, subjectFor, type TopicNames, type TopicRole } from './topics';
+export { COMPATIBILITY, DEFAULT_MAX_FUTURE_SKEW_MS, DEFAULT_TOPICS, DLQ_HEADERS, subjectFor, type TopicNames, type TopicRole } from './topics';
 
 export {
   CHANNEL_SYMBOLS,

@@ -44,6 +44,15 @@ export function subjectFor(topic: string): string {
 export const COMPATIBILITY = 'BACKWARD' as const;
 
 /**
+ * How far in the future an event's `occurredAt` may be when ingest receives it (by
+ * ingest's clock) before it is refused (TIMESTAMP_IN_FUTURE), by default
+ * (INGEST_MAX_FUTURE_SKEW). A record of `labels.customer-events.v1` is stamped when ingest
+ * produces it, so its time is at most this much before its event's `occurredAt`: what a
+ * reader that finds events by record time (the backfill of a rules change) must allow for.
+ */
+export const DEFAULT_MAX_FUTURE_SKEW_MS = 5 * 60_000;
+
+/**
  * Kafka header names on `labels.dlq.v1` records. The record value and key are the
  * original bytes, unchanged; these headers say why and where from. All values are UTF-8
  * strings; the DLQ writer (packages/kafka) defines their formats.

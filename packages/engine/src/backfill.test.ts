@@ -46,6 +46,8 @@ describe('backfillPlan', () => {
     // A customer whose clock lags 30 days needs the window before its clock.
     expect(backfillSince(plan, T0, T0 - 30 * DAY)).toBe(T0 - 30 * DAY - plan.historyMs!);
     expect(backfillSince(plan, T0, T0 + HOUR)).toBe(T0 - plan.historyMs!);
+    // Records are found by their time, which may be up to the ingest's future skew before the event's.
+    expect(backfillSince(plan, T0, T0, 5 * MIN)).toBe(T0 - plan.historyMs! - 5 * MIN);
     expect(backfillSince(backfillPlan(before, rulesWith('v2', '', `  spend_all: { event: purchase, agg: sum, field: amountMinorBase }\n`))!, T0)).toBeNull();
   });
 });

@@ -47,11 +47,14 @@ export function backfillPlan(previous: CompiledRules, next: CompiledRules): Back
  * Not the switch time alone: the sweep evaluates each customer at its own clock, and a
  * customer whose clock lags (no event and no timer for a while: its features' windows end
  * at its clock) needs the events of one window before that clock, which may have been
- * produced well before `at` − window. The evaluator's switch and the dry run (`labelstream
- * rules diff`) read the same range through this (in {@link runBackfill}).
+ * produced well before `at` − window. And records are found by their time, when ingest
+ * produced them, which may be up to `futureSkewMs` before the event's own time (ingest
+ * accepts events that far in the future: INGEST_MAX_FUTURE_SKEW). The evaluator's switch
+ * and the dry run (`labelstream rules diff`) read the same range through this (in
+ * {@link runBackfill}).
  */
-export function backfillSince(plan: BackfillPlan, at: number, oldestClock: number = at): number | null {
-  return plan.historyMs === null ? null : Math.min(at, oldestClock) - plan.historyMs;
+export function backfillSince(plan: BackfillPlan, at: number, oldestClock: number = at, futureSkewMs = 0): number | null {
+  return plan.historyMs === null ? null : Math.min(at, oldestClock) - plan.historyMs - futureSkewMs;
 }
 
 /** One customer's backfill in progress: the new keys' data, with the fold's own clock and dedupe ids. */
@@ -176,9 +179,14 @@ export interface BackfillIo<R extends { readonly since: number }> {
   apply(customers: readonly string[], folds: ReadonlyMap<string, BackfillFold>): Promise<void>;
 }
 
+/** Customers whose folds one backfill pass holds at most, by default (EVALUATOR_BACKFILL_MAX_CUSTOMERS; about 1.8 KB of heap each, BENCHMARKS.md). */
+export const DEFAULT_BACKFILL_MAX_CUSTOMERS = 100_000;
+
 export interface BackfillOptions {
   /** The switch's time (epoch ms). */
   readonly at: number;
+  /** How far an event's time may be ahead of its record's time (ingest's INGEST_MAX_FUTURE_SKEW); default 0. */
+  readonly futureSkewMs?: number;
   /**
    * At most this many customers' folds in memory at once. A pass that would hold more
    * splits its shard in two, keeps folding the half it is in (whose folds are complete so
@@ -228,7 +236,7 @@ export async function runBackfill<R extends { readonly since: number }>(io: Back
       if (page.customers.length) for (const c of await io.clocks(page.customers)) if (oldestClock === undefined || c < oldestClock) oldestClock = c;
     } while (cursor !== '0');
   }
-  const sinceMs = backfillSince(plan, opts.at, oldestClock);
+  const sinceMs = backfillSince(plan, opts.at, oldestClock, opts.futureSkewMs ?? 0);
   const todo: Shard[] = [{ index: 0, of: 1 }];
   let reach: R | undefined;
   let passes = 0;

@@ -16,5 +16,5 @@ export type { EvalError } from './evaluate';
 export { emptyState, encodeState, decodeState, IDS_APART_VERSION, type CustomerState, type EncodeOptions, type FeatureData, type LastEntry, type Scalar } from './state';
 export { attachIds, compactIds, idEntries } from './ids';
 export { EngineError, type EngineErrorCode } from './errors';
-export { backfillPlan, backfillSince, customerHash, foldHistory, inShard, mergeBackfill, runBackfill, type BackfillFold, type BackfillIo, type BackfillOptions, type BackfillPlan, type BackfillRun, type Shard } from './backfill';
+export { backfillPlan, backfillSince, customerHash, DEFAULT_BACKFILL_MAX_CUSTOMERS, foldHistory, inShard, mergeBackfill, runBackfill, type BackfillFold, type BackfillIo, type BackfillOptions, type BackfillPlan, type BackfillRun, type Shard } from './backfill';
 export { switchTarget, reevaluate, RateBudget, sweepDurationMs, DiffTally, labelsUnder, labelsUnderBackfill, warmingAfterSwitch, warmingMap, type DiffSummary, type LabelDiff, type WarmingFeature } from './rollout';

@@ -201,11 +201,13 @@ labels:
 
   it('covers a window only if the history reaches one window before the oldest customer clock', () => {
     // History back to 100 days: enough for customers evaluated at the switch, not for one whose clock lags 20 days.
-    expect(warmingAfterSwitch(base, filtered, T0, [], T0 - 100 * DAY, T0 - 20 * DAY).map((x) => [x.feature, x.until])).toEqual([
+    expect(warmingAfterSwitch(base, filtered, T0, [], T0 - 100 * DAY, { oldestClock: T0 - 20 * DAY }).map((x) => [x.feature, x.until])).toEqual([
       ['spend_90d', T0 - 10 * DAY],
       ['orders', null],
     ]);
-    expect(warmingAfterSwitch(base, filtered, T0, [], T0 - 100 * DAY, T0 - 5 * DAY).map((x) => x.feature)).toEqual(['orders']);
+    expect(warmingAfterSwitch(base, filtered, T0, [], T0 - 100 * DAY, { oldestClock: T0 - 5 * DAY }).map((x) => x.feature)).toEqual(['orders']);
+    // Events may be up to 6 days ahead of their records' time: 100 days of records cover 90 + 6 days before the oldest clock only if it is within 4 days.
+    expect(warmingAfterSwitch(base, filtered, T0, [], T0 - 100 * DAY, { oldestClock: T0 - 5 * DAY, futureSkewMs: 6 * DAY }).map((x) => x.feature)).toEqual(['spend_90d', 'orders']);
   });
 
   it('carries earlier warm-ups that the next rules still read, until their window is covered', () => {

@@ -164,16 +164,24 @@ export interface WarmingFeature {
  * `historySince` says how far back the backfill of the new keys reached (see
  * backfill.ts): the time of the earliest retained event, or `-Infinity` when the history
  * is complete (nothing was ever deleted from the partition). A feature whose window it
- * covers — one window before the switch, or before `oldestClock`, the partition's oldest
- * customer clock, when that is earlier (the sweep evaluates each customer at its clock) —
- * is whole at once and not listed; one it does not cover warms until `historySince +
+ * covers — one window before the switch, or before `need.oldestClock`, the partition's
+ * oldest customer clock, when that is earlier (the sweep evaluates each customer at its
+ * clock), less `need.futureSkewMs` (records are found by their time; see `backfillSince`)
+ * — is whole at once and not listed; one it does not cover warms until `historySince +
  * window` (a lifetime one: for ever). Undefined: no backfill, every new feature warms
  * until `switchedAt + window`.
  */
-export function warmingAfterSwitch(previous: CompiledRules, next: CompiledRules, switchedAt: number, carried: readonly WarmingFeature[] = [], historySince?: number, oldestClock?: number): WarmingFeature[] {
+export function warmingAfterSwitch(
+  previous: CompiledRules,
+  next: CompiledRules,
+  switchedAt: number,
+  carried: readonly WarmingFeature[] = [],
+  historySince?: number,
+  need: { oldestClock?: number; futureSkewMs?: number } = {},
+): WarmingFeature[] {
   const keyOf = new Map(next.features.map((f) => [f.name, f.storageKey] as const));
   const from = historySince === undefined ? switchedAt : Math.min(historySince, switchedAt);
-  const needFrom = oldestClock === undefined ? switchedAt : Math.min(switchedAt, oldestClock);
+  const needFrom = (need.oldestClock === undefined ? switchedAt : Math.min(switchedAt, need.oldestClock)) - (need.futureSkewMs ?? 0);
   const changed = compareRules(previous, next).features;
   const started = changed
     .filter((f) => !(from === Number.NEGATIVE_INFINITY || (f.historyMs !== null && from <= needFrom - f.historyMs)))

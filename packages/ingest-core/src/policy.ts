@@ -1,3 +1,4 @@
+import { DEFAULT_MAX_FUTURE_SKEW_MS } from '@labelstream/contracts';
 import { ISO_4217_MINOR_UNITS, minorUnitExponent } from './currencies';
 import { InvalidIngestPolicyError, type PolicyIssue } from './errors';
 
@@ -70,7 +71,7 @@ const DAY_MS = 86_400_000;
 export const DEFAULT_INGEST_POLICY: IngestPolicy = Object.freeze({
   maxMessageBytes: 1_048_576,
   maxLatenessMs: 7 * DAY_MS,
-  maxFutureSkewMs: 5 * 60_000,
+  maxFutureSkewMs: DEFAULT_MAX_FUTURE_SKEW_MS,
   customerIdPattern: DEFAULT_CUSTOMER_ID_PATTERN,
   baseCurrency: 'USD',
   fxRatesToBase: Object.freeze({}),

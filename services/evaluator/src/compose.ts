@@ -89,6 +89,7 @@ export async function composeEvaluator(config: EvaluatorConfig, deps: EvaluatorD
     rulesPollMs: config.rulesPollMs,
     sweepPerSecond: config.sweepPerSecond,
     backfillMaxCustomers: config.backfillMaxCustomers,
+    maxFutureSkewMs: config.maxFutureSkewMs,
     // A rules switch that adds or redefines a feature fills it from the input's retained history.
     history: (range, onRecords) => readPartitionHistory(kafka, { topic: config.topics.customerEvents, ...range }, onRecords, { groupIdPrefix: `${config.groupId}-backfill` }),
   });

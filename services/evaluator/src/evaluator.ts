@@ -53,6 +53,8 @@ export interface EvaluatorDeps {
   history?: HistoryReader;
   /** EVALUATOR_BACKFILL_MAX_CUSTOMERS: customers whose backfill folds one pass holds in memory; more take more passes over the history (see `runBackfill`). */
   backfillMaxCustomers: number;
+  /** INGEST_MAX_FUTURE_SKEW: how far an event's time may be ahead of its record's time; the backfill reads that much more history. */
+  maxFutureSkewMs: number;
 }
 
 /** Reads the retained records of one input partition from `sinceMs` (null: the log start) up to `until` (exclusive; null: the end). */
@@ -524,7 +526,7 @@ export function createEvaluator(deps: EvaluatorDeps) {
     // Before the switch: a crash half-way leaves the old rules in force, and the next owner
     // backfills again (it replaces the keys' data, so never counts twice).
     const filled = plan ? await backfill(partition, o, rules, plan, at) : undefined;
-    const warming = warmingAfterSwitch(o.rules, rules, at, o.warming, filled?.since, filled?.oldestClock);
+    const warming = warmingAfterSwitch(o.rules, rules, at, o.warming, filled?.since, { oldestClock: filled?.oldestClock, futureSkewMs: deps.maxFutureSkewMs });
     // Where the input stood at the switch: the later of this owner's last applied batch and
     // the offset the committed states record they applied up to. A new owner that has applied
     // nothing yet has only the record; one whose batches were records delivered again (its
@@ -587,7 +589,7 @@ export function createEvaluator(deps: EvaluatorDeps) {
           entry.customers += items.length;
         },
       };
-      const run = await runBackfill(io, rules, plan, { at, maxCustomers: deps.backfillMaxCustomers, onPass: () => entry.passes++ });
+      const run = await runBackfill(io, rules, plan, { at, futureSkewMs: deps.maxFutureSkewMs, maxCustomers: deps.backfillMaxCustomers, onPass: () => entry.passes++ });
       const { reach } = run;
       logger.info(
         {

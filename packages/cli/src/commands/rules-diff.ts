@@ -12,8 +12,10 @@
  */
 import type { Command } from 'commander';
 import type { Kafka } from 'kafkajs';
-import { DEFAULT_TOPICS } from '@labelstream/contracts';
+import { DEFAULT_MAX_FUTURE_SKEW_MS, DEFAULT_TOPICS } from '@labelstream/contracts';
+import { DURATION_GRAMMAR, parseDuration } from '@labelstream/duration';
 import {
+  DEFAULT_BACKFILL_MAX_CUSTOMERS,
   backfillPlan,
   decodeState,
   DiffTally,
@@ -37,7 +39,6 @@ import { kafkaClients, kafkaSourceOptions, type KafkaSourceOptions } from './kaf
 import { compileFile, connect, EXIT, partitionsWithState, rulesInForce, withRedis, type RedisOpts } from './rules-live';
 
 /** The evaluator's EVALUATOR_BACKFILL_MAX_CUSTOMERS default: folds one backfill pass holds in memory. */
-const DEFAULT_BACKFILL_MAX_CUSTOMERS = 100_000;
 
 /** How a new or redefined feature comes out of the simulated backfill on one partition. */
 export interface PartitionBackfill {
@@ -132,6 +133,8 @@ interface HistorySource {
   brokers: string;
   registryUrl: string;
   maxCustomers: number;
+  /** How far an event's time may be ahead of its record's time (INGEST_MAX_FUTURE_SKEW). */
+  futureSkewMs: number;
 }
 
 /**
@@ -186,7 +189,7 @@ async function simulateBackfill(
             `cannot read the history of ${src.topic} partition ${partition} (brokers ${src.brokers}, registry ${src.registryUrl}) to simulate the backfill of ${features.join(', ')}: ${(e as Error).message}. With --no-backfill the diff counts those features as empty instead (the most the deploy can change).`,
           );
         }
-        warming = warmingMap(warmingAfterSwitch(from, next, now, carried, reach.since, oldestClock));
+        warming = warmingMap(warmingAfterSwitch(from, next, now, carried, reach.since, { oldestClock, futureSkewMs: src.futureSkewMs }));
         return reach;
       },
       scanCustomers: (cursor) => store.scanCustomers(cursor, 1000),
@@ -211,8 +214,8 @@ async function simulateBackfill(
         onProgress(seen);
       },
     };
-    const run = await runBackfill(io, next, plan, { at: now, maxCustomers: src.maxCustomers });
-    const reached = partitionBackfill(partition, features, run.reach.since, warmingAfterSwitch(from, next, now, carried, run.reach.since, run.oldestClock));
+    const run = await runBackfill(io, next, plan, { at: now, futureSkewMs: src.futureSkewMs, maxCustomers: src.maxCustomers });
+    const reached = partitionBackfill(partition, features, run.reach.since, warmingAfterSwitch(from, next, now, carried, run.reach.since, { oldestClock: run.oldestClock, futureSkewMs: src.futureSkewMs }));
     for (const [f, p] of reached) byFeature.get(f)!.push(p);
   }
   return { customers: tally.result(), byFeature };
@@ -293,6 +296,7 @@ interface DiffOptions extends RedisOpts, KafkaSourceOptions {
   instances: string;
   backfill: boolean;
   backfillMaxCustomers: string;
+  maxFutureSkew: string;
 }
 
 export function registerRulesDiff(rules: Command): void {
@@ -308,16 +312,23 @@ export function registerRulesDiff(rules: Command): void {
         .option('--sweep-rate <n>', 'EVALUATOR_SWEEP_RATE of the evaluators', '2000')
         .option('--instances <n>', 'evaluator instances sharing the sweep', '1')
         .option('--no-backfill', 'do not read the input topic: count new and redefined features as empty (the most the deploy can change)')
-        .option('--backfill-max-customers <n>', 'EVALUATOR_BACKFILL_MAX_CUSTOMERS: customers whose backfill one pass over the history holds in memory', String(DEFAULT_BACKFILL_MAX_CUSTOMERS)),
+        .option('--backfill-max-customers <n>', 'EVALUATOR_BACKFILL_MAX_CUSTOMERS: customers whose backfill one pass over the history holds in memory', String(DEFAULT_BACKFILL_MAX_CUSTOMERS))
+        .option('--max-future-skew <duration>', 'INGEST_MAX_FUTURE_SKEW of ingest: how far an event\'s time may be ahead of its record\'s (the backfill reads that much more history)', process.env.INGEST_MAX_FUTURE_SKEW ?? `${DEFAULT_MAX_FUTURE_SKEW_MS}ms`),
       { description: 'the evaluators\' input topic, whose history the backfill reads (TOPIC_CUSTOMER_EVENTS)', default: process.env.TOPIC_CUSTOMER_EVENTS ?? DEFAULT_TOPICS.customerEvents },
     ),
-    [...KAFKA_SOURCE_ENV, ['TOPIC_CUSTOMER_EVENTS', 'default for --topic']],
+    [...KAFKA_SOURCE_ENV, ['TOPIC_CUSTOMER_EVENTS', 'default for --topic'], ['INGEST_MAX_FUTURE_SKEW', 'default for --max-future-skew']],
   ).action(async (file: string, opts: DiffOptions) => {
     const compiled = compileFile(file);
     if (!compiled) return;
     const maxCustomers = Number(opts.backfillMaxCustomers);
     if (!(Number.isInteger(maxCustomers) && maxCustomers >= 1)) {
       console.error(`--backfill-max-customers must be a whole number of at least 1, got ${opts.backfillMaxCustomers}`);
+      process.exitCode = EXIT.failed;
+      return;
+    }
+    const futureSkewMs = parseDuration(opts.maxFutureSkew);
+    if (futureSkewMs === undefined) {
+      console.error(`--max-future-skew must be ${DURATION_GRAMMAR}, got ${opts.maxFutureSkew}`);
       process.exitCode = EXIT.failed;
       return;
     }
@@ -338,7 +349,7 @@ export function registerRulesDiff(rules: Command): void {
       try {
         if (plan && opts.backfill) {
           const { kafka, registry } = kafkaClients(opts, 'labelstream-rules-diff');
-          const src = { kafka, registry, topic: opts.topic, brokers: opts.brokers, registryUrl: opts.registry, maxCustomers };
+          const src = { kafka, registry, topic: opts.topic, brokers: opts.brokers, registryUrl: opts.registry, maxCustomers, futureSkewMs };
           const sim = await simulateBackfill(redis, opts.prefix, from.rules, next, plan, features, src, now, (p) =>
             progress.show(`backfill p${p.partition}: ${p.events} history events read, ${p.customers} customers counted`),
           );
