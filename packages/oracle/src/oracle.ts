@@ -180,7 +180,13 @@ export function oracleForCustomer(customerId: string, events: readonly CustomerE
   /** `beforeNew`: the timers precede an event evaluated under the new rules (or the end of the log). */
   const runTimersUntil = (limit: number, beforeNew: boolean): void => {
     for (let due = nextDue(); due !== null && due <= limit; due = nextDue()) {
-      if (beforeNew && (sw!.timersUntil === null || due > sw!.timersUntil)) switchRules();
+      // A due time of the old rules that their timers had not fired by the switch: the
+      // switch comes first, and from there the new rules' due times (the re-check at the
+      // switch point replaces the customer's timer with the new rules' one).
+      if (beforeNew && !switched && (sw!.timersUntil === null || due > sw!.timersUntil)) {
+        switchRules();
+        continue;
+      }
       clock = due;
       timers++;
       evaluate(null, 'TIMER');
@@ -190,7 +196,11 @@ export function oracleForCustomer(customerId: string, events: readonly CustomerE
   for (const [index, event] of events.entries()) {
     const isNew = sw !== undefined && index >= sw.firstEvent;
     if (applied.length > 0) runTimersUntil(event.occurredAt, isNew);
-    if (isNew) switchRules();
+    if (isNew && !switched) {
+      switchRules();
+      // The re-check set the new rules' due times: those at or before the event come first.
+      if (applied.length > 0) runTimersUntil(event.occurredAt, false);
+    }
     const horizonOfIds = clock - rules.allowedLatenessMs;
     const seenAt = firstSeen.get(event.eventId);
     if (event.occurredAt < horizonOfIds) {
