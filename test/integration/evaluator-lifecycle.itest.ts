@@ -112,10 +112,12 @@ describe('service lifecycle (evaluator as a child process)', () => {
       .map((l) => JSON.parse(l) as { level: string; msg: string; err?: { message?: string }; exitCode?: number });
     expect(lines.some((l) => l.level === 'fatal' && l.msg === 'consumer stopped for good')).toBe(true);
     expect(lines.some((l) => l.level === 'fatal' && /WRONGTYPE/.test(JSON.stringify(l.err ?? {})))).toBe(true);
-    // One path: the fatal line, then the drain, then the exit line with its code.
-    const fatalAt = lines.findIndex((l) => l.msg === 'consumer stopped for good');
+    // One path: a fatal line (the first: the consumer's own, or the service's), then the
+    // drain, then the exit line with its code. On failure the lines are shown.
+    const fatalAt = lines.findIndex((l) => l.level === 'fatal');
     const drainAt = lines.findIndex((l) => l.msg === 'draining');
-    expect(drainAt).toBeGreaterThan(fatalAt);
+    const order = lines.map((l, i) => `${i} ${l.level} ${l.msg}`);
+    expect({ fatalBeforeDrain: fatalAt >= 0 && drainAt > fatalAt, order }).toEqual({ fatalBeforeDrain: true, order });
     expect(lines.slice(drainAt).map((l) => ({ msg: l.msg, exitCode: l.exitCode }))).toContainEqual({ msg: 'exiting', exitCode: 1 });
   });
 });

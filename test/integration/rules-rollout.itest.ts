@@ -22,7 +22,7 @@ import { decodeState, encodeState } from '@labelstream/engine';
 import { PartitionKeys, RulesChannel, RulesConflictError } from '@labelstream/redis-state';
 import { loadRules } from '@labelstream/rules';
 import { collect, connectStack, testKafka, uniqueName, waitFor, type StackEnv } from '@labelstream/testkit';
-import { decodeDecisions, describeChanges, makeTopics, produceEvents, purchaseEvent, startEvaluator } from '../support/evaluator-harness';
+import { clickEvent, decodeDecisions, describeChanges, makeTopics, produceEvents, purchaseEvent, startEvaluator } from '../support/evaluator-harness';
 import { explainCustomer } from '../../services/evaluator/src/explain';
 
 const ROOT = resolve(__dirname, '../..');
@@ -265,6 +265,43 @@ describe('rules rollout', () => {
       const warm = await ev.metrics.registry.getSingleMetricAsString('labelstream_rules_feature_warm_until_seconds');
       expect(warm).not.toMatch(/feature=/);
       expect(await ev.metrics.registry.getSingleMetricAsString('labelstream_rules_backfill_events_total')).toMatch(/labelstream_rules_backfill_events_total\{service="evaluator"\} 7/);
+    } finally {
+      await out.stop();
+      await ev.stop();
+    }
+  });
+
+  it('a customer whose event comes before the sweep is re-checked first: what the new rules change is RULES_CHANGED, the event only its own', async () => {
+    const topics = await makeTopics(env, 1);
+    const prefix = uniqueName('it-rr-ft');
+    // One customer per second: the sweep is far behind the clicks that follow the switch.
+    const ev = await startEvaluator({ env, topics, rules: loadRules(V1), groupId: uniqueName('it-rr-ft-g'), keyPrefix: prefix, liveRules: true, sweepRate: 1 });
+    const out = await collect(testKafka(env), [topics.decisions]);
+    const decisions = async (): Promise<LabelDecision[]> => decodeDecisions(env, out.messages.map((m) => m.value));
+    const ids = Array.from({ length: 20 }, (_, i) => `ft-${String(i).padStart(2, '0')}`);
+    try {
+      const t = Date.now();
+      // 60.00 each: legacy under v1; under v2 also high_value (threshold 50.00), legacy gone.
+      await produceEvents(env, topics.customerEvents, ids.map((c) => purchaseEvent(c, t, 6000)));
+      await waitFor('the v1 decisions', async () => ((await decisions()).length >= ids.length ? true : undefined), { timeoutMs: 30_000 });
+      const v1Count = (await decisions()).length;
+      const channel = new RulesChannel(redis, prefix);
+      await channel.publish(V2, { version: 'it-rules-v2', hash: loadRules(V2).hash }, 0, Date.now());
+      await waitFor('switched', async () => ((await channel.partition(0)).seq === 1 ? true : undefined), { timeoutMs: 30_000 });
+      // Each customer clicks (engaged under v2), most of them before the sweep reaches them.
+      await produceEvents(env, topics.customerEvents, ids.map((c) => clickEvent(c, t + 1000)));
+      await waitFor('every customer re-checked and its click decided', async () => ((await decisions()).length >= v1Count + 2 * ids.length ? true : undefined), { timeoutMs: 60_000 });
+      const after = (await decisions()).slice(v1Count);
+      // Per customer, in order: the re-check's changes (RULES_CHANGED), then the click's own (EVENT).
+      for (const c of ids) {
+        expect(after.filter((d) => d.customerId === c).map(describeChanges)).toEqual([
+          `${c} RULES_CHANGED it-rules-v2 -legacy(rules-changed) +high_value(enter)`,
+          `${c} EVENT it-rules-v2 +engaged(enter)`,
+        ]);
+      }
+      // Most were reached by their click first, not by the sweep (which skipped them).
+      const p0 = await channel.partition(0);
+      expect(p0.swept).toBeLessThan(ids.length);
     } finally {
       await out.stop();
       await ev.stop();
