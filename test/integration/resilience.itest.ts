@@ -208,9 +208,12 @@ describe('graceful shutdown and overload', () => {
       waitFor(`${s.name} to have consumed ${min}`, async () => metricSum(await s.metrics(), name) >= min, { timeoutMs: 120_000, intervalMs: 200 });
     let ingest = await start(p, 'ingest');
     // The evaluator starts behind the whole backlog of canonical events, so that it is still
-    // working through it when it is stopped (started earlier, a fast evaluator keeps up with ingest).
+    // working through it when it is stopped (started earlier, a fast evaluator keeps up with
+    // ingest), and applies it in slices of 50 events, each committed on its own: hundreds of
+    // slices are left when it is stopped (with 2000-event slices it once finished the 30 000
+    // between the progress check and the lag read, on a quiet CI machine).
     await progress(ingest, 'labelstream_events_consumed_total', 30_000);
-    let evaluator = await start(p, 'evaluator');
+    let evaluator = await start(p, 'evaluator', { EVALUATOR_MAX_BATCH_EVENTS: '50' });
     let publisher = await start(p, 'publisher');
 
     // The evaluator, while it works through its backlog.
