@@ -19,7 +19,7 @@ import { applyEvents, decodeState, evaluateAt, toEngineEvent } from '@labelstrea
 import { PartitionKeys, RulesChannel } from '@labelstream/redis-state';
 import { loadRules } from '@labelstream/rules';
 import { collect, connectStack, spawnService, testKafka, uniqueName, waitFor, type ServiceProcess, type StackEnv } from '@labelstream/testkit';
-import { decodeDecisions, makeTopics, produceEvents, purchaseEvent, type EvaluatorTopics } from '../support/evaluator-harness';
+import { decodeDecisions, evaluatorProcessEnv, makeTopics, produceEvents, purchaseEvent, type EvaluatorTopics } from '../support/evaluator-harness';
 
 jest.setTimeout(300_000);
 
@@ -54,21 +54,12 @@ afterAll(async () => {
 
 async function start(topics: EvaluatorTopics, groupId: string, keyPrefix: string, rulesFile: string, maxCustomers: number): Promise<ServiceProcess> {
   const svc = await spawnService('evaluator', {
-    env: {
-      KAFKA_BROKERS: env.kafkaBrokers.join(','),
-      SCHEMA_REGISTRY_URL: env.schemaRegistryUrl,
-      REDIS_URL: env.redisUrl,
-      REDIS_KEY_PREFIX: keyPrefix,
-      EVALUATOR_GROUP_ID: groupId,
-      TOPIC_CUSTOMER_EVENTS: topics.customerEvents,
-      TOPIC_DECISIONS: topics.decisions,
-      TOPIC_DLQ: topics.dlq,
+    env: evaluatorProcessEnv(env, topics, groupId, keyPrefix, {
       RULES_FILE: rulesFile,
       EVALUATOR_RULES_POLL: '100ms',
       EVALUATOR_BACKFILL_MAX_CUSTOMERS: String(maxCustomers),
       CONSUMER_SESSION_TIMEOUT: '6s',
-      LOG_LEVEL: 'info',
-    },
+    }),
   });
   running.push(svc);
   return svc;

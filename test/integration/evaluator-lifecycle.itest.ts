@@ -11,7 +11,7 @@
 import Redis from 'ioredis';
 import { PartitionKeys } from '@labelstream/redis-state';
 import { connectStack, spawnService, uniqueName, waitFor, within, type ServiceProcess, type StackEnv } from '@labelstream/testkit';
-import { makeTopics, produceEvents, purchaseEvent, type EvaluatorTopics } from '../support/evaluator-harness';
+import { evaluatorProcessEnv, makeTopics, produceEvents, purchaseEvent, type EvaluatorTopics } from '../support/evaluator-harness';
 
 jest.setTimeout(180_000);
 
@@ -33,19 +33,7 @@ afterAll(async () => {
 });
 
 function evaluatorEnv(topics: EvaluatorTopics, groupId: string, keyPrefix: string): Record<string, string> {
-  return {
-    KAFKA_BROKERS: env.kafkaBrokers.join(','),
-    SCHEMA_REGISTRY_URL: env.schemaRegistryUrl,
-    REDIS_URL: env.redisUrl,
-    REDIS_KEY_PREFIX: keyPrefix,
-    EVALUATOR_GROUP_ID: groupId,
-    TOPIC_CUSTOMER_EVENTS: topics.customerEvents,
-    TOPIC_DECISIONS: topics.decisions,
-    TOPIC_DLQ: topics.dlq,
-    CONSUMER_SESSION_TIMEOUT: `${SESSION_MS}ms`,
-    SHUTDOWN_TIMEOUT: `${SHUTDOWN_MS}ms`,
-    LOG_LEVEL: 'info',
-  };
+  return evaluatorProcessEnv(env, topics, groupId, keyPrefix, { CONSUMER_SESSION_TIMEOUT: `${SESSION_MS}ms`, SHUTDOWN_TIMEOUT: `${SHUTDOWN_MS}ms` });
 }
 
 async function start(vars: Record<string, string>): Promise<ServiceProcess> {

@@ -88,6 +88,22 @@ export async function startEvaluator(opts: {
   return { metrics, redis: service.redis, evaluator: service.evaluator, fatal, stop: () => service.stop() };
 }
 
+/** The environment of a built evaluator process (testkit `spawnService`) on the stack and these topics, logging at info; `extra` adds or overrides. */
+export function evaluatorProcessEnv(env: StackEnv, topics: EvaluatorTopics, groupId: string, keyPrefix: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    KAFKA_BROKERS: env.kafkaBrokers.join(','),
+    SCHEMA_REGISTRY_URL: env.schemaRegistryUrl,
+    REDIS_URL: env.redisUrl,
+    REDIS_KEY_PREFIX: keyPrefix,
+    EVALUATOR_GROUP_ID: groupId,
+    TOPIC_CUSTOMER_EVENTS: topics.customerEvents,
+    TOPIC_DECISIONS: topics.decisions,
+    TOPIC_DLQ: topics.dlq,
+    LOG_LEVEL: 'info',
+    ...extra,
+  };
+}
+
 /** Encodes and produces canonical events (key = customerId), in the given order. */
 export async function produceEvents(env: StackEnv, topic: string, events: CustomerEvent[]): Promise<void> {
   const registry = new Registry({ url: env.schemaRegistryUrl });

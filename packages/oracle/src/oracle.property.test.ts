@@ -39,51 +39,63 @@ interface Switch {
 }
 
 /**
+ * One customer driven through the engine step by step: its state, pending due time and the
+ * rules in force, and what the steps came to (`take` records a step's changes under the
+ * rules in force, as the evaluator publishes them).
+ */
+function customerDriver(rules: CompiledRules) {
+  const d = {
+    state: null as CustomerState | null,
+    due: null as number | null,
+    current: rules,
+    run: { changes: [], labels: [], late: 0, duplicates: 0 } as Run,
+    take(step: StepResult, cause: string | null, kind: OracleChange['cause'] = cause === null ? 'TIMER' : 'EVENT'): void {
+      for (const c of step.changes) {
+        d.run.changes.push({ customerId: 'c-1', label: c.label, category: c.category, change: c.change, reason: c.reason, effectiveAt: step.effectiveAt, causeEventId: cause, features: c.features, rulesVersion: d.current.version, cause: kind });
+      }
+      for (const o of step.outcomes) {
+        if (o.outcome === 'late') d.run.late++;
+        if (o.outcome === 'duplicate') d.run.duplicates++;
+      }
+      d.state = step.state;
+      d.due = step.nextDueAt;
+      d.run.labels = step.labels;
+    },
+  };
+  return d;
+}
+
+/**
  * Drives the engine like the evaluator: timers due at or before an event first, one step
  * per event (given the pending due time, as the evaluator's replay does), then timers up
  * to the horizon. With a switch: the timers before the first event under the new rules
  * fire under them (the oracle's `timersUntil: null`), and the sweep runs `reevaluate`.
  */
 function engineRun(events: readonly CustomerEvent[], rules: CompiledRules, horizon: number, sw?: Switch): Run {
-  let state: CustomerState | null = null;
-  let due: number | null = null;
-  let current = rules;
+  const d = customerDriver(rules);
   let switched = false;
-  const run: Run = { changes: [], labels: [], late: 0, duplicates: 0 };
-  const take = (step: StepResult, cause: string | null, kind: OracleChange['cause'] = cause === null ? 'TIMER' : 'EVENT'): void => {
-    for (const c of step.changes) {
-      run.changes.push({ customerId: 'c-1', label: c.label, category: c.category, change: c.change, reason: c.reason, effectiveAt: step.effectiveAt, causeEventId: cause, features: c.features, rulesVersion: current.version, cause: kind });
-    }
-    for (const o of step.outcomes) {
-      if (o.outcome === 'late') run.late++;
-      if (o.outcome === 'duplicate') run.duplicates++;
-    }
-    state = step.state;
-    due = step.nextDueAt;
-    run.labels = step.labels;
-  };
   const switchRules = (): void => {
     if (!sw || switched) return;
     switched = true;
-    current = sw.rules;
-    const swept = sw.swept && state ? reevaluate(state, current) : null;
-    if (swept) take(swept, null, 'RULES_CHANGED');
+    d.current = sw.rules;
+    const swept = sw.swept && d.state ? reevaluate(d.state, d.current) : null;
+    if (swept) d.take(swept, null, 'RULES_CHANGED');
   };
   for (const [i, e] of events.entries()) {
     const isNew = sw !== undefined && i >= sw.firstEvent;
-    while (due !== null && due <= e.occurredAt) {
+    while (d.due !== null && d.due <= e.occurredAt) {
       if (isNew) switchRules();
-      take(evaluateAt(state, due, current), null);
+      d.take(evaluateAt(d.state, d.due, d.current), null);
     }
     if (isNew) switchRules();
-    take(applyEvents(state, [toEngineEvent(e)], current, { dueAt: due }), e.eventId);
+    d.take(applyEvents(d.state, [toEngineEvent(e)], d.current, { dueAt: d.due }), e.eventId);
   }
-  while (due !== null && due <= horizon) {
+  while (d.due !== null && d.due <= horizon) {
     switchRules();
-    take(evaluateAt(state, due, current), null);
+    d.take(evaluateAt(d.state, d.due, d.current), null);
   }
   if (sw?.swept) switchRules();
-  return run;
+  return d.run;
 }
 
 function check(rules: CompiledRules, shape: LogShape, runs: number): void {
@@ -169,41 +181,26 @@ const DEMO_DEPLOYED = loadRules(
  * otherwise.
  */
 function evaluatorRun(events: readonly CustomerEvent[], from: CompiledRules, to: CompiledRules, k: number, horizon: number): Run {
-  let state: CustomerState | null = null;
-  let due: number | null = null;
-  let current = from;
+  const d = customerDriver(from);
   let switched = false;
-  const run: Run = { changes: [], labels: [], late: 0, duplicates: 0 };
-  const take = (step: StepResult, cause: string | null, kind: OracleChange['cause'] = cause === null ? 'TIMER' : 'EVENT'): void => {
-    for (const c of step.changes) {
-      run.changes.push({ customerId: 'c-1', label: c.label, category: c.category, change: c.change, reason: c.reason, effectiveAt: step.effectiveAt, causeEventId: cause, features: c.features, rulesVersion: current.version, cause: kind });
-    }
-    for (const o of step.outcomes) {
-      if (o.outcome === 'late') run.late++;
-      if (o.outcome === 'duplicate') run.duplicates++;
-    }
-    state = step.state;
-    due = step.nextDueAt;
-    run.labels = step.labels;
-  };
   const plan = backfillPlan(from, to);
   const recheck = (): void => {
     if (switched) return;
     switched = true;
-    current = to;
-    if (!state) return;
-    if (plan) mergeBackfill(state, foldHistory(undefined, events.slice(0, k).map(toEngineEvent), to, plan.keys), to, plan.keys);
-    take(evaluateAt(state, state.c, to), null, 'RULES_CHANGED');
+    d.current = to;
+    if (!d.state) return;
+    if (plan) mergeBackfill(d.state, foldHistory(undefined, events.slice(0, k).map(toEngineEvent), to, plan.keys), to, plan.keys);
+    d.take(evaluateAt(d.state, d.state.c, to), null, 'RULES_CHANGED');
   };
   for (const [i, e] of events.entries()) {
     if (i >= k) recheck();
-    while (due !== null && due <= e.occurredAt) take(evaluateAt(state, due, current), null);
-    take(applyEvents(state, [toEngineEvent(e)], current, { dueAt: due }), e.eventId);
+    while (d.due !== null && d.due <= e.occurredAt) d.take(evaluateAt(d.state, d.due, d.current), null);
+    d.take(applyEvents(d.state, [toEngineEvent(e)], d.current, { dueAt: d.due }), e.eventId);
   }
-  if (due !== null && due <= horizon) recheck();
-  while (due !== null && due <= horizon) take(evaluateAt(state, due, current), null);
+  if (d.due !== null && d.due <= horizon) recheck();
+  while (d.due !== null && d.due <= horizon) d.take(evaluateAt(d.state, d.due, d.current), null);
   recheck();
-  return run;
+  return d.run;
 }
 
 describe('engine core vs oracle across a rules switch that backfills a redefined feature (property-based)', () => {
